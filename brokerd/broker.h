@@ -1,0 +1,302 @@
+/* brokerd: holds device connections and speaks the protocol of SPEC 2.
+ * Structs first, then prototypes grouped per file. */
+#ifndef PG_BROKER_H
+#define PG_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "frame.h"
+#include "imap.h"
+#include "log.h"
+
+struct bufferevent;
+struct evbuffer;
+struct evconnlistener;
+struct evhttp;
+struct redisAsyncContext;
+struct redisReply;
+struct command;
+
+/* ---- configuration (conf.c) ---- */
+
+struct broker_conf {
+    struct cfg_addr redis;
+    enum log_level log_level;
+    struct cfg_addr tcp_address;
+    struct cfg_addr http_address;
+    char *broadcast_address;
+    uint64_t broker_id;
+    uint64_t msg_timeout;       /* seconds */
+    uint64_t max_msg_size;      /* bytes */
+    char *secret;
+    uint64_t max_pending;       /* un-FINed messages per connection */
+    uint64_t offline_max;       /* entries kept per stream */
+    uint64_t offline_ttl;       /* seconds */
+    char *config;
+};
+
+extern const struct cfg_program broker_cfg_program;
+
+/* ---- a stream position: a Redis stream entry id ---- */
+
+struct eid {
+    uint64_t ms;
+    uint64_t seq;
+};
+
+/* ---- one message, shared by every connection it is written to ---- */
+
+struct msg {
+    int refs;
+    struct frame_msg_meta meta;  /* attempt 1 */
+    struct eid eid;
+    int64_t expire_ms;           /* 0: never */
+    int64_t stream;              /* 0: the device's inbox, else the channel */
+    /* Encoded attempt-1 frame (header + line + body), then the body alone
+     * is frame1 + body_off. */
+    size_t frame1_len;
+    size_t body_off;
+    char frame1[];
+};
+
+/* ---- per-connection state of one stream the device reads ---- */
+
+/* CATCHING_UP: an XRANGE is in flight; MISSED: a notice came meanwhile;
+ * BEHIND: skipped for max-pending; WAIT_SUB: the channel's SUBSCRIBE is not
+ * confirmed yet (catch-up starts when it is). */
+enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_WAIT_SUB = 8 };
+
+struct stream_state {
+    int64_t channel;             /* 0: inbox */
+    struct eid sent;             /* everything up to here was sent or skipped */
+    uint32_t flags;
+    uint32_t chan_pos;           /* index in the channel's subscriber vector */
+};
+
+struct pending {
+    struct pending *next, *prev;
+    struct msg *msg;
+    int64_t deadline_ms;
+    int64_t attempt;
+};
+
+/* ---- a device connection (conn.c) ---- */
+
+enum conn_state {
+    CS_MAGIC,          /* waiting for "  V1" */
+    CS_LINE,           /* waiting for a command line */
+    CS_BODY,           /* waiting for the body of PUB/IDENTIFY */
+    CS_WAIT_REDIS,     /* a command is waiting for Redis; input paused */
+    CS_CLOSING,        /* flushing the last frames, then closed */
+    CS_DEAD,           /* closed, freed at a safe point */
+};
+
+/* A parsed command line kept while its body arrives. */
+#define CONN_LINE_MAX 1025
+
+struct conn {
+    struct broker *b;
+    struct bufferevent *bev;
+    enum conn_state state;
+    int64_t client_id;           /* 0 until identified */
+    uint64_t nonce;              /* unique per identified connection */
+    int64_t connected_ms;
+    int64_t last_recv_ms;
+    int64_t heartbeat_ms;
+    int64_t clean_since_ms;      /* entries newer than this were never sent */
+    /* body-reading state: the command whose body is awaited, its line's
+     * parsed arguments, and whether the line was refused (body dropped) */
+    const struct command *body_cmd;
+    int body_refused;
+    int64_t args[3];
+    int redis_refs;              /* Redis replies that will call back with this conn */
+    int64_t closing_ms;
+    /* streams: [0] is the inbox, then one per subscribed channel */
+    struct stream_state *streams;
+    uint32_t nstreams, capstreams;
+    /* un-FINed messages, oldest first */
+    struct pending *pend_head, *pend_tail;
+    uint32_t npending;
+    int cursors_dirty;
+    int registered;              /* in b->clients (identified or identifying) */
+    int feature_negotiation;
+    struct conn *next, *prev;    /* all connections */
+    struct conn *dead_next;      /* to free at a safe point */
+};
+
+/* ---- a channel with local subscribers ---- */
+
+enum { CH_SUBSCRIBING = 0, CH_SUBSCRIBED = 1 };
+
+struct channel {
+    int64_t id;
+    int state;
+    struct conn **conns;
+    uint32_t n, cap;
+};
+
+/* ---- counters for /stats and /metrics ---- */
+
+struct broker_stats {
+    uint64_t connections_total;
+    uint64_t messages_in;        /* PUB answered ACK 1 */
+    uint64_t messages_out;       /* Message frames written */
+    uint64_t redeliveries;
+    uint64_t fins;
+    uint64_t protocol_errors;
+    uint64_t redis_reconnects;
+};
+
+/* ---- Redis glue (store.c) ---- */
+
+enum store_script {
+    SCRIPT_IDENTIFY,
+    SCRIPT_GONE,
+    SCRIPT_SUB,
+    SCRIPT_UNSUB,
+    SCRIPT_PUB,
+    SCRIPT_COUNT,
+};
+
+struct store {
+    struct broker *b;
+    struct redisAsyncContext *cmd;
+    struct redisAsyncContext *sub;
+    int cmd_ready;               /* connected and scripts loaded */
+    int sub_ready;               /* connected and broker channel confirmed */
+    int scripts_loaded;
+    char sha[SCRIPT_COUNT][41];
+    struct event *retry_ev;
+    int64_t backoff_ms;
+    uint64_t in_flight;          /* commands sent on cmd, not answered */
+    int64_t last_reply_ms;
+};
+
+/* ---- the broker: one event loop's whole state ---- */
+
+struct broker {
+    struct broker_conf conf;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct evhttp *http;
+    struct event *tick_ev;
+    struct event *sigterm_ev, *sigint_ev;
+    char broadcast[CFG_HOST_MAX + 8];
+    char tcp_bound[CFG_HOST_MAX + 8];
+    int64_t id;
+    int64_t started_ms;
+    uint64_t next_nonce;
+    struct conn *conns;          /* list of all */
+    uint32_t nconns, nidentified;
+    struct conn *dead;           /* closed, not yet freed */
+    struct imap clients;         /* client_id -> struct conn * */
+    struct imap channels;        /* channel id -> struct channel * */
+    uint64_t npending;           /* over all connections */
+    int64_t last_flush_ms;
+    int shutting_down;
+    struct store store;
+    struct broker_stats stats;
+};
+
+/* main.c */
+int64_t now_ms(void);
+
+/* conn.c */
+void conn_accept(struct broker *b, int fd);
+void conn_close(struct conn *c);                 /* safe inside callbacks */
+void conn_fatal(struct conn *c, const char *err, const char *reason);
+void conn_error(struct conn *c, const char *err, const char *reason);
+void conn_response(struct conn *c, const char *text);
+void conn_resume(struct conn *c);                /* after a Redis reply */
+void conn_free_dead(struct broker *b);
+void conn_tick(struct broker *b, int64_t now);
+
+/* cmd.c: the command table and dispatch */
+void cmd_line(struct conn *c, char *line, size_t len);
+void cmd_body(struct conn *c, const char *body, size_t len);
+/* For a body of `size` bytes: 1 (after the fatal error) if over the limit. */
+int cmd_body_too_big(struct conn *c, uint32_t size);
+
+/* cmd_identify.c */
+void cmd_identify(struct conn *c, const char *body, size_t len);
+/* Drops c's registration: the client map, its channels, its cursors and
+ * presence in Redis. Idempotent. */
+void identify_forget(struct conn *c);
+/* Another connection identified with c's client_id: E_REPLACED, close. */
+void conn_replaced(struct conn *c);
+
+/* cmd_sub.c: SUB/UNSUB and the channel index */
+void cmd_sub(struct conn *c, int64_t channel);
+void cmd_unsub(struct conn *c, int64_t channel);
+struct stream_state *conn_stream(struct conn *c, int64_t channel);
+struct stream_state *conn_add_stream(struct conn *c, int64_t channel);
+void channel_join(struct broker *b, struct conn *c, struct stream_state *s);
+void channel_leave(struct broker *b, struct conn *c, struct stream_state *s);
+void channel_confirmed(struct broker *b, int64_t channel);
+
+/* cmd_pub.c */
+void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
+             const char *body, size_t len);
+
+/* cmd_fin.c */
+void cmd_fin(struct conn *c, int64_t mid);
+
+/* pending.c */
+void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now);
+int pending_fin(struct conn *c, int64_t mid);
+void pending_redeliver(struct conn *c, int64_t now);
+void pending_clear(struct conn *c);
+/* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
+const struct pending *pending_oldest(const struct conn *c, int64_t stream);
+
+/* deliver.c */
+struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
+                    int64_t stream, const char *body, size_t len);
+void msg_unref(struct msg *m);
+void msg_write(struct conn *c, struct msg *m, int64_t attempt);
+void deliver_notice(struct broker *b, const char *data, size_t len);
+void deliver_catch_up(struct conn *c, struct stream_state *s);
+
+/* cursor.c: stream entry ids and the devices' read positions */
+int eid_parse(const char *s, size_t len, struct eid *out);
+int eid_cmp(struct eid a, struct eid b);
+/* An XRANGE start ("(ms-seq", "ms-seq", "-") -> the last entry id not to read. */
+int cursor_to_sent(const char *s, size_t len, struct eid *sent);
+/* The XRANGE start for stream s: its oldest un-FINed entry, or past the last sent. */
+void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t cap);
+/* Writes c's cursors: a plain HSET, or with gone the GONE script. */
+void cursor_write(struct broker *b, struct conn *c, int gone);
+
+/* store.c */
+void store_init(struct broker *b);
+void store_shutdown(struct broker *b);
+int store_ready(const struct broker *b);
+typedef void store_cb(struct broker *b, struct redisReply *r, void *arg);
+/* Sends a command (argv form). cb may be NULL. Returns 0, or -1 when Redis
+ * is not connected (cb is not called). */
+int store_cmd(struct broker *b, store_cb *cb, void *arg, int argc,
+              const char **argv, const size_t *argvlen);
+int store_script(struct broker *b, enum store_script which, store_cb *cb, void *arg,
+                 int nkeys, int argc, const char **argv, const size_t *argvlen);
+void store_subscribe(struct broker *b, const char *chan);
+void store_unsubscribe(struct broker *b, const char *chan);
+void store_flush_cursors(struct broker *b, struct conn *c);
+void store_tick(struct broker *b, int64_t now);
+
+/* store_scripts.c */
+extern const char *const store_script_text[SCRIPT_COUNT];
+
+/* httpd.c */
+int httpd_start(struct broker *b, char *bound, size_t cap);
+
+/* Redis key names, "pg:" prefixed (see docs/DESIGN.md). */
+#define KEY_MAX 64
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+#endif

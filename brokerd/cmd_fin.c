@@ -1,0 +1,11 @@
+/* FIN (SPEC 2.5): the device is done with a message. */
+#include "broker.h"
+
+void cmd_fin(struct conn *c, int64_t mid)
+{
+    if (pending_fin(c, mid) < 0) {
+        conn_error(c, "E_FIN_FAILED", "no such un-finished message");
+        return;
+    }
+    c->b->stats.fins++;
+}

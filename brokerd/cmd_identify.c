@@ -1,0 +1,226 @@
+/* IDENTIFY (SPEC 2.2, 2.7): validate the body, check the token, replace an
+ * older connection of the same device, then load its subscriptions and
+ * read positions from Redis and catch up. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "broker.h"
+#include "token.h"
+#include "xmalloc.h"
+
+#define HEARTBEAT_DEFAULT 300
+#define HEARTBEAT_MAX 3600
+
+struct identify_req {
+    int64_t client_id;
+    int64_t heartbeat;
+    int feature_negotiation;
+    const char *token;
+};
+
+/* Parses and checks the body; 0, or -1 with *why set. */
+static int identify_parse(json_t *o, struct identify_req *req, const char **why)
+{
+    json_t *v;
+    if (!json_is_object(o)) {
+        *why = "body must be a JSON object";
+        return -1;
+    }
+    v = json_object_get(o, "client_id");
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+        *why = "client_id must be a positive int64";
+        return -1;
+    }
+    req->client_id = (int64_t)json_integer_value(v);
+    req->heartbeat = HEARTBEAT_DEFAULT;
+    v = json_object_get(o, "heartbeat_interval");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > HEARTBEAT_MAX) {
+            *why = "heartbeat_interval must be an integer from 1 to 3600";
+            return -1;
+        }
+        req->heartbeat = (int64_t)json_integer_value(v);
+    }
+    v = json_object_get(o, "token");
+    if (v && !json_is_string(v)) {
+        *why = "token must be a string";
+        return -1;
+    }
+    req->token = v ? json_string_value(v) : NULL;
+    v = json_object_get(o, "feature_negotiation");
+    if (v && !json_is_boolean(v)) {
+        *why = "feature_negotiation must be a boolean";
+        return -1;
+    }
+    req->feature_negotiation = v && json_is_true(v);
+    return 0;
+}
+
+static void identify_reply_ok(struct conn *c)
+{
+    if (!c->feature_negotiation) {
+        conn_response(c, "OK");
+        return;
+    }
+    struct broker *b = c->b;
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:I}",
+                          "client_id", (json_int_t)c->client_id,
+                          "heartbeat_interval", (json_int_t)(c->heartbeat_ms / 1000),
+                          "max_msg_size", (json_int_t)b->conf.max_msg_size,
+                          "msg_timeout", (json_int_t)b->conf.msg_timeout,
+                          "broker", b->broadcast,
+                          "broker_id", (json_int_t)b->id);
+    char *text = json_dumps(o, JSON_COMPACT);
+    conn_response(c, text);
+    free(text);
+    json_decref(o);
+}
+
+static void identify_unregister(struct conn *c)
+{
+    struct broker *b = c->b;
+    int64_t id = c->client_id ? c->client_id : c->args[0];
+    if (!c->registered)
+        return;
+    c->registered = 0;
+    if (imap_get(&b->clients, id) == c)
+        imap_del(&b->clients, id);
+}
+
+/* Fills c's streams from the script's subscriptions and cursors. */
+static void identify_load_streams(struct conn *c, const redisReply *subs, const redisReply *cur)
+{
+    struct stream_state *in = conn_add_stream(c, 0);
+    for (size_t i = 0; i + 1 < cur->elements; i += 2)
+        if (strcmp(cur->element[i]->str, "in") == 0)
+            cursor_to_sent(cur->element[i + 1]->str, cur->element[i + 1]->len, &in->sent);
+    for (size_t k = 0; k < subs->elements; k++) {
+        int64_t ch = strtoll(subs->element[k]->str, NULL, 10);
+        if (ch <= 0 || conn_stream(c, ch))
+            continue;
+        struct stream_state *s = conn_add_stream(c, ch);
+        /* No stored position: start after what was sent before the last
+         * clean disconnect. */
+        s->sent.ms = (uint64_t)c->clean_since_ms;
+        s->sent.seq = UINT64_MAX;
+        for (size_t i = 0; i + 1 < cur->elements; i += 2)
+            if (strcmp(cur->element[i]->str, subs->element[k]->str) == 0)
+                cursor_to_sent(cur->element[i + 1]->str, cur->element[i + 1]->len, &s->sent);
+    }
+}
+
+static int identify_reply_valid(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+           r->element[0]->type == REDIS_REPLY_STRING &&
+           r->element[1]->type == REDIS_REPLY_STRING &&
+           r->element[2]->type == REDIS_REPLY_ARRAY &&
+           r->element[3]->type == REDIS_REPLY_ARRAY;
+}
+
+static void identify_done(struct broker *b, redisReply *r, void *arg)
+{
+    struct conn *c = arg;
+    c->redis_refs--;
+    if (c->state != CS_WAIT_REDIS || !c->registered)
+        return;  /* closed or replaced meanwhile */
+    if (!identify_reply_valid(r)) {
+        log_warn("IDENTIFY of %lld failed in redis: %s", (long long)c->args[0],
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+        identify_unregister(c);
+        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        conn_resume(c);
+        return;
+    }
+    c->client_id = c->args[0];
+    c->clean_since_ms = strtoll(r->element[0]->str, NULL, 10);
+    b->nidentified++;
+    identify_load_streams(c, r->element[2], r->element[3]);
+    identify_reply_ok(c);
+    log_debug("client %lld identified (heartbeat %llds, %u streams)", (long long)c->client_id,
+              (long long)(c->heartbeat_ms / 1000), c->nstreams);
+    for (uint32_t i = 0; i < c->nstreams; i++) {
+        struct stream_state *s = &c->streams[i];
+        if (s->channel)
+            channel_join(b, c, s);
+        else
+            deliver_catch_up(c, s);
+    }
+    conn_resume(c);
+}
+
+void conn_replaced(struct conn *c)
+{
+    log_info("client %lld replaced by a newer connection", (long long)c->client_id);
+    identify_forget(c);
+    conn_fatal(c, "E_REPLACED", "another connection identified as this client");
+}
+
+void cmd_identify(struct conn *c, const char *body, size_t len)
+{
+    struct broker *b = c->b;
+    struct identify_req req;
+    const char *why = "body is not valid JSON";
+    json_t *o = json_loadb(body, len, 0, NULL);
+    if (!o || identify_parse(o, &req, &why) < 0) {
+        json_decref(o);
+        conn_fatal(c, "E_BAD_BODY", why);
+        return;
+    }
+    int authorized = !b->conf.secret || !*b->conf.secret ||
+                     (req.token && token_check(b->conf.secret, req.client_id, req.token));
+    json_decref(o);
+    if (!authorized) {
+        conn_fatal(c, "E_UNAUTHORIZED", "missing or wrong token");
+        return;
+    }
+    if (!store_ready(b)) {
+        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        return;
+    }
+    struct conn *old = imap_get(&b->clients, req.client_id);
+    if (old && old != c)
+        conn_replaced(old);
+    char key[3][KEY_MAX], bid[24], nonce[24], did[24];
+    snprintf(key[0], KEY_MAX, "pg:dev:%lld", (long long)req.client_id);
+    snprintf(key[1], KEY_MAX, "pg:dev:%lld:subs", (long long)req.client_id);
+    snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)req.client_id);
+    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    c->nonce = ++b->next_nonce;
+    snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
+    snprintf(did, sizeof(did), "%lld", (long long)req.client_id);
+    const char *argv[] = { key[0], key[1], key[2], bid, nonce, did };
+    if (store_script(b, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
+        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        return;
+    }
+    c->redis_refs++;
+    c->args[0] = req.client_id;
+    c->heartbeat_ms = req.heartbeat * 1000;
+    c->feature_negotiation = req.feature_negotiation;
+    c->registered = 1;
+    imap_put(&b->clients, req.client_id, c);
+    c->state = CS_WAIT_REDIS;
+}
+
+void identify_forget(struct conn *c)
+{
+    struct broker *b = c->b;
+    if (!c->registered)
+        return;
+    identify_unregister(c);
+    if (c->client_id == 0)
+        return;  /* still identifying: nothing loaded yet */
+    if (b->store.cmd_ready)
+        cursor_write(b, c, 1);
+    for (uint32_t i = 0; i < c->nstreams; i++)
+        if (c->streams[i].channel)
+            channel_leave(b, c, &c->streams[i]);
+    b->nidentified--;
+}

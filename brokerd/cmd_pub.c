@@ -1,0 +1,85 @@
+/* PUB (SPEC 2.2, 2.5): one script checks the target, stores the message
+ * in its stream, notifies the brokers that deliver it, and remembers the
+ * answer for retries. ACK 1 is sent only once Redis has it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <hiredis/hiredis.h>
+
+#include "broker.h"
+#include "xmalloc.h"
+
+struct pub_req {
+    struct conn *c;
+    int64_t to;
+    int64_t mid;
+};
+
+static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
+{
+    if (c->bev)
+        frame_add_ack(bufferevent_get_output(c->bev), ok, mid, to);
+    if (ok)
+        c->b->stats.messages_in++;
+}
+
+static void pub_done(struct broker *b, redisReply *r, void *arg)
+{
+    struct pub_req *req = arg;
+    struct conn *c = req->c;
+    (void)b;
+    c->redis_refs--;
+    if (c->state == CS_WAIT_REDIS) {
+        int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                 r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            log_warn("PUB from %lld failed in redis: %s", (long long)c->client_id,
+                     r ? r->str : "no reply");
+        pub_ack(c, ok, req->mid, req->to);
+        conn_resume(c);
+    }
+    free(req);
+}
+
+void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const char *body,
+             size_t len)
+{
+    struct broker *b = c->b;
+    if (len == 0) {
+        pub_ack(c, 0, mid, to);
+        return;
+    }
+    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX];
+    char from_s[24], mid_s[24], to_s[24], ch_s[24], ttl_s[24], max_s[24];
+    snprintf(dup, sizeof(dup), "pg:dup:%lld:%lld", (long long)c->client_id, (long long)mid);
+    if (to) {
+        snprintf(stream, sizeof(stream), "pg:dev:%lld:in", (long long)to);
+        snprintf(target, sizeof(target), "pg:dev:%lld", (long long)to);
+    } else {
+        snprintf(stream, sizeof(stream), "pg:ch:%lld", (long long)channel);
+        snprintf(target, sizeof(target), "pg:ch:%lld:subs", (long long)channel);
+    }
+    snprintf(from_s, sizeof(from_s), "%lld", (long long)c->client_id);
+    snprintf(mid_s, sizeof(mid_s), "%lld", (long long)mid);
+    snprintf(to_s, sizeof(to_s), "%lld", (long long)to);
+    snprintf(ch_s, sizeof(ch_s), "%lld", (long long)channel);
+    snprintf(ttl_s, sizeof(ttl_s), "%llu", (unsigned long long)b->conf.offline_ttl * 1000);
+    snprintf(max_s, sizeof(max_s), "%llu", (unsigned long long)b->conf.offline_max);
+    const char *argv[] = { dup, stream, target, from_s, mid_s, to_s, ch_s, body, ttl_s, max_s };
+    size_t argvlen[10];
+    for (int i = 0; i < 10; i++)
+        argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
+    struct pub_req *req = xmalloc(sizeof(*req));
+    req->c = c;
+    req->to = to;
+    req->mid = mid;
+    if (store_script(b, SCRIPT_PUB, pub_done, req, 3, 10, argv, argvlen) < 0) {
+        free(req);
+        pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
+        return;
+    }
+    c->redis_refs++;
+    c->state = CS_WAIT_REDIS;
+}

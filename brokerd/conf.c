@@ -1,0 +1,40 @@
+/* brokerd's options: one table, used for defaults, the file and flags. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker.h"
+
+#define OPT(name, type, field, def, min, max, help) \
+    { name, type, offsetof(struct broker_conf, field), def, min, max, help }
+
+static const struct cfg_opt broker_opts[] = {
+    OPT("config", CFG_STR, config, NULL, 0, 0, "read options from FILE (\"key value\" lines)"),
+    OPT("redis", CFG_ADDR, redis, "127.0.0.1:6379", 0, 0, "Redis host:port"),
+    OPT("log-level", CFG_LOGLEVEL, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("tcp-address", CFG_ADDR, tcp_address, "0.0.0.0:8600", 0, 0,
+        "device protocol listen host:port (port 0: any free port)"),
+    OPT("http-address", CFG_ADDR, http_address, "0.0.0.0:8601", 0, 0,
+        "HTTP /ping, /stats, /metrics listen host:port"),
+    OPT("broadcast-address", CFG_STR, broadcast_address, NULL, 0, 0,
+        "host:port given to devices (default: the bound TCP address)"),
+    OPT("broker-id", CFG_UINT, broker_id, "0", 0, INT64_MAX,
+        "this broker's id (0: derived from the broadcast address)"),
+    OPT("msg-timeout", CFG_UINT, msg_timeout, "60", 1, 86400,
+        "seconds before an un-FINed message is sent again"),
+    OPT("max-msg-size", CFG_UINT, max_msg_size, "65536", 1, 16777216,
+        "largest PUB body in bytes"),
+    OPT("secret", CFG_STR, secret, NULL, 0, 0, "shared secret for device tokens (empty: no check)"),
+    OPT("max-pending", CFG_UINT, max_pending, "1000", 1, 1000000,
+        "un-FINed messages in flight per connection"),
+    OPT("offline-max", CFG_UINT, offline_max, "10000", 1, 100000000,
+        "messages kept per device and per channel"),
+    OPT("offline-ttl", CFG_UINT, offline_ttl, "604800", 1, 31536000,
+        "seconds messages are kept"),
+};
+
+const struct cfg_program broker_cfg_program = {
+    "brokerd",
+    "holds device connections and speaks the pushgate device protocol",
+    broker_opts,
+    sizeof(broker_opts) / sizeof(broker_opts[0]),
+};

@@ -1,0 +1,247 @@
+/* A device connection's life cycle: accept, read and frame the input,
+ * write frames, time out, close, and free at a safe point. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "broker.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#define IDENTIFY_TIMEOUT_MS 10000
+#define CLOSING_GRACE_MS 2000
+/* Input stops being processed while this much output waits for the peer. */
+#define OUTPUT_PAUSE_BYTES (256 * 1024)
+
+static void conn_process(struct conn *c);
+
+static void conn_on_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    c->last_recv_ms = now_ms();
+    conn_process(c);
+}
+
+static void conn_on_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    /* The output drained: finish a close, or resume paused input. */
+    if (c->state == CS_CLOSING)
+        conn_close(c);
+    else
+        conn_process(c);
+}
+
+static void conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        log_debug("conn %p client %lld: %s", (void *)c, (long long)c->client_id,
+                  (what & BEV_EVENT_EOF) ? "closed by peer" : "socket error");
+        conn_close(c);
+    }
+}
+
+void conn_accept(struct broker *b, int fd)
+{
+    if (b->shutting_down) {
+        evutil_closesocket(fd);
+        return;
+    }
+    struct bufferevent *bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->b = b;
+    c->bev = bev;
+    c->state = CS_MAGIC;
+    c->connected_ms = c->last_recv_ms = now_ms();
+    c->next = b->conns;
+    if (b->conns)
+        b->conns->prev = c;
+    b->conns = c;
+    b->nconns++;
+    b->stats.connections_total++;
+    /* Bound the input: a line, a body size and the largest body. */
+    size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
+    bufferevent_setwatermark(bev, EV_READ, 0, body_max + 4 + PROTO_MAX_LINE + 64);
+    bufferevent_setcb(bev, conn_on_read, conn_on_write, conn_on_event, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static struct evbuffer *conn_out(struct conn *c)
+{
+    return c->bev ? bufferevent_get_output(c->bev) : NULL;
+}
+
+void conn_error(struct conn *c, const char *err, const char *reason)
+{
+    struct evbuffer *out = conn_out(c);
+    c->b->stats.protocol_errors++;
+    log_debug("client %lld: %s %s", (long long)c->client_id, err, reason ? reason : "");
+    if (out)
+        frame_add_error(out, err, reason);
+}
+
+void conn_fatal(struct conn *c, const char *err, const char *reason)
+{
+    if (c->state == CS_CLOSING || c->state == CS_DEAD)
+        return;
+    conn_error(c, err, reason);
+    c->state = CS_CLOSING;
+    c->closing_ms = now_ms();
+    bufferevent_disable(c->bev, EV_READ);
+    /* The write callback closes once the frame is out. */
+    if (evbuffer_get_length(conn_out(c)) == 0)
+        conn_close(c);
+}
+
+void conn_response(struct conn *c, const char *text)
+{
+    struct evbuffer *out = conn_out(c);
+    if (out)
+        frame_add_str(out, FRAME_RESPONSE, text);
+}
+
+/* Runs the input state machine over everything buffered. */
+static void conn_process(struct conn *c)
+{
+    char line[PROTO_MAX_LINE + 2];
+    size_t len;
+    uint32_t size;
+    while (c->bev) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        if (evbuffer_get_length(conn_out(c)) > OUTPUT_PAUSE_BYTES)
+            return;  /* resumed by the write callback */
+        switch (c->state) {
+        case CS_MAGIC:
+            switch (proto_take_magic(in)) {
+            case PROTO_NEED_MORE:
+                return;
+            case PROTO_OK:
+                c->state = CS_LINE;
+                break;
+            default:
+                conn_fatal(c, "E_BAD_PROTOCOL", "expected the magic \"  V1\"");
+                return;
+            }
+            break;
+        case CS_LINE:
+            switch (proto_take_line(in, line, sizeof(line), &len)) {
+            case PROTO_NEED_MORE:
+                return;
+            case PROTO_OK:
+                if (len > 0)
+                    cmd_line(c, line, len);
+                break;
+            default:
+                conn_fatal(c, "E_INVALID", "line longer than 1024 bytes");
+                return;
+            }
+            break;
+        case CS_BODY: {
+            if (proto_peek_size(in, &size) != PROTO_OK)
+                return;
+            if (cmd_body_too_big(c, size))
+                return;
+            if (evbuffer_get_length(in) < 4 + (size_t)size)
+                return;
+            evbuffer_drain(in, 4);
+            const char *body = size ? (const char *)evbuffer_pullup(in, size) : "";
+            c->state = CS_LINE;
+            cmd_body(c, body, size);
+            if (c->bev)
+                evbuffer_drain(bufferevent_get_input(c->bev), size);
+            break;
+        }
+        default:
+            return;  /* waiting for Redis, closing or closed */
+        }
+    }
+}
+
+void conn_resume(struct conn *c)
+{
+    if (c->state == CS_WAIT_REDIS)
+        c->state = CS_LINE;
+    conn_process(c);
+}
+
+static void conn_unlink(struct conn *c)
+{
+    struct broker *b = c->b;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    b->nconns--;
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->state == CS_DEAD)
+        return;
+    struct broker *b = c->b;
+    c->state = CS_DEAD;
+    identify_forget(c);
+    pending_clear(c);
+    if (c->bev) {
+        /* Safe inside the bufferevent's own callbacks: libevent defers. */
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+    conn_unlink(c);
+    c->dead_next = b->dead;
+    b->dead = c;
+}
+
+void conn_free_dead(struct broker *b)
+{
+    struct conn **pp = &b->dead;
+    while (*pp) {
+        struct conn *c = *pp;
+        if (c->redis_refs > 0) {
+            pp = &c->dead_next;  /* a Redis reply will still name it */
+            continue;
+        }
+        *pp = c->dead_next;
+        free(c->streams);
+        free(c);
+    }
+}
+
+void conn_tick(struct broker *b, int64_t now)
+{
+    struct conn *next;
+    for (struct conn *c = b->conns; c; c = next) {
+        next = c->next;
+        if (c->state == CS_CLOSING) {
+            if (now - c->closing_ms > CLOSING_GRACE_MS)
+                conn_close(c);
+            continue;
+        }
+        if (c->client_id == 0) {
+            if (now - c->connected_ms > IDENTIFY_TIMEOUT_MS) {
+                log_debug("conn %p: no IDENTIFY within 10 s, closing", (void *)c);
+                conn_close(c);
+            }
+            continue;
+        }
+        if (now - c->last_recv_ms > 2 * c->heartbeat_ms) {
+            log_debug("client %lld: heartbeat timeout, closing", (long long)c->client_id);
+            conn_close(c);
+            continue;
+        }
+        pending_redeliver(c, now);
+    }
+}

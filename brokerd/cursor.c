@@ -1,0 +1,116 @@
+/* Stream entry ids ("ms-seq") and the read positions kept per device. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "xmalloc.h"
+
+static int u64_parse(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (len == 0 || len > 20)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int eid_parse(const char *s, size_t len, struct eid *out)
+{
+    const char *dash = memchr(s, '-', len);
+    if (!dash)
+        return -1;
+    size_t ml = (size_t)(dash - s);
+    if (u64_parse(s, ml, &out->ms) < 0 || u64_parse(dash + 1, len - ml - 1, &out->seq) < 0)
+        return -1;
+    return 0;
+}
+
+int eid_cmp(struct eid a, struct eid b)
+{
+    if (a.ms != b.ms)
+        return a.ms < b.ms ? -1 : 1;
+    if (a.seq != b.seq)
+        return a.seq < b.seq ? -1 : 1;
+    return 0;
+}
+
+int cursor_to_sent(const char *s, size_t len, struct eid *sent)
+{
+    sent->ms = sent->seq = 0;
+    if (len == 1 && s[0] == '-')
+        return 0;
+    if (len > 0 && s[0] == '(')
+        return eid_parse(s + 1, len - 1, sent);
+    /* Inclusive start: the entry just before it is the last not to read. */
+    if (eid_parse(s, len, sent) < 0)
+        return -1;
+    if (sent->seq > 0) {
+        sent->seq--;
+    } else if (sent->ms > 0) {
+        sent->ms--;
+        sent->seq = UINT64_MAX;
+    }
+    return 0;
+}
+
+void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t cap)
+{
+    const struct pending *p = pending_oldest(c, s->channel);
+    if (p)
+        snprintf(buf, cap, "%" PRIu64 "-%" PRIu64, p->msg->eid.ms, p->msg->eid.seq);
+    else
+        snprintf(buf, cap, "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
+}
+
+#define CURSOR_LEN 48
+
+void cursor_write(struct broker *b, struct conn *c, int gone)
+{
+    char devkey[KEY_MAX], curkey[KEY_MAX], nonce[24];
+    uint32_t n = c->nstreams;
+    /* EVALSHA sha 2 devkey curkey nonce | HSET curkey, then field/value pairs */
+    size_t argc = 0, max = 6 + 2 * (size_t)n;
+    const char **argv = xcalloc(max, sizeof(*argv));
+    char (*fields)[24] = xcalloc(n ? n : 1, sizeof(*fields));
+    char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
+    snprintf(devkey, sizeof(devkey), "pg:dev:%lld", (long long)c->client_id);
+    snprintf(curkey, sizeof(curkey), "pg:dev:%lld:cur", (long long)c->client_id);
+    snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
+    if (gone) {
+        argv[argc++] = devkey;
+        argv[argc++] = curkey;
+        argv[argc++] = nonce;
+    } else {
+        argv[argc++] = "HSET";
+        argv[argc++] = curkey;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct stream_state *s = &c->streams[i];
+        if (s->flags & SS_WAIT_SUB)
+            continue;  /* not read yet: its stored cursor stands */
+        if (s->channel)
+            snprintf(fields[i], sizeof(fields[i]), "%lld", (long long)s->channel);
+        else
+            snprintf(fields[i], sizeof(fields[i]), "in");
+        cursor_of(c, s, values[i], sizeof(values[i]));
+        argv[argc++] = fields[i];
+        argv[argc++] = values[i];
+    }
+    if (gone)
+        store_script(b, SCRIPT_GONE, NULL, NULL, 2, (int)argc, argv, NULL);
+    else if (argc > 2)
+        store_cmd(b, NULL, NULL, (int)argc, argv, NULL);
+    free(values);
+    free(fields);
+    free(argv);
+}

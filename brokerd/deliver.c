@@ -1,0 +1,278 @@
+/* Getting messages to devices: shared encoded messages, live notices from
+ * Redis pub/sub, and catch-up reads of the streams (docs/DESIGN.md). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <hiredis/hiredis.h>
+
+#include "broker.h"
+#include "numparse.h"
+#include "xmalloc.h"
+
+#define CATCH_UP_BATCH 200
+
+struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
+                    int64_t stream, const char *body, size_t len)
+{
+    char line[FRAME_MSG_LINE_MAX];
+    size_t ll = frame_msg_line(line, meta);
+    size_t flen = FRAME_HEADER_LEN + ll + len;
+    struct msg *m = xmalloc(sizeof(*m) + flen);
+    m->refs = 1;
+    m->meta = *meta;
+    m->meta.attempt = 1;
+    m->eid = eid;
+    m->expire_ms = expire_ms;
+    m->stream = stream;
+    m->frame1_len = flen;
+    m->body_off = FRAME_HEADER_LEN + ll;
+    frame_header((unsigned char *)m->frame1, FRAME_MESSAGE, ll + len);
+    memcpy(m->frame1 + FRAME_HEADER_LEN, line, ll);
+    if (len)
+        memcpy(m->frame1 + m->body_off, body, len);
+    return m;
+}
+
+void msg_unref(struct msg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}
+
+static void msg_ref_done(const void *data, size_t len, void *arg)
+{
+    (void)data; (void)len;
+    msg_unref(arg);
+}
+
+/* Writes m to c. Attempt 1 shares the pre-encoded frame by reference; a
+ * redelivery gets its own header line and still shares the body. */
+void msg_write(struct conn *c, struct msg *m, int64_t attempt)
+{
+    if (!c->bev)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (attempt == 1) {
+        m->refs++;
+        evbuffer_add_reference(out, m->frame1, m->frame1_len, msg_ref_done, m);
+    } else {
+        char line[FRAME_MSG_LINE_MAX];
+        unsigned char hdr[FRAME_HEADER_LEN];
+        struct frame_msg_meta meta = m->meta;
+        size_t body_len = m->frame1_len - m->body_off;
+        meta.attempt = attempt;
+        size_t ll = frame_msg_line(line, &meta);
+        frame_header(hdr, FRAME_MESSAGE, ll + body_len);
+        evbuffer_add(out, hdr, sizeof(hdr));
+        evbuffer_add(out, line, ll);
+        if (body_len) {
+            m->refs++;
+            evbuffer_add_reference(out, m->frame1 + m->body_off, body_len, msg_ref_done, m);
+        }
+    }
+    c->b->stats.messages_out++;
+}
+
+/* Sends m on stream s of c if it is the next thing c should get. */
+static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, int64_t now)
+{
+    if (c->state == CS_DEAD || !c->bev)
+        return;
+    if (s->flags & (SS_CATCHING_UP | SS_WAIT_SUB)) {
+        s->flags |= SS_MISSED;
+        return;
+    }
+    if ((s->flags & SS_BEHIND) || eid_cmp(m->eid, s->sent) <= 0)
+        return;
+    if (m->expire_ms && m->expire_ms <= now) {
+        s->sent = m->eid;
+        return;
+    }
+    if (c->npending >= c->b->conf.max_pending) {
+        s->flags |= SS_BEHIND;
+        return;
+    }
+    s->sent = m->eid;
+    msg_write(c, m, 1);
+    pending_add(c, m, 1, now);
+}
+
+/* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to>\n<body>", or
+ * "K <client_id> <conn nonce>" (the device identified on another broker). */
+static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *sp = memchr(p, i == n - 1 ? '\n' : ' ', (size_t)(end - p));
+        if (!sp)
+            return -1;
+        w[i] = p;
+        wl[i] = (size_t)(sp - p);
+        p = sp + 1;
+    }
+    return (int)(p - w[0]);
+}
+
+static void deliver_kick(struct broker *b, const char *data, size_t len)
+{
+    int64_t id = strtoll(data + 2, NULL, 10);
+    const char *sp = memchr(data + 2, ' ', len - 2);
+    struct conn *c = imap_get(&b->clients, id);
+    if (!c || !sp)
+        return;
+    char nonce[24];
+    snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
+    size_t nl = len - (size_t)(sp + 1 - data);
+    if (nl == 0 || (nl == strlen(nonce) && memcmp(sp + 1, nonce, nl) == 0))
+        conn_replaced(c);
+}
+
+void deliver_notice(struct broker *b, const char *data, size_t len)
+{
+    if (len > 2 && data[0] == 'K' && data[1] == ' ') {
+        deliver_kick(b, data, len);
+        return;
+    }
+    const char *w[6];
+    size_t wl[6];
+    if (len < 2 || data[0] != 'M' || data[1] != ' ')
+        return;
+    int hl = notice_fields(data + 2, data + len, w, wl, 6);
+    struct frame_msg_meta meta = { 0, 0, 0, 0, 1 };
+    struct eid eid;
+    int64_t expire = 0, to = 0;
+    if (hl < 0 || eid_parse(w[0], wl[0], &eid) < 0 ||
+        parse_id(w[1], wl[1], &meta.message_id) < 0 ||
+        parse_id_or_zero(w[2], wl[2], &meta.from_client_id) < 0 ||
+        parse_id_or_zero(w[3], wl[3], &meta.channel_id) < 0 ||
+        parse_id_or_zero(w[4], wl[4], &expire) < 0 ||
+        parse_id_or_zero(w[5], wl[5], &to) < 0) {
+        log_warn("malformed notice dropped");
+        return;
+    }
+    meta.timestamp_ms = (int64_t)eid.ms;
+    const char *body = data + 2 + hl;
+    size_t body_len = len - 2 - (size_t)hl;
+    struct msg *m = msg_new(&meta, eid, expire, to ? 0 : meta.channel_id, body, body_len);
+    int64_t now = now_ms();
+    if (to) {
+        struct conn *c = imap_get(&b->clients, to);
+        if (c && c->nstreams > 0)
+            deliver_live(c, &c->streams[0], m, now);
+    } else {
+        struct channel *ch = imap_get(&b->channels, meta.channel_id);
+        for (uint32_t i = 0; ch && i < ch->n; i++) {
+            struct stream_state *s = conn_stream(ch->conns[i], meta.channel_id);
+            if (s)
+                deliver_live(ch->conns[i], s, m, now);
+        }
+    }
+    msg_unref(m);
+}
+
+/* ---- catch-up reads ---- */
+
+struct catch_up {
+    struct conn *c;
+    int64_t channel;
+};
+
+static const redisReply *entry_field(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (fields->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(fields->element[i]->str, name) == 0)
+            return fields->element[i + 1];
+    return NULL;
+}
+
+static int64_t entry_int(const redisReply *fields, const char *name)
+{
+    const redisReply *v = entry_field(fields, name);
+    return v && v->type == REDIS_REPLY_STRING ? strtoll(v->str, NULL, 10) : 0;
+}
+
+/* Sends one XRANGE entry; returns 0, or -1 when c has no room left. */
+static int catch_up_entry(struct conn *c, struct stream_state *s, const redisReply *e,
+                          int64_t now)
+{
+    struct eid eid;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        eid_parse(e->element[0]->str, e->element[0]->len, &eid) < 0)
+        return 0;
+    if (eid_cmp(eid, s->sent) <= 0)
+        return 0;
+    const redisReply *f = e->element[1];
+    const redisReply *body = f->type == REDIS_REPLY_ARRAY ? entry_field(f, "b") : NULL;
+    int64_t expire = body ? entry_int(f, "x") : 0;
+    if (!body || body->type != REDIS_REPLY_STRING || (expire && expire <= now)) {
+        s->sent = eid;
+        return 0;
+    }
+    if (c->npending >= c->b->conf.max_pending) {
+        s->flags |= SS_BEHIND;
+        return -1;
+    }
+    struct frame_msg_meta meta;
+    meta.message_id = entry_int(f, "m");
+    meta.from_client_id = entry_int(f, "f");
+    meta.channel_id = entry_int(f, "c");
+    meta.timestamp_ms = (int64_t)eid.ms;
+    meta.attempt = 1;
+    struct msg *m = msg_new(&meta, eid, expire, s->channel, body->str, body->len);
+    /* Accepted after the last clean disconnect: never sent before. */
+    int64_t attempt = (int64_t)eid.ms > c->clean_since_ms ? 1 : 2;
+    s->sent = eid;
+    msg_write(c, m, attempt);
+    pending_add(c, m, attempt, now);
+    msg_unref(m);
+    return 0;
+}
+
+static void catch_up_reply(struct broker *b, redisReply *r, void *arg)
+{
+    struct catch_up *cu = arg;
+    struct conn *c = cu->c;
+    int64_t channel = cu->channel;
+    (void)b;
+    free(cu);
+    c->redis_refs--;
+    struct stream_state *s = c->state == CS_DEAD ? NULL : conn_stream(c, channel);
+    if (!s)
+        return;
+    s->flags &= ~(uint32_t)SS_CATCHING_UP;
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return;  /* Redis went away: the resync reads again */
+    int64_t now = now_ms();
+    for (size_t i = 0; i < r->elements; i++)
+        if (catch_up_entry(c, s, r->element[i], now) < 0)
+            return;
+    if (r->elements == CATCH_UP_BATCH || (s->flags & SS_MISSED))
+        deliver_catch_up(c, s);
+}
+
+void deliver_catch_up(struct conn *c, struct stream_state *s)
+{
+    struct broker *b = c->b;
+    char key[KEY_MAX], start[48];
+    if (s->channel)
+        snprintf(key, sizeof(key), "pg:ch:%lld", (long long)s->channel);
+    else
+        snprintf(key, sizeof(key), "pg:dev:%lld:in", (long long)c->client_id);
+    snprintf(start, sizeof(start), "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
+    const char *argv[] = { "XRANGE", key, start, "+", "COUNT", STRINGIFY(CATCH_UP_BATCH) };
+    struct catch_up *cu = xmalloc(sizeof(*cu));
+    cu->c = c;
+    cu->channel = s->channel;
+    s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND | SS_WAIT_SUB);
+    if (store_cmd(b, catch_up_reply, cu, 6, argv, NULL) < 0) {
+        free(cu);
+        return;  /* the resync after reconnecting reads again */
+    }
+    s->flags |= SS_CATCHING_UP;
+    c->redis_refs++;
+}

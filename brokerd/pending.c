@@ -1,0 +1,98 @@
+/* Messages written to a connection and not FINed yet (SPEC 2.5), oldest
+ * first. Every record has the same timeout, so the list is also in
+ * deadline order and redelivery only looks at its head. */
+#include <stdlib.h>
+
+#include "broker.h"
+#include "xmalloc.h"
+
+static void pending_unlink(struct conn *c, struct pending *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        c->pend_head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    else
+        c->pend_tail = p->prev;
+    p->next = p->prev = NULL;
+}
+
+static void pending_append(struct conn *c, struct pending *p)
+{
+    p->prev = c->pend_tail;
+    p->next = NULL;
+    if (c->pend_tail)
+        c->pend_tail->next = p;
+    else
+        c->pend_head = p;
+    c->pend_tail = p;
+}
+
+void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now)
+{
+    struct pending *p = xmalloc(sizeof(*p));
+    p->msg = m;
+    m->refs++;
+    p->attempt = attempt;
+    p->deadline_ms = now + (int64_t)c->b->conf.msg_timeout * 1000;
+    pending_append(c, p);
+    c->npending++;
+    c->b->npending++;
+}
+
+static void pending_drop(struct conn *c, struct pending *p)
+{
+    pending_unlink(c, p);
+    msg_unref(p->msg);
+    free(p);
+    c->npending--;
+    c->b->npending--;
+}
+
+int pending_fin(struct conn *c, int64_t mid)
+{
+    struct pending *p = c->pend_head;
+    while (p && p->msg->meta.message_id != mid)
+        p = p->next;
+    if (!p)
+        return -1;
+    pending_drop(c, p);
+    c->cursors_dirty = 1;
+    /* Streams skipped for max-pending catch up once half the room is back. */
+    if (c->npending <= c->b->conf.max_pending / 2)
+        for (uint32_t i = 0; i < c->nstreams; i++)
+            if ((c->streams[i].flags & (SS_BEHIND | SS_CATCHING_UP)) == SS_BEHIND)
+                deliver_catch_up(c, &c->streams[i]);
+    return 0;
+}
+
+void pending_redeliver(struct conn *c, int64_t now)
+{
+    while (c->bev && c->pend_head && c->pend_head->deadline_ms <= now) {
+        struct pending *p = c->pend_head;
+        pending_unlink(c, p);
+        p->attempt++;
+        p->deadline_ms = now + (int64_t)c->b->conf.msg_timeout * 1000;
+        pending_append(c, p);
+        msg_write(c, p->msg, p->attempt);
+        c->b->stats.redeliveries++;
+    }
+}
+
+void pending_clear(struct conn *c)
+{
+    while (c->pend_head)
+        pending_drop(c, c->pend_head);
+}
+
+const struct pending *pending_oldest(const struct conn *c, int64_t stream)
+{
+    /* Redelivery reorders the list, so compare entry ids. */
+    const struct pending *best = NULL;
+    for (const struct pending *p = c->pend_head; p; p = p->next)
+        if (p->msg->stream == stream && (!best || eid_cmp(p->msg->eid, best->msg->eid) < 0))
+            best = p;
+    return best;
+}

@@ -1,0 +1,89 @@
+/* The Lua scripts brokerd runs in Redis. Each is one atomic round trip;
+ * keys and fields are described in docs/DESIGN.md. */
+#include "broker.h"
+
+/* Shared prologue: Redis's clock in ms, so every broker agrees on time. */
+#define NOW_MS "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+
+/* KEYS: dev hash, dev subs, dev cursors. ARGV: broker id, conn nonce, device id.
+ * Returns {clean_since_ms, now_ms, subs, cursors}. clean_since: entries newer
+ * than it were never sent to this device (0: never seen before). */
+static const char identify_lua[] =
+    NOW_MS
+    "local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at') "
+    "local clean = now "
+    "if not old[1] and not old[3] then clean = 0 "
+    "elseif (not old[1] or old[1] == '') and old[3] then clean = tonumber(old[3]) end "
+    "if old[1] and old[1] ~= '' and old[1] ~= ARGV[1] then "
+    "  redis.call('PUBLISH', 'pg:n:bk:' .. old[1], 'K ' .. ARGV[3] .. ' ' .. (old[2] or '')) "
+    "end "
+    "redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2], "
+    "           'online_at', string.format('%d', now)) "
+    "return {string.format('%d', clean), string.format('%d', now), "
+    "        redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3])}";
+
+/* KEYS: dev hash, dev cursors. ARGV: conn nonce, then cursor field/value pairs.
+ * Records a clean disconnect unless another connection took over. */
+static const char gone_lua[] =
+    "if #ARGV > 1 then redis.call('HSET', KEYS[2], unpack(ARGV, 2)) end "
+    "if redis.call('HGET', KEYS[1], 'conn') == ARGV[1] then "
+    NOW_MS
+    "  redis.call('HSET', KEYS[1], 'broker', '', 'offline_at', string.format('%d', now)) "
+    "end "
+    "return 1";
+
+/* KEYS: dev subs, channel subs, dev cursors, channel stream. ARGV: device, channel.
+ * Returns the device's read position in the channel (new subscribers start
+ * after the newest entry). */
+static const char sub_lua[] =
+    "redis.call('SADD', KEYS[1], ARGV[2]) "
+    "redis.call('SADD', KEYS[2], ARGV[1]) "
+    "local cur = redis.call('HGET', KEYS[3], ARGV[2]) "
+    "if not cur then "
+    "  local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1) "
+    "  if #last > 0 then cur = '(' .. last[1][1] else cur = '(0-0' end "
+    "  redis.call('HSET', KEYS[3], ARGV[2], cur) "
+    "end "
+    "return cur";
+
+/* KEYS: dev subs, channel subs, dev cursors. ARGV: device, channel. */
+static const char unsub_lua[] =
+    "redis.call('SREM', KEYS[1], ARGV[2]) "
+    "redis.call('SREM', KEYS[2], ARGV[1]) "
+    "redis.call('HDEL', KEYS[3], ARGV[2]) "
+    "return 1";
+
+/* KEYS: dup key, target stream, target (device hash, or channel subs set).
+ * ARGV: from, message id, to (0: the channel), channel, body, ttl ms, max len.
+ * Returns {"1", entry id} when routed, {"0", ""} when refused; a repeat of
+ * an accepted (from, message id) returns the first answer. */
+static const char pub_lua[] =
+    "local dup = redis.call('GET', KEYS[1]) "
+    "if dup then return {'1', dup} end "
+    "local direct = ARGV[3] ~= '0' "
+    "local ok "
+    "if direct then ok = redis.call('HGET', KEYS[3], 'known') "
+    "else ok = redis.call('SCARD', KEYS[3]) > 0 end "
+    "if not ok then return {'0', ''} end "
+    NOW_MS
+    "local ttl = tonumber(ARGV[6]) "
+    "local exp = string.format('%d', now + ttl) "
+    "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
+    "  'm', ARGV[2], 'f', ARGV[1], 'c', ARGV[4], 'x', exp, 'b', ARGV[5]) "
+    "if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end "
+    "local notice = 'M ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[1] .. ' ' .. ARGV[4] .. ' ' "
+    "  .. exp .. ' ' .. ARGV[3] .. '\\n' .. ARGV[5] "
+    "if direct then "
+    "  local bk = redis.call('HGET', KEYS[3], 'broker') "
+    "  if bk and bk ~= '' then redis.call('PUBLISH', 'pg:n:bk:' .. bk, notice) end "
+    "else redis.call('PUBLISH', 'pg:n:ch:' .. ARGV[4], notice) end "
+    "redis.call('SET', KEYS[1], id, 'EX', 600) "
+    "return {'1', id}";
+
+const char *const store_script_text[SCRIPT_COUNT] = {
+    [SCRIPT_IDENTIFY] = identify_lua,
+    [SCRIPT_GONE] = gone_lua,
+    [SCRIPT_SUB] = sub_lua,
+    [SCRIPT_UNSUB] = unsub_lua,
+    [SCRIPT_PUB] = pub_lua,
+};

@@ -1,0 +1,56 @@
+/* Table-driven configuration: defaults, then the file named by --config,
+ * then command-line flags (each flag "--name value" or "--name=value"; the
+ * file has "name value" lines, '#' comments). Every key is both. */
+#ifndef PG_CFG_H
+#define PG_CFG_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum cfg_type {
+    CFG_STR,      /* char * (malloc'd, freed by cfg_free) */
+    CFG_UINT,     /* uint64_t in [min, max], plain decimal (SPEC 2.6) */
+    CFG_ADDR,     /* struct cfg_addr: host:port, [v6]:port, port 0..65535 */
+    CFG_LOGLEVEL, /* enum log_level */
+};
+
+#define CFG_HOST_MAX 256
+
+struct cfg_addr {
+    char host[CFG_HOST_MAX];
+    uint16_t port;
+};
+
+struct cfg_opt {
+    const char *name;     /* "tcp-address": flag --tcp-address, file key tcp-address */
+    enum cfg_type type;
+    size_t offset;        /* offsetof(conf struct, field) */
+    const char *def;      /* default as text; NULL for an empty string */
+    uint64_t min, max;    /* CFG_UINT only */
+    const char *help;
+};
+
+enum cfg_result { CFG_OK = 0, CFG_EXIT = 1, CFG_ERR = -1 };
+
+struct cfg_program {
+    const char *name;     /* "brokerd" */
+    const char *summary;  /* one line for --help */
+    const struct cfg_opt *opts;
+    size_t nopts;
+};
+
+/* Fills conf from defaults, the --config file and argv. --help and
+ * --version print to stdout and return CFG_EXIT; an error is written to err
+ * ("unknown option --x", "tcp-address: port out of range", with the file
+ * line number for file errors) and returns CFG_ERR. */
+enum cfg_result cfg_load(const struct cfg_program *prog, void *conf,
+                         int argc, char **argv, char *err, size_t errlen);
+/* Parses one value into the field; 0 or -1 with err filled. */
+int cfg_set(const struct cfg_opt *opt, void *conf, const char *value, char *err, size_t errlen);
+void cfg_free(const struct cfg_program *prog, void *conf);
+
+/* "host:port" / "[::1]:port" -> addr. 0 or -1. */
+int cfg_parse_addr(const char *s, struct cfg_addr *out);
+/* Formats addr as "host:port" (brackets for IPv6). */
+void cfg_format_addr(const struct cfg_addr *a, char *buf, size_t cap);
+
+#endif

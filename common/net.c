@@ -1,0 +1,63 @@
+#include "net.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+/* Formats a socket address as host:port, brackets around IPv6 hosts. */
+static void net_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    if (sa->sa_family == AF_INET6)
+        snprintf(buf, cap, "[%s]:%s", host, port);
+    else
+        snprintf(buf, cap, "%s:%s", host, port);
+}
+
+evutil_socket_t net_listen(const struct cfg_addr *addr, char *bound, size_t cap)
+{
+    struct addrinfo hints, *res = NULL;
+    char port[8];
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof(port), "%u", (unsigned)addr->port);
+    /* getaddrinfo blocks, but only here at start-up. */
+    int gai = getaddrinfo(addr->host, port, &hints, &res);
+    if (gai != 0) {
+        log_error("cannot resolve %s: %s", addr->host, gai_strerror(gai));
+        return -1;
+    }
+    evutil_socket_t fd = -1;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        evutil_make_listen_socket_reuseable(fd);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        evutil_closesocket(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        log_error("cannot listen on %s:%s: %s", addr->host, port,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    net_format((struct sockaddr *)&ss, len, bound, cap);
+    return fd;
+}

@@ -1,0 +1,15 @@
+/* Listening sockets from a configured host:port, for every daemon. */
+#ifndef PG_NET_H
+#define PG_NET_H
+#include <stddef.h>
+
+#include <event2/util.h>
+
+#include "cfg.h"
+
+/* Resolves addr, binds, listens (non-blocking, SO_REUSEADDR, close-on-exec)
+ * and writes the bound "host:port" (the real port when 0 was asked) into
+ * bound. Returns the socket, or -1 after logging why. */
+evutil_socket_t net_listen(const struct cfg_addr *addr, char *bound, size_t cap);
+
+#endif

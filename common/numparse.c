@@ -1,0 +1,61 @@
+/* Strict decimal parsing (SPEC 1, 2.6). One scanner for all three entry
+ * points: digits only, "0" alone or [1-9][0-9]*, overflow detected while
+ * scanning so a value is never truncated or wrapped. */
+#include "numparse.h"
+
+/* Parses s[0..len) as a plain decimal uint64_t. Returns 0 and stores *out,
+ * or -1 on anything malformed or above UINT64_MAX. */
+static int scan_decimal(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s == NULL || len == 0)
+        return -1;
+    if (s[0] == '0') {
+        if (len != 1)
+            return -1;  /* leading zero */
+        *out = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < '0' || c > '9')
+            return -1;
+        unsigned d = c - '0';
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;  /* v * 10 + d would overflow */
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_uint_range(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+
+    if (scan_decimal(s, len, &v) != 0 || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_id_or_zero(const char *s, size_t len, int64_t *out)
+{
+    uint64_t v;
+
+    if (parse_uint_range(s, len, 0, INT64_MAX, &v) != 0)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int parse_id(const char *s, size_t len, int64_t *out)
+{
+    uint64_t v;
+
+    if (parse_uint_range(s, len, 1, INT64_MAX, &v) != 0)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
