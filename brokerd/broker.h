@@ -9,9 +9,11 @@
 #include <event2/event.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "frame.h"
 #include "imap.h"
 #include "log.h"
+#include "rconn.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -163,17 +165,10 @@ enum store_script {
 };
 
 struct store {
-    struct broker *b;
-    struct redisAsyncContext *cmd;
-    struct redisAsyncContext *sub;
-    int cmd_ready;               /* connected and scripts loaded */
-    int sub_ready;               /* connected and broker channel confirmed */
-    int scripts_loaded;
-    char sha[SCRIPT_COUNT][41];
-    struct event *retry_ev;
-    int64_t backoff_ms;
-    uint64_t in_flight;          /* commands sent on cmd, not answered */
-    int64_t last_reply_ms;
+    struct rconn cmd;            /* scripts, reads, writes */
+    struct rconn sub;            /* pub/sub notices */
+    int sub_ready;               /* this broker's notice channel confirmed */
+    int resynced;                /* the resync after the last connect ran */
 };
 
 /* ---- the broker: one event loop's whole state ---- */
@@ -201,9 +196,6 @@ struct broker {
     struct store store;
     struct broker_stats stats;
 };
-
-/* main.c */
-int64_t now_ms(void);
 
 /* conn.c */
 void conn_accept(struct broker *b, int fd);
@@ -275,15 +267,8 @@ void cursor_write(struct broker *b, struct conn *c, int gone);
 void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
-typedef void store_cb(struct broker *b, struct redisReply *r, void *arg);
-/* Sends a command (argv form). cb may be NULL. Returns 0, or -1 when Redis
- * is not connected (cb is not called). */
-int store_cmd(struct broker *b, store_cb *cb, void *arg, int argc,
-              const char **argv, const size_t *argvlen);
-int store_script(struct broker *b, enum store_script which, store_cb *cb, void *arg,
-                 int nkeys, int argc, const char **argv, const size_t *argvlen);
+/* Commands go through b->store.cmd with rconn_cmd / rconn_script. */
 void store_subscribe(struct broker *b, const char *chan);
-void store_unsubscribe(struct broker *b, const char *chan);
 void store_flush_cursors(struct broker *b, struct conn *c);
 void store_tick(struct broker *b, int64_t now);
 

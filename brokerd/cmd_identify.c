@@ -124,9 +124,10 @@ static int identify_reply_valid(const redisReply *r)
            r->element[3]->type == REDIS_REPLY_ARRAY;
 }
 
-static void identify_done(struct broker *b, redisReply *r, void *arg)
+static void identify_done(void *arg, redisReply *r)
 {
     struct conn *c = arg;
+    struct broker *b = c->b;
     c->redis_refs--;
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;  /* closed or replaced meanwhile */
@@ -196,7 +197,7 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
     snprintf(did, sizeof(did), "%lld", (long long)req.client_id);
     const char *argv[] = { key[0], key[1], key[2], bid, nonce, did };
-    if (store_script(b, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
+    if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
         conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
         return;
     }
@@ -217,7 +218,7 @@ void identify_forget(struct conn *c)
     identify_unregister(c);
     if (c->client_id == 0)
         return;  /* still identifying: nothing loaded yet */
-    if (b->store.cmd_ready)
+    if (b->store.cmd.ready)
         cursor_write(b, c, 1);
     for (uint32_t i = 0; i < c->nstreams; i++)
         if (c->streams[i].channel)

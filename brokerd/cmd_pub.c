@@ -25,11 +25,10 @@ static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
         c->b->stats.messages_in++;
 }
 
-static void pub_done(struct broker *b, redisReply *r, void *arg)
+static void pub_done(void *arg, redisReply *r)
 {
     struct pub_req *req = arg;
     struct conn *c = req->c;
-    (void)b;
     c->redis_refs--;
     if (c->state == CS_WAIT_REDIS) {
         int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -75,7 +74,7 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
     req->c = c;
     req->to = to;
     req->mid = mid;
-    if (store_script(b, SCRIPT_PUB, pub_done, req, 3, 10, argv, argvlen) < 0) {
+    if (rconn_script(&b->store.cmd, SCRIPT_PUB, pub_done, req, 3, 10, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;

@@ -106,10 +106,11 @@ struct sub_req {
     int sub;  /* 1 SUB, 0 UNSUB */
 };
 
-static void sub_done(struct broker *b, redisReply *r, void *arg)
+static void sub_done(void *arg, redisReply *r)
 {
     struct sub_req *req = arg;
     struct conn *c = req->c;
+    struct broker *b = c->b;
     int64_t channel = req->channel;
     int sub = req->sub;
     free(req);
@@ -155,7 +156,7 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
     req->c = c;
     req->channel = channel;
     req->sub = sub;
-    if (store_script(b, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2,
+    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2,
                      args, NULL) < 0) {
         free(req);
         conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");

@@ -107,9 +107,9 @@ void cursor_write(struct broker *b, struct conn *c, int gone)
         argv[argc++] = values[i];
     }
     if (gone)
-        store_script(b, SCRIPT_GONE, NULL, NULL, 2, (int)argc, argv, NULL);
+        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 2, (int)argc, argv, NULL);
     else if (argc > 2)
-        store_cmd(b, NULL, NULL, (int)argc, argv, NULL);
+        rconn_cmd(&b->store.cmd, NULL, NULL, (int)argc, argv, NULL);
     free(values);
     free(fields);
     free(argv);

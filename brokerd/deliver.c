@@ -233,12 +233,11 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     return 0;
 }
 
-static void catch_up_reply(struct broker *b, redisReply *r, void *arg)
+static void catch_up_reply(void *arg, redisReply *r)
 {
     struct catch_up *cu = arg;
     struct conn *c = cu->c;
     int64_t channel = cu->channel;
-    (void)b;
     free(cu);
     c->redis_refs--;
     struct stream_state *s = c->state == CS_DEAD ? NULL : conn_stream(c, channel);
@@ -269,7 +268,7 @@ void deliver_catch_up(struct conn *c, struct stream_state *s)
     cu->c = c;
     cu->channel = s->channel;
     s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND | SS_WAIT_SUB);
-    if (store_cmd(b, catch_up_reply, cu, 6, argv, NULL) < 0) {
+    if (rconn_cmd(&b->store.cmd, catch_up_reply, cu, 6, argv, NULL) < 0) {
         free(cu);
         return;  /* the resync after reconnecting reads again */
     }

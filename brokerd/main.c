@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -19,13 +18,6 @@
 #include "xmalloc.h"
 
 #define TICK_MS 100
-
-int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
@@ -50,7 +42,7 @@ static void broker_tick(evutil_socket_t fd, short what, void *arg)
     store_tick(b, now);
     conn_free_dead(b);
     if (b->shutting_down && b->nconns == 0 &&
-        (b->store.in_flight == 0 || now - b->shutting_down > 2000 || !b->store.cmd))
+        (b->store.cmd.in_flight == 0 || now - b->shutting_down > 2000 || !b->store.cmd.ac))
         event_base_loopbreak(b->base);
 }
 
@@ -141,8 +133,8 @@ static int broker_setup(struct broker *b)
 
 static void broker_teardown(struct broker *b)
 {
+    store_shutdown(b);  /* runs the callbacks still holding connections */
     conn_free_dead(b);
-    store_shutdown(b);
     if (b->listener)
         evconnlistener_free(b->listener);
     if (b->http)
@@ -154,8 +146,11 @@ static void broker_teardown(struct broker *b)
     if (b->sigint_ev)
         event_free(b->sigint_ev);
     for (size_t i = 0; i < b->channels.cap; i++)
-        if (b->channels.slots[i].key)
-            free(b->channels.slots[i].val);
+        if (b->channels.slots[i].key) {
+            struct channel *ch = b->channels.slots[i].val;
+            free(ch->conns);
+            free(ch);
+        }
     imap_free(&b->clients);
     imap_free(&b->channels);
     if (b->base)

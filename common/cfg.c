@@ -347,13 +347,16 @@ static void cfg_usage(const struct cfg_program *prog, FILE *out)
     for (size_t i = 0; i < prog->nopts; i++) {
         const struct cfg_opt *o = &prog->opts[i];
         snprintf(left, sizeof(left), "%s %s", o->name, cfg_metavar(o));
-        fprintf(out, "  --%-*s  %s", width, left, o->help != NULL ? o->help : "");
+        const char *help = o->help != NULL ? o->help : "";
+        const char *sep = *help != '\0' ? " " : "";
+        fprintf(out, "  --%-*s  %s", width, left, help);
         if (o->type == CFG_UINT)
-            fprintf(out, " (%llu..%llu", (unsigned long long)o->min, (unsigned long long)o->max);
+            fprintf(out, "%s(%llu..%llu", sep, (unsigned long long)o->min,
+                    (unsigned long long)o->max);
         else if (o->type == CFG_LOGLEVEL)
-            fprintf(out, " (debug|info|warn|error");
+            fprintf(out, "%s(debug|info|warn|error", sep);
         else if (o->def != NULL)
-            fprintf(out, " (");
+            fprintf(out, "%s(", sep);
         if (o->def != NULL)
             fprintf(out, "%sdefault: %s", o->type == CFG_UINT || o->type == CFG_LOGLEVEL ? ", " : "",
                     o->def);

@@ -1,0 +1,272 @@
+#include "rconn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "clock.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+
+struct rconn_req {
+    struct rconn *rc;
+    rconn_reply_cb *cb;
+    void *arg;
+};
+
+static void rconn_connect(struct rconn *rc);
+
+static void rconn_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    rconn_connect(arg);
+}
+
+static void rconn_schedule_retry(struct rconn *rc)
+{
+    if (rc->stopped || evtimer_pending(rc->retry_ev, NULL))
+        return;
+    struct timeval tv = { rc->backoff_ms / 1000, (rc->backoff_ms % 1000) * 1000 };
+    evtimer_add(rc->retry_ev, &tv);
+    rc->backoff_ms = rc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rc->backoff_ms * 2;
+}
+
+/* Forgets the context (hiredis frees it) and tells the owner once. */
+static void rconn_lost(struct rconn *rc, const char *why)
+{
+    int was_ready = rc->ready;
+    rc->ready = 0;
+    rc->loaded = 0;
+    rc->in_flight = 0;
+    if (was_ready)
+        log_warn("redis %s:%u lost: %s", rc->addr.host, (unsigned)rc->addr.port, why);
+    rconn_schedule_retry(rc);
+    if (rc->on_lost)
+        rc->on_lost(rc, rc->arg);
+}
+
+static void rconn_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    (void)status;
+    if (rc->ac != ac)
+        return;  /* we dropped it ourselves */
+    rc->ac = NULL;
+    rconn_lost(rc, ac->errstr[0] ? ac->errstr : "disconnected");
+}
+
+static void rconn_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    if (status == REDIS_OK || rc->ac != ac)
+        return;
+    rc->ac = NULL;  /* hiredis frees it after this callback */
+    log_debug("redis connect failed: %s", ac->errstr);
+    rconn_lost(rc, ac->errstr);
+}
+
+static void rconn_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct rconn_req *req = privdata;
+    struct rconn *rc = req->rc;
+    (void)ac;
+    if (rc->in_flight > 0)
+        rc->in_flight--;
+    rc->last_reply_ms = now_ms();
+    if (req->cb)
+        req->cb(req->arg, r);
+    free(req);
+}
+
+static void rconn_became_ready(struct rconn *rc)
+{
+    rc->ready = 1;
+    rc->backoff_ms = BACKOFF_MIN_MS;
+    log_info("redis %s:%u ready", rc->addr.host, (unsigned)rc->addr.port);
+    if (rc->on_ready)
+        rc->on_ready(rc, rc->arg);
+}
+
+struct script_load {
+    struct rconn *rc;
+    int which;
+};
+
+static void rconn_on_script(void *arg, redisReply *r)
+{
+    struct script_load *sl = arg;
+    struct rconn *rc = sl->rc;
+    int which = sl->which;
+    free(sl);
+    if (!r)
+        return;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        log_error("SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        return;
+    }
+    memcpy(rc->sha[which], r->str, 41);
+    if (++rc->loaded == rc->nscripts)
+        rconn_became_ready(rc);
+}
+
+static void rconn_connect(struct rconn *rc)
+{
+    if (rc->ac || rc->stopped)
+        return;
+    redisAsyncContext *ac = redisAsyncConnect(rc->addr.host, rc->addr.port);
+    if (!ac || ac->err) {
+        log_debug("redis connect failed: %s", ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        rconn_lost(rc, "cannot connect");
+        return;
+    }
+    ac->data = rc;
+    redisLibeventAttach(ac, rc->base);
+    redisAsyncSetConnectCallback(ac, rconn_on_connect);
+    redisAsyncSetDisconnectCallback(ac, rconn_on_disconnect);
+    rc->ac = ac;
+    rc->loaded = 0;
+    rc->in_flight = 0;
+    if (rc->nscripts == 0) {
+        /* Commands queue until the connect completes; a PING proves it. */
+        rconn_cmd(rc, NULL, NULL, 1, (const char *[]){ "PING" }, NULL);
+        rc->ready = 1;
+        rc->backoff_ms = BACKOFF_MIN_MS;
+        if (rc->on_ready)
+            rc->on_ready(rc, rc->arg);
+        return;
+    }
+    for (int i = 0; i < rc->nscripts; i++) {
+        struct script_load *sl = xmalloc(sizeof(*sl));
+        sl->rc = rc;
+        sl->which = i;
+        const char *argv[] = { "SCRIPT", "LOAD", rc->scripts[i] };
+        rconn_cmd(rc, rconn_on_script, sl, 3, argv, NULL);
+    }
+}
+
+void rconn_init(struct rconn *rc, struct event_base *base, const struct cfg_addr *addr,
+                const char *const *scripts, int nscripts, int64_t reply_timeout_ms,
+                rconn_event_cb *on_ready, rconn_event_cb *on_lost, void *arg)
+{
+    memset(rc, 0, sizeof(*rc));
+    rc->base = base;
+    rc->addr = *addr;
+    rc->scripts = scripts;
+    rc->nscripts = nscripts;
+    rc->sha = nscripts ? xcalloc((size_t)nscripts, sizeof(*rc->sha)) : NULL;
+    rc->reply_timeout_ms = reply_timeout_ms;
+    rc->backoff_ms = BACKOFF_MIN_MS;
+    rc->on_ready = on_ready;
+    rc->on_lost = on_lost;
+    rc->arg = arg;
+    rc->retry_ev = evtimer_new(base, rconn_on_retry, rc);
+}
+
+void rconn_start(struct rconn *rc)
+{
+    rconn_connect(rc);
+}
+
+void rconn_reset(struct rconn *rc, const char *why)
+{
+    redisAsyncContext *ac = rc->ac;
+    if (!ac) {
+        rconn_schedule_retry(rc);
+        return;
+    }
+    rc->ac = NULL;
+    rc->ready = 0;
+    /* Runs every pending callback with a NULL reply; rc->ac is already
+     * NULL, so none of them can queue more on the dying context. */
+    redisAsyncFree(ac);
+    rconn_lost(rc, why);
+}
+
+void rconn_stop(struct rconn *rc)
+{
+    rc->stopped = 1;
+    rc->on_lost = NULL;
+    if (rc->ac)
+        rconn_reset(rc, "stopped");
+    if (rc->retry_ev) {
+        event_free(rc->retry_ev);
+        rc->retry_ev = NULL;
+    }
+    free(rc->sha);
+    rc->sha = NULL;
+}
+
+void rconn_tick(struct rconn *rc, int64_t now)
+{
+    if (rc->ac && rc->in_flight > 0 && now - rc->last_reply_ms > rc->reply_timeout_ms)
+        rconn_reset(rc, "no reply in time");
+}
+
+int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const char **argv,
+              const size_t *argvlen)
+{
+    if (!rc->ac)
+        return -1;
+    struct rconn_req *req = xmalloc(sizeof(*req));
+    req->rc = rc;
+    req->cb = cb;
+    req->arg = arg;
+    if (redisAsyncCommandArgv(rc->ac, rconn_reply, req, argc, argv, argvlen) != REDIS_OK) {
+        free(req);
+        return -1;
+    }
+    if (rc->in_flight++ == 0)
+        rc->last_reply_ms = now_ms();
+    return 0;
+}
+
+int rconn_script(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
+                 int argc, const char **argv, const size_t *argvlen)
+{
+    if (!rc->ready || which < 0 || which >= rc->nscripts)
+        return -1;
+    /* EVALSHA sha nkeys, then the caller's keys and arguments. */
+    const char *small_av[16];
+    size_t small_al[16];
+    const char **av = small_av;
+    size_t *al = small_al;
+    if (argc + 3 > 16) {
+        av = xcalloc((size_t)argc + 3, sizeof(*av));
+        al = xcalloc((size_t)argc + 3, sizeof(*al));
+    }
+    char nk[12];
+    av[0] = "EVALSHA";
+    al[0] = 7;
+    av[1] = rc->sha[which];
+    al[1] = 40;
+    al[2] = (size_t)snprintf(nk, sizeof(nk), "%d", nkeys);
+    av[2] = nk;
+    for (int i = 0; i < argc; i++) {
+        av[3 + i] = argv[i];
+        al[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    int rc_ = rconn_cmd(rc, cb, arg, argc + 3, av, al);
+    if (av != small_av) {
+        free(av);
+        free(al);
+    }
+    return rc_;
+}
+
+int rconn_subscribe(struct rconn *rc, const char *chan, rconn_raw_cb *cb, void *privdata)
+{
+    if (!rc->ac)
+        return -1;
+    const char *argv[] = { "SUBSCRIBE", chan };
+    return redisAsyncCommandArgv(rc->ac, cb, privdata, 2, argv, NULL) == REDIS_OK ? 0 : -1;
+}

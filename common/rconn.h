@@ -1,0 +1,62 @@
+/* One hiredis async connection on a libevent loop that looks after itself:
+ * connects, loads the caller's Lua scripts, reports ready and lost, retries
+ * with backoff (100 ms doubling to 2 s), and counts a command unanswered for
+ * too long as a lost connection. Used by every daemon. */
+#ifndef PG_RCONN_H
+#define PG_RCONN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+struct event_base;
+struct event;
+struct redisAsyncContext;
+struct redisReply;
+struct rconn;
+
+typedef void rconn_event_cb(struct rconn *rc, void *arg);
+/* r is NULL when the connection went away before the reply. */
+typedef void rconn_reply_cb(void *arg, struct redisReply *r);
+/* A raw hiredis callback, for SUBSCRIBE (called once per notice). */
+typedef void rconn_raw_cb(struct redisAsyncContext *ac, void *reply, void *privdata);
+
+struct rconn {
+    struct event_base *base;
+    struct cfg_addr addr;
+    struct redisAsyncContext *ac;
+    int ready;                   /* connected and scripts loaded */
+    const char *const *scripts;
+    int nscripts, loaded;
+    char (*sha)[41];
+    struct event *retry_ev;
+    int64_t backoff_ms;
+    uint64_t in_flight;
+    int64_t last_reply_ms;
+    int64_t reply_timeout_ms;
+    int stopped;
+    rconn_event_cb *on_ready, *on_lost;
+    void *arg;
+};
+
+void rconn_init(struct rconn *rc, struct event_base *base, const struct cfg_addr *addr,
+                const char *const *scripts, int nscripts, int64_t reply_timeout_ms,
+                rconn_event_cb *on_ready, rconn_event_cb *on_lost, void *arg);
+void rconn_start(struct rconn *rc);
+/* Drops the connection (pending callbacks get NULL) and schedules a retry. */
+void rconn_reset(struct rconn *rc, const char *why);
+/* Drops it for good. */
+void rconn_stop(struct rconn *rc);
+/* The watchdog; call it from a periodic timer. */
+void rconn_tick(struct rconn *rc, int64_t now);
+
+/* Send a command; 0, or -1 (cb not called) when not connected. */
+int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const char **argv,
+              const size_t *argvlen);
+/* EVALSHA script `which` with nkeys keys; -1 until the scripts are loaded. */
+int rconn_script(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
+                 int argc, const char **argv, const size_t *argvlen);
+/* SUBSCRIBE chan with a raw callback (not counted by the watchdog). */
+int rconn_subscribe(struct rconn *rc, const char *chan, rconn_raw_cb *cb, void *privdata);
+
+#endif

@@ -1,0 +1,40 @@
+# Shared by scripts/run, scripts/test and scripts/bench: dependencies and the build.
+# Sourced, not run.
+
+# Debian packages the build, the tests and scripts/run need.
+PG_PACKAGES="gcc make autoconf automake pkg-config libevent-dev libjansson-dev
+libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl"
+
+pg_say() { printf '==> %s\n' "$*" >&2; }
+
+# Installs whatever of PG_PACKAGES is missing (needs root, as on CI).
+pg_install_deps() {
+    local missing=()
+    for p in $PG_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    pg_say "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # Debian's redis-server package starts a system Redis on 6379; ours are private.
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# pg_build DIR [configure flags...]: an out-of-tree build with warnings as errors.
+pg_build() {
+    local dir=$1
+    shift
+    [ -x ./configure ] && [ ./configure -nt configure.ac ] && [ Makefile.in -nt Makefile.am ] \
+        || ./autogen.sh >/dev/null 2>&1
+    mkdir -p "$dir"
+    if [ ! -f "$dir/config.status" ] || [ "$(cat "$dir/.pg-flags" 2>/dev/null)" != "$*" ]; then
+        pg_say "configuring $dir ($*)"
+        (cd "$dir" && ../configure --enable-werror "$@" >/dev/null)
+        echo "$*" >"$dir/.pg-flags"
+    fi
+    pg_say "building $dir"
+    make -C "$dir" -j"$(nproc)" >/dev/null
+}
