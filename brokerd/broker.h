@@ -58,6 +58,7 @@ struct msg {
     struct eid eid;
     int64_t expire_ms;           /* 0: never */
     int64_t stream;              /* 0: the device's inbox, else the channel */
+    int type_filter;             /* deliver only to this device type; 0: all */
     /* Encoded attempt-1 frame (header + line + body), then the body alone
      * is frame1 + body_off. */
     size_t frame1_len;
@@ -110,6 +111,7 @@ struct conn {
     int64_t last_recv_ms;
     int64_t heartbeat_ms;
     int64_t clean_since_ms;      /* entries newer than this were never sent */
+    int device_type;             /* from /registration; 0: not registered */
     /* body-reading state: the command whose body is awaited, its line's
      * parsed arguments, and whether the line was refused (body dropped) */
     const struct command *body_cmd;
@@ -161,6 +163,7 @@ enum store_script {
     SCRIPT_SUB,
     SCRIPT_UNSUB,
     SCRIPT_PUB,
+    SCRIPT_BEAT,
     SCRIPT_COUNT,
 };
 
@@ -192,6 +195,7 @@ struct broker {
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
     int64_t last_flush_ms;
+    int64_t last_beat_ms;
     int shutting_down;
     struct store store;
     struct broker_stats stats;
@@ -247,7 +251,7 @@ const struct pending *pending_oldest(const struct conn *c, int64_t stream);
 
 /* deliver.c */
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
-                    int64_t stream, const char *body, size_t len);
+                    int64_t stream, int type_filter, const char *body, size_t len);
 void msg_unref(struct msg *m);
 void msg_write(struct conn *c, struct msg *m, int64_t attempt);
 void deliver_notice(struct broker *b, const char *data, size_t len);
@@ -271,12 +275,17 @@ int store_ready(const struct broker *b);
 void store_subscribe(struct broker *b, const char *chan);
 void store_flush_cursors(struct broker *b, struct conn *c);
 void store_tick(struct broker *b, int64_t now);
+/* Takes this broker out of the registry (at shutdown). */
+void store_leave(struct broker *b);
 
 /* store_scripts.c */
 extern const char *const store_script_text[SCRIPT_COUNT];
 
 /* httpd.c */
 int httpd_start(struct broker *b, char *bound, size_t cap);
+
+/* cmd_sub.c: channels with at least one local subscriber */
+size_t broker_active_channels(const struct broker *b);
 
 /* Redis key names, "pg:" prefixed (see docs/DESIGN.md). */
 #define KEY_MAX 64

@@ -117,11 +117,12 @@ static void identify_load_streams(struct conn *c, const redisReply *subs, const 
 
 static int identify_reply_valid(const redisReply *r)
 {
-    return r && r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
            r->element[0]->type == REDIS_REPLY_STRING &&
            r->element[1]->type == REDIS_REPLY_STRING &&
            r->element[2]->type == REDIS_REPLY_ARRAY &&
-           r->element[3]->type == REDIS_REPLY_ARRAY;
+           r->element[3]->type == REDIS_REPLY_ARRAY &&
+           r->element[4]->type == REDIS_REPLY_STRING;
 }
 
 static void identify_done(void *arg, redisReply *r)
@@ -141,6 +142,7 @@ static void identify_done(void *arg, redisReply *r)
     }
     c->client_id = c->args[0];
     c->clean_since_ms = strtoll(r->element[0]->str, NULL, 10);
+    c->device_type = atoi(r->element[4]->str);
     b->nidentified++;
     identify_load_streams(c, r->element[2], r->element[3]);
     identify_reply_ok(c);

@@ -85,6 +85,15 @@ void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
     }
 }
 
+size_t broker_active_channels(const struct broker *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->channels.cap; i++)
+        if (b->channels.slots[i].key && ((struct channel *)b->channels.slots[i].val)->n > 0)
+            n++;
+    return n;
+}
+
 void channel_confirmed(struct broker *b, int64_t id)
 {
     struct channel *ch = imap_get(&b->channels, id);

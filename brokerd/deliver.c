@@ -16,7 +16,7 @@
 #define CATCH_UP_BATCH 200
 
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
-                    int64_t stream, const char *body, size_t len)
+                    int64_t stream, int type_filter, const char *body, size_t len)
 {
     char line[FRAME_MSG_LINE_MAX];
     size_t ll = frame_msg_line(line, meta);
@@ -28,6 +28,7 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
     m->eid = eid;
     m->expire_ms = expire_ms;
     m->stream = stream;
+    m->type_filter = type_filter;
     m->frame1_len = flen;
     m->body_off = FRAME_HEADER_LEN + ll;
     frame_header((unsigned char *)m->frame1, FRAME_MESSAGE, ll + len);
@@ -88,8 +89,9 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
     }
     if ((s->flags & SS_BEHIND) || eid_cmp(m->eid, s->sent) <= 0)
         return;
-    if (m->expire_ms && m->expire_ms <= now) {
-        s->sent = m->eid;
+    if ((m->expire_ms && m->expire_ms <= now) ||
+        (m->type_filter && m->type_filter != c->device_type)) {
+        s->sent = m->eid;  /* not for this device: passed over */
         return;
     }
     if (c->npending >= c->b->conf.max_pending) {
@@ -101,7 +103,8 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
     pending_add(c, m, 1, now);
 }
 
-/* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to>\n<body>", or
+/* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to> <type>\n<body>"
+ * (type: the device_type filter, 0 for all), or
  * "K <client_id> <conn nonce>" (the device identified on another broker). */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
 {
@@ -136,27 +139,29 @@ void deliver_notice(struct broker *b, const char *data, size_t len)
         deliver_kick(b, data, len);
         return;
     }
-    const char *w[6];
-    size_t wl[6];
+    const char *w[7];
+    size_t wl[7];
     if (len < 2 || data[0] != 'M' || data[1] != ' ')
         return;
-    int hl = notice_fields(data + 2, data + len, w, wl, 6);
+    int hl = notice_fields(data + 2, data + len, w, wl, 7);
     struct frame_msg_meta meta = { 0, 0, 0, 0, 1 };
     struct eid eid;
-    int64_t expire = 0, to = 0;
+    int64_t expire = 0, to = 0, type = 0;
     if (hl < 0 || eid_parse(w[0], wl[0], &eid) < 0 ||
         parse_id(w[1], wl[1], &meta.message_id) < 0 ||
         parse_id_or_zero(w[2], wl[2], &meta.from_client_id) < 0 ||
         parse_id_or_zero(w[3], wl[3], &meta.channel_id) < 0 ||
         parse_id_or_zero(w[4], wl[4], &expire) < 0 ||
-        parse_id_or_zero(w[5], wl[5], &to) < 0) {
+        parse_id_or_zero(w[5], wl[5], &to) < 0 ||
+        parse_id_or_zero(w[6], wl[6], &type) < 0) {
         log_warn("malformed notice dropped");
         return;
     }
     meta.timestamp_ms = (int64_t)eid.ms;
     const char *body = data + 2 + hl;
     size_t body_len = len - 2 - (size_t)hl;
-    struct msg *m = msg_new(&meta, eid, expire, to ? 0 : meta.channel_id, body, body_len);
+    struct msg *m = msg_new(&meta, eid, expire, to ? 0 : meta.channel_id, (int)type, body,
+                            body_len);
     int64_t now = now_ms();
     if (to) {
         struct conn *c = imap_get(&b->clients, to);
@@ -209,7 +214,9 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     const redisReply *f = e->element[1];
     const redisReply *body = f->type == REDIS_REPLY_ARRAY ? entry_field(f, "b") : NULL;
     int64_t expire = body ? entry_int(f, "x") : 0;
-    if (!body || body->type != REDIS_REPLY_STRING || (expire && expire <= now)) {
+    int64_t type = body ? entry_int(f, "t") : 0;
+    if (!body || body->type != REDIS_REPLY_STRING || (expire && expire <= now) ||
+        (type && type != c->device_type)) {
         s->sent = eid;
         return 0;
     }
@@ -223,7 +230,7 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     meta.channel_id = entry_int(f, "c");
     meta.timestamp_ms = (int64_t)eid.ms;
     meta.attempt = 1;
-    struct msg *m = msg_new(&meta, eid, expire, s->channel, body->str, body->len);
+    struct msg *m = msg_new(&meta, eid, expire, s->channel, (int)type, body->str, body->len);
     /* Accepted after the last clean disconnect: never sent before. */
     int64_t attempt = (int64_t)eid.ms > c->clean_since_ms ? 1 : 2;
     s->sent = eid;

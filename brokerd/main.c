@@ -52,6 +52,7 @@ static void broker_stop(struct broker *b)
         return;
     log_info("shutting down: closing %u connections", b->nconns);
     b->shutting_down = now_ms();
+    store_leave(b);  /* first, so that routerd sends no more devices here */
     if (b->listener) {
         evconnlistener_free(b->listener);
         b->listener = NULL;

@@ -12,6 +12,7 @@
 
 #define REPLY_TIMEOUT_MS 2000
 #define CURSOR_FLUSH_MS 1000
+#define BEAT_MS 1000
 
 int store_ready(const struct broker *b)
 {
@@ -59,6 +60,7 @@ static void store_maybe_resync(struct broker *b)
     if (store_ready(b) && !b->store.resynced) {
         b->store.resynced = 1;
         store_resync(b);
+        b->last_beat_ms = 0;  /* announce ourselves at the next tick */
     }
 }
 
@@ -141,9 +143,42 @@ void store_flush_cursors(struct broker *b, struct conn *c)
     c->cursors_dirty = 0;
 }
 
+/* The registry entry routerd assigns devices from (docs/DESIGN.md). */
+static void store_beat(struct broker *b)
+{
+    char key[KEY_MAX], id[24], vals[7][24];
+    snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
+    snprintf(id, sizeof(id), "%lld", (long long)b->id);
+    snprintf(vals[0], 24, "%u", b->nidentified);
+    snprintf(vals[1], 24, "%lld", (long long)b->started_ms);
+    snprintf(vals[2], 24, "%llu", (unsigned long long)b->stats.messages_in);
+    snprintf(vals[3], 24, "%llu", (unsigned long long)b->stats.messages_out);
+    snprintf(vals[4], 24, "%llu", (unsigned long long)b->npending);
+    snprintf(vals[5], 24, "%zu", broker_active_channels(b));
+    snprintf(vals[6], 24, "%u", b->nconns);
+    const char *argv[] = { key, "pg:brokers", id, "addr", b->broadcast, "conns", vals[0],
+                           "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
+                           "messages_pending", vals[4], "channels", vals[5],
+                           "sockets", vals[6] };
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 2, 19, argv, NULL);
+}
+
+void store_leave(struct broker *b)
+{
+    char key[KEY_MAX], id[24];
+    snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
+    snprintf(id, sizeof(id), "%lld", (long long)b->id);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key }, NULL);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SREM", "pg:brokers", id }, NULL);
+}
+
 void store_tick(struct broker *b, int64_t now)
 {
     rconn_tick(&b->store.cmd, now);
+    if (!b->shutting_down && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
+        b->last_beat_ms = now;
+        store_beat(b);
+    }
     if (now - b->last_flush_ms < CURSOR_FLUSH_MS)
         return;
     b->last_flush_ms = now;

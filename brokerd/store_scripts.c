@@ -6,11 +6,11 @@
 #define NOW_MS "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
 
 /* KEYS: dev hash, dev subs, dev cursors. ARGV: broker id, conn nonce, device id.
- * Returns {clean_since_ms, now_ms, subs, cursors}. clean_since: entries newer
+ * Returns {clean_since_ms, now_ms, subs, cursors, device type ("0": none)}. clean_since: entries newer
  * than it were never sent to this device (0: never seen before). */
 static const char identify_lua[] =
     NOW_MS
-    "local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at') "
+    "local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type') "
     "local clean = now "
     "if not old[1] and not old[3] then clean = 0 "
     "elseif (not old[1] or old[1] == '') and old[3] then clean = tonumber(old[3]) end "
@@ -20,7 +20,7 @@ static const char identify_lua[] =
     "redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2], "
     "           'online_at', string.format('%d', now)) "
     "return {string.format('%d', clean), string.format('%d', now), "
-    "        redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3])}";
+    "        redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]), old[4] or '0'}";
 
 /* KEYS: dev hash, dev cursors. ARGV: conn nonce, then cursor field/value pairs.
  * Records a clean disconnect unless another connection took over. */
@@ -32,12 +32,17 @@ static const char gone_lua[] =
     "end "
     "return 1";
 
+/* Subscriber counts per device type, for /put's device_type filter. */
+#define TYPE_COUNT(delta) \
+    "local ty = redis.call('HGET', 'pg:dev:' .. ARGV[1], 'type') or '0' " \
+    "redis.call('HINCRBY', KEYS[2] .. ':types', ty, " delta ") "
+
 /* KEYS: dev subs, channel subs, dev cursors, channel stream. ARGV: device, channel.
  * Returns the device's read position in the channel (new subscribers start
  * after the newest entry). */
 static const char sub_lua[] =
     "redis.call('SADD', KEYS[1], ARGV[2]) "
-    "redis.call('SADD', KEYS[2], ARGV[1]) "
+    "if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then " TYPE_COUNT("1") "end "
     "local cur = redis.call('HGET', KEYS[3], ARGV[2]) "
     "if not cur then "
     "  local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1) "
@@ -49,7 +54,7 @@ static const char sub_lua[] =
 /* KEYS: dev subs, channel subs, dev cursors. ARGV: device, channel. */
 static const char unsub_lua[] =
     "redis.call('SREM', KEYS[1], ARGV[2]) "
-    "redis.call('SREM', KEYS[2], ARGV[1]) "
+    "if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then " TYPE_COUNT("-1") "end "
     "redis.call('HDEL', KEYS[3], ARGV[2]) "
     "return 1";
 
@@ -72,7 +77,7 @@ static const char pub_lua[] =
     "  'm', ARGV[2], 'f', ARGV[1], 'c', ARGV[4], 'x', exp, 'b', ARGV[5]) "
     "if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end "
     "local notice = 'M ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[1] .. ' ' .. ARGV[4] .. ' ' "
-    "  .. exp .. ' ' .. ARGV[3] .. '\\n' .. ARGV[5] "
+    "  .. exp .. ' ' .. ARGV[3] .. ' 0\\n' .. ARGV[5] "
     "if direct then "
     "  local bk = redis.call('HGET', KEYS[3], 'broker') "
     "  if bk and bk ~= '' then redis.call('PUBLISH', 'pg:n:bk:' .. bk, notice) end "
@@ -80,7 +85,19 @@ static const char pub_lua[] =
     "redis.call('SET', KEYS[1], id, 'EX', 600) "
     "return {'1', id}";
 
+/* KEYS: broker hash, broker set. ARGV: id, then field/value pairs. The
+ * heartbeat time is Redis's, so routerd judges liveness on the same clock;
+ * "assigned" (devices routerd sent here since) starts again from 0. */
+static const char beat_lua[] =
+    NOW_MS
+    "redis.call('HSET', KEYS[1], 'hb', string.format('%d', now), 'assigned', '0', "
+    "           unpack(ARGV, 2)) "
+    "redis.call('PEXPIRE', KEYS[1], 60000) "
+    "redis.call('SADD', KEYS[2], ARGV[1]) "
+    "return 1";
+
 const char *const store_script_text[SCRIPT_COUNT] = {
+    [SCRIPT_BEAT] = beat_lua,
     [SCRIPT_IDENTIFY] = identify_lua,
     [SCRIPT_GONE] = gone_lua,
     [SCRIPT_SUB] = sub_lua,

@@ -1,0 +1,69 @@
+#include "httputil.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "log.h"
+#include "net.h"
+
+struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr, char *bound,
+                           size_t cap)
+{
+    evutil_socket_t fd = net_listen(addr, bound, cap);
+    if (fd < 0)
+        return NULL;
+    struct evhttp *http = evhttp_new(base);
+    if (!http || !evhttp_accept_socket_with_handle(http, fd)) {
+        log_error("cannot serve HTTP on %s", bound);
+        if (http)
+            evhttp_free(http);
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    evhttp_set_timeout(http, 30);
+    return http;
+}
+
+void http_send(struct evhttp_request *req, int status, const char *type, const char *body,
+               size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    evbuffer_add(out, body, len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+    evhttp_send_reply(req, status, status < 400 ? "OK" : "Error", out);
+    evbuffer_free(out);
+}
+
+int http_require_get(struct evhttp_request *req)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+        return 1;
+    http_send(req, 405, "text/plain", "method not allowed\n", 19);
+    return 0;
+}
+
+void http_ping(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    if (http_require_get(req))
+        http_send(req, 200, "text/plain", "OK", 2);
+}
+
+void http_metric(struct evbuffer *out, const char *name, const char *type, const char *help,
+                 unsigned long long value)
+{
+    evbuffer_add_printf(out, "# HELP pushgate_%s %s\n# TYPE pushgate_%s %s\npushgate_%s %llu\n",
+                        name, help, name, type, name, value);
+}
+
+void http_send_metrics(struct evhttp_request *req, struct evbuffer *out)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", out);
+}

@@ -1,0 +1,266 @@
+/* sha256 + hmac (FIPS 180-4, RFC 4231 vectors) and device tokens
+ * (SPEC 2.7). */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sha256.h"
+#include "token.h"
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void to_hex(const unsigned char d[SHA256_LEN], char out[2 * SHA256_LEN + 1])
+{
+    for (size_t i = 0; i < SHA256_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void expect_sha(const void *msg, size_t len, const char *want)
+{
+    struct sha256 s;
+    unsigned char d[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+
+    sha256_init(&s);
+    sha256_update(&s, msg, len);
+    sha256_final(&s, d);
+    to_hex(d, hex);
+    cr_assert_str_eq(hex, want, "sha256 of %zu bytes", len);
+}
+
+static void expect_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
+                        const char *want)
+{
+    unsigned char d[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+
+    hmac_sha256(key, klen, msg, mlen, d);
+    to_hex(d, hex);
+    cr_assert_str_eq(hex, want);
+}
+
+/* ---- SHA-256: FIPS 180-4 examples ---- */
+
+Test(sha256, empty)
+{
+    expect_sha("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect_sha(NULL, 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+Test(sha256, abc)
+{
+    expect_sha("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+Test(sha256, two_blocks)
+{
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    expect_sha(m, strlen(m), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    m = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+        "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    expect_sha(m, strlen(m), "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+}
+
+Test(sha256, million_a_in_pieces)
+{
+    struct sha256 s;
+    unsigned char d[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    char chunk[1000];
+
+    memset(chunk, 'a', sizeof(chunk));
+    sha256_init(&s);
+    for (int i = 0; i < 1000; i++)
+        sha256_update(&s, chunk, sizeof(chunk));
+    sha256_final(&s, d);
+    to_hex(d, hex);
+    cr_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* Lengths around the padding boundaries (55/56 bytes fit one block or
+ * not; 64, 119, 120, 128 end on or near block edges). */
+Test(sha256, padding_boundaries)
+{
+    static const struct { size_t n; const char *hex; } v[] = {
+        { 55, "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072" },
+        { 56, "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e" },
+        { 63, "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2" },
+        { 64, "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c" },
+        { 65, "9537c5fdf120482f7d58d25e9ed583f52c02b4e304ea814db1633ad565aed7e9" },
+        { 119, "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c" },
+        { 120, "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98" },
+        { 128, "24da1b81d0b16df6428eee73c69fcb2a93c76bc6df706f0c6670fe6bfe800464" },
+    };
+    char x[128];
+    memset(x, 'x', sizeof(x));
+    for (size_t i = 0; i < NELEMS(v); i++)
+        expect_sha(x, v[i].n, v[i].hex);
+}
+
+/* Any split of the input gives the same digest as one update. */
+Test(sha256, split_updates_match)
+{
+    unsigned char msg[200];
+    unsigned char whole[SHA256_LEN], parts[SHA256_LEN];
+    struct sha256 s;
+
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (unsigned char)(i * 7 + 3);
+    sha256_init(&s);
+    sha256_update(&s, msg, sizeof(msg));
+    sha256_final(&s, whole);
+    for (size_t a = 0; a <= sizeof(msg); a += 13) {
+        for (size_t b = a; b <= sizeof(msg); b += 29) {
+            sha256_init(&s);
+            sha256_update(&s, msg, a);
+            sha256_update(&s, msg + a, b - a);
+            sha256_update(&s, msg + b, 0);
+            sha256_update(&s, msg + b, sizeof(msg) - b);
+            sha256_final(&s, parts);
+            cr_assert_arr_eq(parts, whole, SHA256_LEN, "split at %zu and %zu", a, b);
+        }
+    }
+}
+
+/* ---- HMAC-SHA256: RFC 4231 ---- */
+
+Test(hmac, rfc4231_case_1)
+{
+    unsigned char key[20];
+    memset(key, 0x0b, sizeof(key));
+    expect_hmac(key, sizeof(key), "Hi There", 8,
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+Test(hmac, rfc4231_case_2)
+{
+    const char *m = "what do ya want for nothing?";
+    expect_hmac("Jefe", 4, m, strlen(m),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+Test(hmac, rfc4231_case_3)
+{
+    unsigned char key[20], msg[50];
+    memset(key, 0xaa, sizeof(key));
+    memset(msg, 0xdd, sizeof(msg));
+    expect_hmac(key, sizeof(key), msg, sizeof(msg),
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+}
+
+Test(hmac, rfc4231_cases_6_and_7_long_key)
+{
+    unsigned char key[131];
+    memset(key, 0xaa, sizeof(key));
+    const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    expect_hmac(key, sizeof(key), m6, strlen(m6),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    const char *m7 = "This is a test using a larger than block-size key and a larger "
+                     "than block-size data. The key needs to be hashed before being "
+                     "used by the HMAC algorithm.";
+    expect_hmac(key, sizeof(key), m7, strlen(m7),
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+Test(hmac, key_of_block_size_and_one_more)
+{
+    char key[65];
+    memset(key, 'k', sizeof(key));
+    expect_hmac(key, 64, "m", 1, "3b7a8d453e76edb519238a515105a57508d0f169f480ebeee120a9e7803289fa");
+    expect_hmac(key, 65, "m", 1, "c2d7d4c2256ddb097409ec0c67e1d58fa1a007fc6932cac0d892a525d08af7cc");
+}
+
+Test(hmac, empty_key_and_message)
+{
+    expect_hmac("", 0, "", 0, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    expect_hmac(NULL, 0, NULL, 0, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+Test(ct_memcmp, equal_and_different)
+{
+    cr_assert_eq(ct_memcmp("abcd", "abcd", 4), 0);
+    cr_assert_eq(ct_memcmp("abcd", "xyz", 0), 0);
+    cr_assert_neq(ct_memcmp("abcd", "xbcd", 4), 0);
+    cr_assert_neq(ct_memcmp("abcd", "abcx", 4), 0);
+    cr_assert_neq(ct_memcmp("\x00", "\x80", 1), 0);
+    cr_assert_eq(ct_memcmp("abcd", "abcx", 3), 0);
+}
+
+/* ---- tokens ---- */
+
+#define TOK_SECRET_42 "93c121e7aa437a1e01e3c512c6f0ce3c821a839025dca4408f85616de4aaee70"
+
+Test(token, make_known_values)
+{
+    char t[TOKEN_HEX_LEN + 1];
+
+    token_make("secret", 42, t);
+    cr_assert_str_eq(t, TOK_SECRET_42);
+    token_make("s3cr3t key", INT64_MAX, t);
+    cr_assert_str_eq(t, "8c39d2028d06ffb2edefdebd2b041aaf89749a8f3e3ecc9762df46b1f4a44e83");
+    token_make("", 1, t);
+    cr_assert_str_eq(t, "41e0a9448f91edba4b05c6c2fc0edb1d6418aa292b5b2942637bec43a29b9523");
+    token_make(NULL, 1, t);  /* NULL secret is the empty key */
+    cr_assert_str_eq(t, "41e0a9448f91edba4b05c6c2fc0edb1d6418aa292b5b2942637bec43a29b9523");
+}
+
+Test(token, make_is_lowercase_hex)
+{
+    char t[TOKEN_HEX_LEN + 1];
+    for (int64_t id = 1; id < 200; id++) {
+        token_make("k", id, t);
+        cr_assert_eq(strlen(t), TOKEN_HEX_LEN);
+        cr_assert_eq(strspn(t, "0123456789abcdef"), TOKEN_HEX_LEN, "token %s", t);
+    }
+}
+
+Test(token, check_accepts_right_token)
+{
+    cr_assert_eq(token_check("secret", 42, TOK_SECRET_42), 1);
+}
+
+Test(token, check_rejects_wrong_id_or_secret)
+{
+    cr_assert_eq(token_check("secret", 43, TOK_SECRET_42), 0);
+    cr_assert_eq(token_check("secret", 420, TOK_SECRET_42), 0);
+    cr_assert_eq(token_check("Secret", 42, TOK_SECRET_42), 0);
+    cr_assert_eq(token_check("", 42, TOK_SECRET_42), 0);
+}
+
+Test(token, check_rejects_wrong_length)
+{
+    char t[TOKEN_HEX_LEN + 2];
+
+    cr_assert_eq(token_check("secret", 42, ""), 0);
+    cr_assert_eq(token_check("secret", 42, NULL), 0);
+    memcpy(t, TOK_SECRET_42, TOKEN_HEX_LEN - 1);
+    t[TOKEN_HEX_LEN - 1] = '\0';
+    cr_assert_eq(token_check("secret", 42, t), 0, "63 chars");
+    memcpy(t, TOK_SECRET_42, TOKEN_HEX_LEN);
+    t[TOKEN_HEX_LEN] = '0';
+    t[TOKEN_HEX_LEN + 1] = '\0';
+    cr_assert_eq(token_check("secret", 42, t), 0, "65 chars");
+    t[TOKEN_HEX_LEN] = '\n';
+    cr_assert_eq(token_check("secret", 42, t), 0, "trailing newline");
+}
+
+Test(token, check_rejects_uppercase)
+{
+    char t[TOKEN_HEX_LEN + 1] = TOK_SECRET_42;
+    for (size_t i = 0; i < TOKEN_HEX_LEN; i++)
+        if (t[i] >= 'a' && t[i] <= 'f')
+            t[i] = (char)(t[i] - 'a' + 'A');
+    cr_assert_eq(token_check("secret", 42, t), 0);
+}
+
+Test(token, check_rejects_any_one_changed_char)
+{
+    char t[TOKEN_HEX_LEN + 1];
+    for (size_t i = 0; i < TOKEN_HEX_LEN; i++) {
+        memcpy(t, TOK_SECRET_42, sizeof(t));
+        t[i] = t[i] == '0' ? '1' : '0';
+        cr_assert_eq(token_check("secret", 42, t), 0, "char %zu changed", i);
+    }
+}
