@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "clock.h"
+#include "daemon.h"
 #include "frame.h"
 #include "imap.h"
 #include "log.h"
@@ -182,7 +183,7 @@ struct broker {
     struct evconnlistener *listener;
     struct evhttp *http;
     struct event *tick_ev;
-    struct event *sigterm_ev, *sigint_ev;
+    struct daemon_signals signals;
     char broadcast[CFG_HOST_MAX + 8];
     char tcp_bound[CFG_HOST_MAX + 8];
     int64_t id;

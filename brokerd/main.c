@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 
 #include "broker.h"
+#include "daemon.h"
 #include "net.h"
 #include "xmalloc.h"
 
@@ -61,10 +62,8 @@ static void broker_stop(struct broker *b)
         conn_close(c);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_stop(void *arg)
 {
-    (void)what;
-    log_info("signal %d received", (int)sig);
     broker_stop(arg);
 }
 
@@ -124,10 +123,7 @@ static int broker_setup(struct broker *b)
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, broker_tick, b);
     event_add(b->tick_ev, &tv);
-    b->sigterm_ev = evsignal_new(b->base, SIGTERM, on_signal, b);
-    b->sigint_ev = evsignal_new(b->base, SIGINT, on_signal, b);
-    event_add(b->sigterm_ev, NULL);
-    event_add(b->sigint_ev, NULL);
+    daemon_signals_start(&b->signals, b->base, on_stop, b);
     store_init(b);
     return 0;
 }
@@ -142,10 +138,7 @@ static void broker_teardown(struct broker *b)
         evhttp_free(b->http);
     if (b->tick_ev)
         event_free(b->tick_ev);
-    if (b->sigterm_ev)
-        event_free(b->sigterm_ev);
-    if (b->sigint_ev)
-        event_free(b->sigint_ev);
+    daemon_signals_free(&b->signals);
     for (size_t i = 0; i < b->channels.cap; i++)
         if (b->channels.slots[i].key) {
             struct channel *ch = b->channels.slots[i].val;
@@ -162,23 +155,11 @@ static void broker_teardown(struct broker *b)
 int main(int argc, char **argv)
 {
     struct broker b;
-    char err[512];
     memset(&b, 0, sizeof(b));
-    log_set_program("brokerd");
-    switch (cfg_load(&broker_cfg_program, &b.conf, argc, argv, err, sizeof(err))) {
-    case CFG_OK:
-        break;
-    case CFG_EXIT:
-        cfg_free(&broker_cfg_program, &b.conf);
-        return 0;
-    default:
-        fprintf(stderr, "brokerd: %s (see --help)\n", err);
-        cfg_free(&broker_cfg_program, &b.conf);
-        return 2;
-    }
-    log_set_level(b.conf.log_level);
-    signal(SIGPIPE, SIG_IGN);
-    int rc = 1;
+    int rc = daemon_configure(&broker_cfg_program, &b.conf, &b.conf.log_level, argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = 1;
     if (broker_setup(&b) == 0) {
         log_info("brokerd %s started", PACKAGE_VERSION);
         event_base_dispatch(b.base);

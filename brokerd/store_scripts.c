@@ -1,15 +1,13 @@
 /* The Lua scripts brokerd runs in Redis. Each is one atomic round trip;
  * keys and fields are described in docs/DESIGN.md. */
 #include "broker.h"
-
-/* Shared prologue: Redis's clock in ms, so every broker agrees on time. */
-#define NOW_MS "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+#include "lua_lib.h"
 
 /* KEYS: dev hash, dev subs, dev cursors. ARGV: broker id, conn nonce, device id.
  * Returns {clean_since_ms, now_ms, subs, cursors, device type ("0": none)}. clean_since: entries newer
  * than it were never sent to this device (0: never seen before). */
 static const char identify_lua[] =
-    NOW_MS
+    LUA_NOW_MS
     "local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type') "
     "local clean = now "
     "if not old[1] and not old[3] then clean = 0 "
@@ -27,7 +25,7 @@ static const char identify_lua[] =
 static const char gone_lua[] =
     "if #ARGV > 1 then redis.call('HSET', KEYS[2], unpack(ARGV, 2)) end "
     "if redis.call('HGET', KEYS[1], 'conn') == ARGV[1] then "
-    NOW_MS
+    LUA_NOW_MS
     "  redis.call('HSET', KEYS[1], 'broker', '', 'offline_at', string.format('%d', now)) "
     "end "
     "return 1";
@@ -63,25 +61,22 @@ static const char unsub_lua[] =
  * Returns {"1", entry id} when routed, {"0", ""} when refused; a repeat of
  * an accepted (from, message id) returns the first answer. */
 static const char pub_lua[] =
+    LUA_ROUTE
     "local dup = redis.call('GET', KEYS[1]) "
     "if dup then return {'1', dup} end "
     "local direct = ARGV[3] ~= '0' "
-    "local ok "
-    "if direct then ok = redis.call('HGET', KEYS[3], 'known') "
-    "else ok = redis.call('SCARD', KEYS[3]) > 0 end "
-    "if not ok then return {'0', ''} end "
-    NOW_MS
-    "local ttl = tonumber(ARGV[6]) "
-    "local exp = string.format('%d', now + ttl) "
-    "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
-    "  'm', ARGV[2], 'f', ARGV[1], 'c', ARGV[4], 'x', exp, 'b', ARGV[5]) "
-    "if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end "
-    "local notice = 'M ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[1] .. ' ' .. ARGV[4] .. ' ' "
-    "  .. exp .. ' ' .. ARGV[3] .. ' 0\\n' .. ARGV[5] "
+    "local ok, notify "
     "if direct then "
+    "  ok = redis.call('HGET', KEYS[3], 'known') "
     "  local bk = redis.call('HGET', KEYS[3], 'broker') "
-    "  if bk and bk ~= '' then redis.call('PUBLISH', 'pg:n:bk:' .. bk, notice) end "
-    "else redis.call('PUBLISH', 'pg:n:ch:' .. ARGV[4], notice) end "
+    "  if bk and bk ~= '' then notify = 'pg:n:bk:' .. bk end "
+    "else "
+    "  ok = redis.call('SCARD', KEYS[3]) > 0 "
+    "  notify = 'pg:n:ch:' .. ARGV[4] "
+    "end "
+    "if not ok then return {'0', ''} end "
+    "local id = pg_route(KEYS[2], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]), "
+    "  ARGV[3], '0', ARGV[5], ARGV[7]) "
     "redis.call('SET', KEYS[1], id, 'EX', 600) "
     "return {'1', id}";
 
@@ -89,7 +84,7 @@ static const char pub_lua[] =
  * heartbeat time is Redis's, so routerd judges liveness on the same clock;
  * "assigned" (devices routerd sent here since) starts again from 0. */
 static const char beat_lua[] =
-    NOW_MS
+    LUA_NOW_MS
     "redis.call('HSET', KEYS[1], 'hb', string.format('%d', now), 'assigned', '0', "
     "           unpack(ARGV, 2)) "
     "redis.call('PEXPIRE', KEYS[1], 60000) "
