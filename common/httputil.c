@@ -35,7 +35,7 @@ void http_send(struct evhttp_request *req, int status, const char *type, const c
     }
     evbuffer_add(out, body, len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-    evhttp_send_reply(req, status, status < 400 ? "OK" : "Error", out);
+    evhttp_send_reply(req, status, NULL, out);  /* the standard reason phrase */
     evbuffer_free(out);
 }
 

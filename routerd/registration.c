@@ -1,0 +1,116 @@
+/* POST /registration (SPEC 3): a device gets its id, a live broker, and a
+ * token when a secret is set. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "numparse.h"
+#include "router.h"
+#include "token.h"
+#include "xmalloc.h"
+
+#define SERIAL_MAX 64
+#define NAME_MAX_BYTES 128
+
+struct reg_req {
+    struct router *r;
+    struct evhttp_request *req;
+};
+
+static int serial_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > SERIAL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* Up to NAME_MAX_BYTES of valid UTF-8. */
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > NAME_MAX_BYTES)
+        return 0;
+    json_t *j = json_stringn(s, n);  /* jansson checks UTF-8 */
+    json_decref(j);
+    return j != NULL;
+}
+
+static void registration_done(void *arg, redisReply *rep)
+{
+    struct reg_req *rr = arg;
+    struct router *r = rr->r;
+    struct evhttp_request *req = rr->req;
+    free(rr);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            log_error("registration script: %s", rep->str);
+        reply_unavailable(r, req);
+        return;
+    }
+    int64_t id = strtoll(rep->element[0]->str, NULL, 10);
+    const char *addr = rep->element[1]->str;
+    const char *status = rep->element[2]->str;
+    if (strcmp(status, "nobroker") == 0) {
+        log_warn("registration of device %lld: no live broker", (long long)id);
+        reply_unavailable(r, req);
+        return;
+    }
+    json_t *data = json_pack("{s:I}", "device_id", (json_int_t)id);
+    if (strcmp(status, "ios") != 0)
+        json_object_set_new(data, "broker", json_string(addr));
+    if (r->conf.secret && *r->conf.secret) {
+        char tok[TOKEN_HEX_LEN + 1];
+        token_make(r->conf.secret, id, tok);
+        json_object_set_new(data, "token", json_string(tok));
+    }
+    r->stats.registrations++;
+    reply_send(r, req, RC_OK, 0, data);
+}
+
+void registration_handle(struct evhttp_request *req, void *arg)
+{
+    struct router *r = arg;
+    struct evkeyvalq kv;
+    if (router_request_ok(r, req, 0) < 0)
+        return;
+    if (params_read(req, 1, &kv) < 0) {
+        params_free(&kv);
+        reply_send(r, req, RC_PARAM, 0, NULL);
+        return;
+    }
+    const char *serial = evhttp_find_header(&kv, "serial_no");
+    const char *name = evhttp_find_header(&kv, "device_name");
+    uint64_t type;
+    enum router_code code = RC_OK;
+    if (!serial_ok(serial))
+        code = RC_SERIAL_NO;
+    else if (params_uint(&kv, "device_type", 1, 6, &type) < 0)
+        code = RC_DEVICE_TYPE;
+    else if (name && !name_ok(name))
+        code = RC_PARAM;
+    if (code != RC_OK) {
+        params_free(&kv);
+        reply_send(r, req, code, 0, NULL);
+        return;
+    }
+    char type_s[4];
+    snprintf(type_s, sizeof(type_s), "%u", (unsigned)type);
+    const char *argv[] = { serial, type_s, name ? name : "", name ? "1" : "0" };
+    struct reg_req *rr = xmalloc(sizeof(*rr));
+    rr->r = r;
+    rr->req = req;
+    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 0, 4, argv, NULL) < 0) {
+        free(rr);
+        reply_unavailable(r, req);
+    }
+    params_free(&kv);
+}

@@ -1,0 +1,106 @@
+/* routerd: device registration (/registration) and business pushes (/put),
+ * routed to brokers through Redis (SPEC section 3). */
+#ifndef PG_ROUTER_H
+#define PG_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "rconn.h"
+
+struct evhttp;
+struct evhttp_request;
+struct evkeyvalq;
+struct json_t;
+
+/* ---- configuration (conf.c) ---- */
+
+struct router_conf {
+    char *config;
+    struct cfg_addr redis;
+    enum log_level log_level;
+    struct cfg_addr registration_address;
+    struct cfg_addr put_address;
+    uint64_t max_msg_size;
+    char *secret;
+    uint64_t offline_max;
+};
+
+extern const struct cfg_program router_cfg_program;
+
+/* ---- reply codes (SPEC 3) ---- */
+
+enum router_code {
+    RC_NOT_FOUND = -1,
+    RC_OK = 0,
+    RC_PARAM = 1,
+    RC_INTERNAL = 2,
+    RC_METHOD = 3,
+    RC_MSG_EMPTY = 4,
+    RC_MSG_TOO_LONG = 5,
+    RC_MSG = 6,
+    RC_CHANNEL_ID = 7,
+    RC_DEVICE_TYPE = 8,
+    RC_SERIAL_NO = 9,            /* on /registration */
+    RC_NO_SUB = 9,               /* on /put */
+};
+
+enum router_script {
+    RS_REGISTER,
+    RS_PUT,
+    RS_COUNT,
+};
+
+struct router_stats {
+    uint64_t registrations;
+    uint64_t puts;               /* answered code 0 */
+    uint64_t errors;             /* answered another code */
+    uint64_t unavailable;        /* answered 503 */
+};
+
+struct router {
+    struct router_conf conf;
+    struct event_base *base;
+    struct evhttp *reg_http, *put_http;
+    struct event *tick_ev;
+    struct daemon_signals signals;
+    struct rconn redis;
+    struct router_stats stats;
+    int shutting_down;
+};
+
+/* reply.c: {"code","msg","data"} with the HTTP status of the code */
+/* data is stolen (may be NULL). is_put picks code 9's meaning and status. */
+void reply_send(struct router *r, struct evhttp_request *req, enum router_code code,
+                int is_put, struct json_t *data);
+/* InternalErr with HTTP 503: Redis is unreachable. */
+void reply_unavailable(struct router *r, struct evhttp_request *req);
+
+/* params.c: the request's parameters (query string, and for /registration
+ * a form body). 0, or -1 if they cannot be decoded. Free with
+ * params_free. */
+int params_read(struct evhttp_request *req, int with_form, struct evkeyvalq *out);
+void params_free(struct evkeyvalq *kv);
+/* "1".."6" style plain numbers (SPEC 2.6); -1 if absent, -2 if malformed
+ * or outside [min, max], else 0 with *out set. */
+int params_uint(struct evkeyvalq *kv, const char *name, uint64_t min, uint64_t max,
+                uint64_t *out);
+int params_id(struct evkeyvalq *kv, const char *name, int64_t *out);
+
+/* registration.c, put.c */
+void registration_handle(struct evhttp_request *req, void *arg);
+void put_handle(struct evhttp_request *req, void *arg);
+/* Common entry checks: POST only, Redis ready. 0 to go on. */
+int router_request_ok(struct router *r, struct evhttp_request *req, int is_put);
+
+/* scripts.c */
+extern const char *const router_script_text[RS_COUNT];
+
+/* http.c: /ping, /metrics and the listeners */
+int router_http_start(struct router *r);
+
+#endif
