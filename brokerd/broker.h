@@ -77,6 +77,7 @@ enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_WAIT_SUB = 8 };
 struct stream_state {
     int64_t channel;             /* 0: inbox */
     struct eid sent;             /* everything up to here was sent or skipped */
+    struct eid fresh_after;      /* entries after this were never sent before: attempt 1 */
     uint32_t flags;
     uint32_t chan_pos;           /* index in the channel's subscriber vector */
 };
@@ -111,7 +112,8 @@ struct conn {
     int64_t connected_ms;
     int64_t last_recv_ms;
     int64_t heartbeat_ms;
-    int64_t clean_since_ms;      /* entries newer than this were never sent */
+    int64_t clean_since_ms;      /* the last clean disconnect (or now, if none) */
+    int clean;                   /* the last connection ended cleanly */
     int device_type;             /* from /registration; 0: not registered */
     /* body-reading state: the command whose body is awaited, its line's
      * parsed arguments, and whether the line was refused (body dropped) */
@@ -202,6 +204,9 @@ struct broker {
     struct broker_stats stats;
 };
 
+/* main.c: Redis became ready (every time): accept devices */
+void broker_redis_ready(struct broker *b);
+
 /* conn.c */
 void conn_accept(struct broker *b, int fd);
 void conn_close(struct conn *c);                 /* safe inside callbacks */
@@ -261,9 +266,12 @@ void deliver_catch_up(struct conn *c, struct stream_state *s);
 /* cursor.c: stream entry ids and the devices' read positions */
 int eid_parse(const char *s, size_t len, struct eid *out);
 int eid_cmp(struct eid a, struct eid b);
-/* An XRANGE start ("(ms-seq", "ms-seq", "-") -> the last entry id not to read. */
-int cursor_to_sent(const char *s, size_t len, struct eid *sent);
-/* The XRANGE start for stream s: its oldest un-FINed entry, or past the last sent. */
+/* A stored cursor "START SENT" -> *read (the last entry not to read again,
+ * from the XRANGE start) and *sent (the last entry ever sent; START's entry
+ * when SENT is missing). 0, or -1 if malformed. */
+int cursor_parse(const char *s, size_t len, struct eid *read, struct eid *sent);
+/* The cursor of stream s: START is its oldest un-FINed entry or just past
+ * the last sent one; SENT is the last sent one. */
 void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t cap);
 /* Writes c's cursors: a plain HSET, or with gone the GONE script. */
 void cursor_write(struct broker *b, struct conn *c, int gone);

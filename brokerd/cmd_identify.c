@@ -93,25 +93,38 @@ static void identify_unregister(struct conn *c)
         imap_del(&b->clients, id);
 }
 
+/* Sets s's read position and where its never-sent entries begin from the
+ * stored cursor. Without one, the inbox is read from its start and a
+ * channel from the last clean disconnect (SUB always stores one). */
+static void identify_cursor(struct conn *c, struct stream_state *s, const redisReply *cur,
+                            const char *field)
+{
+    struct eid sent = { 0, 0 };
+    if (s->channel) {
+        sent.ms = (uint64_t)c->clean_since_ms;
+        sent.seq = UINT64_MAX;
+    }
+    s->sent = sent;
+    for (size_t i = 0; i + 1 < cur->elements; i += 2)
+        if (strcmp(cur->element[i]->str, field) == 0)
+            cursor_parse(cur->element[i + 1]->str, cur->element[i + 1]->len, &s->sent, &sent);
+    s->fresh_after = sent;
+    /* After a crash the SENT marks are stale: anything up to now may have
+     * reached the device. */
+    struct eid crash = { (uint64_t)c->clean_since_ms, UINT64_MAX };
+    if (!c->clean && eid_cmp(crash, sent) > 0)
+        s->fresh_after = crash;
+}
+
 /* Fills c's streams from the script's subscriptions and cursors. */
 static void identify_load_streams(struct conn *c, const redisReply *subs, const redisReply *cur)
 {
-    struct stream_state *in = conn_add_stream(c, 0);
-    for (size_t i = 0; i + 1 < cur->elements; i += 2)
-        if (strcmp(cur->element[i]->str, "in") == 0)
-            cursor_to_sent(cur->element[i + 1]->str, cur->element[i + 1]->len, &in->sent);
+    identify_cursor(c, conn_add_stream(c, 0), cur, "in");
     for (size_t k = 0; k < subs->elements; k++) {
         int64_t ch = strtoll(subs->element[k]->str, NULL, 10);
         if (ch <= 0 || conn_stream(c, ch))
             continue;
-        struct stream_state *s = conn_add_stream(c, ch);
-        /* No stored position: start after what was sent before the last
-         * clean disconnect. */
-        s->sent.ms = (uint64_t)c->clean_since_ms;
-        s->sent.seq = UINT64_MAX;
-        for (size_t i = 0; i + 1 < cur->elements; i += 2)
-            if (strcmp(cur->element[i]->str, subs->element[k]->str) == 0)
-                cursor_to_sent(cur->element[i + 1]->str, cur->element[i + 1]->len, &s->sent);
+        identify_cursor(c, conn_add_stream(c, ch), cur, subs->element[k]->str);
     }
 }
 
@@ -142,6 +155,7 @@ static void identify_done(void *arg, redisReply *r)
     }
     c->client_id = c->args[0];
     c->clean_since_ms = strtoll(r->element[0]->str, NULL, 10);
+    c->clean = r->element[1]->str[0] == '1';
     c->device_type = atoi(r->element[4]->str);
     b->nidentified++;
     identify_load_streams(c, r->element[2], r->element[3]);

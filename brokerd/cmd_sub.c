@@ -134,7 +134,7 @@ static void sub_done(void *arg, redisReply *r)
     struct stream_state *s = conn_stream(c, channel);
     if (sub && !s) {
         s = conn_add_stream(c, channel);
-        cursor_to_sent(r->str, r->len, &s->sent);
+        cursor_parse(r->str, r->len, &s->sent, &s->fresh_after);
         channel_join(b, c, s);
     } else if (!sub && s) {
         channel_leave(b, c, s);

@@ -44,22 +44,35 @@ int eid_cmp(struct eid a, struct eid b)
     return 0;
 }
 
-int cursor_to_sent(const char *s, size_t len, struct eid *sent)
+/* An XRANGE start ("(ms-seq", "ms-seq" or "-") -> the last entry not to read. */
+static int cursor_start(const char *s, size_t len, struct eid *read)
 {
-    sent->ms = sent->seq = 0;
+    read->ms = read->seq = 0;
     if (len == 1 && s[0] == '-')
         return 0;
     if (len > 0 && s[0] == '(')
-        return eid_parse(s + 1, len - 1, sent);
+        return eid_parse(s + 1, len - 1, read);
     /* Inclusive start: the entry just before it is the last not to read. */
-    if (eid_parse(s, len, sent) < 0)
+    if (eid_parse(s, len, read) < 0)
         return -1;
-    if (sent->seq > 0) {
-        sent->seq--;
-    } else if (sent->ms > 0) {
-        sent->ms--;
-        sent->seq = UINT64_MAX;
+    if (read->seq > 0) {
+        read->seq--;
+    } else if (read->ms > 0) {
+        read->ms--;
+        read->seq = UINT64_MAX;
     }
+    return 0;
+}
+
+int cursor_parse(const char *s, size_t len, struct eid *read, struct eid *sent)
+{
+    const char *sp = memchr(s, ' ', len);
+    size_t first = sp ? (size_t)(sp - s) : len;
+    if (cursor_start(s, first, read) < 0)
+        return -1;
+    *sent = *read;
+    if (sp && eid_parse(sp + 1, len - first - 1, sent) < 0)
+        return -1;
     return 0;
 }
 
@@ -67,12 +80,14 @@ void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t c
 {
     const struct pending *p = pending_oldest(c, s->channel);
     if (p)
-        snprintf(buf, cap, "%" PRIu64 "-%" PRIu64, p->msg->eid.ms, p->msg->eid.seq);
+        snprintf(buf, cap, "%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, p->msg->eid.ms,
+                 p->msg->eid.seq, s->sent.ms, s->sent.seq);
     else
-        snprintf(buf, cap, "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
+        snprintf(buf, cap, "(%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, s->sent.ms,
+                 s->sent.seq, s->sent.ms, s->sent.seq);
 }
 
-#define CURSOR_LEN 48
+#define CURSOR_LEN 96
 
 void cursor_write(struct broker *b, struct conn *c, int gone)
 {

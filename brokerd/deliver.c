@@ -231,8 +231,7 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     meta.timestamp_ms = (int64_t)eid.ms;
     meta.attempt = 1;
     struct msg *m = msg_new(&meta, eid, expire, s->channel, (int)type, body->str, body->len);
-    /* Accepted after the last clean disconnect: never sent before. */
-    int64_t attempt = (int64_t)eid.ms > c->clean_since_ms ? 1 : 2;
+    int64_t attempt = eid_cmp(eid, s->fresh_after) > 0 ? 1 : 2;
     s->sent = eid;
     msg_write(c, m, attempt);
     pending_add(c, m, attempt, now);

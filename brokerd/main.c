@@ -58,8 +58,14 @@ static void broker_stop(struct broker *b)
         evconnlistener_free(b->listener);
         b->listener = NULL;
     }
-    for (struct conn *c = b->conns; c; c = c->next)
-        conn_close(c);
+    while (b->conns)
+        conn_close(b->conns);  /* unlinks it */
+}
+
+void broker_redis_ready(struct broker *b)
+{
+    if (b->listener && !b->shutting_down)
+        evconnlistener_enable(b->listener);
 }
 
 static void on_stop(void *arg)
@@ -84,8 +90,11 @@ static int broker_listen(struct broker *b)
     evutil_socket_t fd = net_listen(&b->conf.tcp_address, b->tcp_bound, sizeof(b->tcp_bound));
     if (fd < 0)
         return -1;
+    /* Accepting starts once Redis is first ready (broker_redis_ready): until
+     * then connections wait in the kernel's backlog. */
     b->listener = evconnlistener_new(b->base, on_accept, b,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+                                         LEV_OPT_DISABLED, -1, fd);
     if (!b->listener) {
         evutil_closesocket(fd);
         log_error("cannot listen on %s", b->tcp_bound);

@@ -60,6 +60,7 @@ static void store_maybe_resync(struct broker *b)
     if (store_ready(b) && !b->store.resynced) {
         b->store.resynced = 1;
         store_resync(b);
+        broker_redis_ready(b);
         b->last_beat_ms = 0;  /* announce ourselves at the next tick */
     }
 }

@@ -4,20 +4,22 @@
 #include "lua_lib.h"
 
 /* KEYS: dev hash, dev subs, dev cursors. ARGV: broker id, conn nonce, device id.
- * Returns {clean_since_ms, now_ms, subs, cursors, device type ("0": none)}. clean_since: entries newer
- * than it were never sent to this device (0: never seen before). */
+ * Returns {clean_since_ms, clean, subs, cursors, device type ("0": none)}.
+ * clean is "1" when the device was never seen or its last connection ended
+ * cleanly (its cursors' SENT marks are exact); otherwise its broker died and
+ * clean_since is now. An older connection on another broker is kicked. */
 static const char identify_lua[] =
     LUA_NOW_MS
     "local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type') "
-    "local clean = now "
-    "if not old[1] and not old[3] then clean = 0 "
-    "elseif (not old[1] or old[1] == '') and old[3] then clean = tonumber(old[3]) end "
+    "local clean, since = '0', now "
+    "if not old[1] and not old[3] then clean, since = '1', 0 "
+    "elseif (not old[1] or old[1] == '') and old[3] then clean, since = '1', tonumber(old[3]) end "
     "if old[1] and old[1] ~= '' and old[1] ~= ARGV[1] then "
     "  redis.call('PUBLISH', 'pg:n:bk:' .. old[1], 'K ' .. ARGV[3] .. ' ' .. (old[2] or '')) "
     "end "
     "redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2], "
     "           'online_at', string.format('%d', now)) "
-    "return {string.format('%d', clean), string.format('%d', now), "
+    "return {string.format('%d', since), clean, "
     "        redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]), old[4] or '0'}";
 
 /* KEYS: dev hash, dev cursors. ARGV: conn nonce, then cursor field/value pairs.
@@ -36,15 +38,16 @@ static const char gone_lua[] =
     "redis.call('HINCRBY', KEYS[2] .. ':types', ty, " delta ") "
 
 /* KEYS: dev subs, channel subs, dev cursors, channel stream. ARGV: device, channel.
- * Returns the device's read position in the channel (new subscribers start
- * after the newest entry). */
+ * Returns the device's cursor in the channel (new subscribers start after
+ * the newest entry). */
 static const char sub_lua[] =
     "redis.call('SADD', KEYS[1], ARGV[2]) "
     "if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then " TYPE_COUNT("1") "end "
     "local cur = redis.call('HGET', KEYS[3], ARGV[2]) "
     "if not cur then "
     "  local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1) "
-    "  if #last > 0 then cur = '(' .. last[1][1] else cur = '(0-0' end "
+    "  local at = #last > 0 and last[1][1] or '0-0' "
+    "  cur = '(' .. at .. ' ' .. at "
     "  redis.call('HSET', KEYS[3], ARGV[2], cur) "
     "end "
     "return cur";

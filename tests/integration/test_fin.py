@@ -1,0 +1,91 @@
+"""SPEC 2.2 FIN (errors and the silent success) with the default msg_timeout."""
+
+from lib.harness import BrokerTestCase, new_id
+
+
+class FinTest(BrokerTestCase):
+
+    def deliver(self, d, s=None, body=b"m"):
+        s = s or self.identified()
+        ch, mid = new_id(), new_id()
+        self.pub_ok(s, d.client_id, ch, mid, body)
+        self.assert_message(d, mid, ch, s.client_id, body)
+        return mid
+
+    def test_fin_answers_nothing(self):
+        d = self.identified()
+        mid = self.deliver(d)
+        d.send_line("FIN %d" % mid)
+        # The next frame must be the H's answer, nothing for the FIN.
+        self.expect_alive(d)
+
+    def test_fin_twice(self):
+        d = self.identified()
+        mid = self.deliver(d)
+        self.fin(d, mid)
+        d.send_line("FIN %d" % mid)
+        self.expect_error(d, "E_FIN_FAILED")
+        self.expect_alive(d)
+
+    def test_fin_unknown_id(self):
+        d = self.identified()
+        d.send_line("FIN %d" % new_id())
+        self.expect_error(d, "E_FIN_FAILED")
+        self.expect_alive(d)
+
+    def test_fin_of_another_devices_message(self):
+        d1 = self.identified()
+        d2 = self.identified()
+        mid = self.deliver(d1)
+        d2.send_line("FIN %d" % mid)
+        self.expect_error(d2, "E_FIN_FAILED")
+        self.expect_alive(d2)
+        self.fin(d1, mid)
+
+    def test_fin_channel_message(self):
+        ch = new_id()
+        a = self.subscribed(ch)
+        b = self.subscribed(ch)
+        s = self.identified()
+        mid = new_id()
+        self.pub_ok(s, 0, ch, mid, b"c")
+        self.assert_message(a, mid, ch, s.client_id, b"c")
+        self.assert_message(b, mid, ch, s.client_id, b"c")
+        # each subscriber finishes its own copy
+        self.fin(a, mid)
+        self.fin(b, mid)
+        a.send_line("FIN %d" % mid)
+        self.expect_error(a, "E_FIN_FAILED")
+
+    def test_fin_before_identify(self):
+        c = self.connect()
+        c.send_line("FIN %d" % new_id())
+        self.expect_error(c, "E_INVALID_CLIENT")
+        self.expect_alive(c)
+
+    def test_fin_malformed(self):
+        d = self.identified()
+        for arg in ("0", "-1", "01", "abc", str(2**63), "+1", "1.0"):
+            with self.subTest(message_id=arg):
+                d.send_line("FIN %s" % arg)
+                self.expect_error(d, "E_INVALID")
+                self.expect_alive(d)
+
+    def test_fin_wrong_word_count(self):
+        d = self.identified()
+        mid = self.deliver(d)
+        for line in ("FIN", "FIN %d %d" % (mid, mid), "FIN  %d" % mid):
+            with self.subTest(line=line):
+                d.send_line(line)
+                self.expect_error(d, "E_INVALID")
+                self.expect_alive(d)
+        # the message is still pending: a proper FIN works
+        self.fin(d, mid)
+
+    def test_fin_crlf(self):
+        d = self.identified()
+        mid = self.deliver(d)
+        d.send_line("FIN %d" % mid, eol=b"\r\n")
+        self.expect_alive(d)
+        d.send_line("FIN %d" % mid)
+        self.expect_error(d, "E_FIN_FAILED")

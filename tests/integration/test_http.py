@@ -1,0 +1,68 @@
+"""SPEC 3 "Health" (every HTTP listener) and brokerd's /stats."""
+
+import json
+import re
+
+from lib.harness import BrokerTestCase
+
+# Prometheus text exposition format, 0.0.4
+_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_LABELS = r'(\{(\s*[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"\s*,?)*\s*\})?'
+_VALUE = r"([-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)|[-+]?Inf|NaN)"
+SAMPLE_RE = re.compile(r"^(" + _NAME + r")" + _LABELS + r" " + _VALUE + r"( -?\d+)?$")
+HELP_RE = re.compile(r"^# HELP (" + _NAME + r") .*$")
+TYPE_RE = re.compile(r"^# TYPE (" + _NAME + r") (counter|gauge|histogram|summary|untyped)$")
+
+
+class HttpTest(BrokerTestCase):
+
+    def test_ping(self):
+        status, _headers, body = self.broker.http_get("/ping")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"OK")
+
+    def test_metrics_is_prometheus_text(self):
+        # some activity first so counters exist
+        c = self.identified()
+        self.sub(c, 4242)
+        status, headers, body = self.broker.http_get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers.get("content-type", "").startswith("text/plain"),
+                        headers.get("content-type"))
+        text = body.decode("utf-8")
+        self.assertTrue(text.endswith("\n"), "exposition must end with a newline")
+        samples = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            if line.startswith("#"):
+                m = HELP_RE.match(line) or TYPE_RE.match(line)
+                if m:
+                    self.assertTrue(m.group(1).startswith("pushgate_"), line)
+                continue
+            m = SAMPLE_RE.match(line)
+            self.assertIsNotNone(m, "not a Prometheus sample line: %r" % line)
+            self.assertTrue(m.group(1).startswith("pushgate_"), line)
+            samples.append(m.group(1))
+        self.assertTrue(samples, "no samples in /metrics")
+
+    def test_metrics_types_declared_once(self):
+        status, _h, body = self.broker.http_get("/metrics")
+        self.assertEqual(status, 200)
+        types = [l.split()[2] for l in body.decode().splitlines() if l.startswith("# TYPE ")]
+        self.assertEqual(len(types), len(set(types)), "duplicate # TYPE lines")
+
+    def test_stats_is_a_json_object(self):
+        status, headers, body = self.broker.http_get("/stats")
+        self.assertEqual(status, 200)
+        self.assertIsInstance(json.loads(body), dict)
+        self.assertIn("json", headers.get("content-type", ""))
+
+    def test_unknown_path_is_404(self):
+        status, _h, _b = self.broker.http_get("/no-such-path")
+        self.assertEqual(status, 404)
+
+    def test_ping_many_times(self):
+        for _ in range(50):
+            status, _h, body = self.broker.http_get("/ping")
+            self.assertEqual((status, body), (200, b"OK"))

@@ -1,0 +1,496 @@
+/* pushcat: a command-line device for a pushgate broker (SPEC section 2).
+ * Flow: connect -> magic + IDENTIFY -> OK -> SUB each channel, one at a
+ * time -> PUB and print its Ack (--pub), or print every Message as a line
+ * and FIN it -> CLS on the way out. A message is FINed only once its line
+ * is flushed to stdout (SPEC 2.5); messages pushcat does not print (publish
+ * mode, closing, past --count) stay pending for the device's next session. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "frame.h"
+#include "log.h"
+#include "numparse.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+#define PC_RUN (-1)               /* pushcat_init: go on and connect */
+#define PC_MAX_FRAME (16u << 20)  /* far above any sensible max-msg-size */
+#define PC_CLOSE_WAIT_SEC 2       /* how long CLS waits for CLOSE_WAIT */
+#define PC_TOKEN_MAX 256          /* tokens are 64 hex digits (SPEC 2.7) */
+
+struct pushcat_conf {
+    struct cfg_addr broker;
+    char *client_id, *token, *sub, *to, *channel, *message_id;   /* ids: numparse */
+    uint64_t heartbeat, count;
+    enum log_level log_level;
+};
+
+#define OPT(n, t, f, d, lo, hi, h) { n, t, offsetof(struct pushcat_conf, f), d, lo, hi, h }
+static const struct cfg_opt pushcat_opts[] = {
+    OPT("broker", CFG_ADDR, broker, "127.0.0.1:8600", 0, 0, "broker TCP address host:port"),
+    OPT("client-id", CFG_STR, client_id, NULL, 0, 0, "device id to IDENTIFY as (required)"),
+    OPT("token", CFG_STR, token, NULL, 0, 0, "token for IDENTIFY (brokers with a secret)"),
+    OPT("heartbeat", CFG_UINT, heartbeat, "30", 1, 3600, "seconds between heartbeats"),
+    OPT("sub", CFG_STR, sub, NULL, 0, 0, "channel ids to subscribe to, comma-separated"),
+    OPT("to", CFG_STR, to, "0", 0, 0, "with --pub: target device id, 0 = the channel"),
+    OPT("channel", CFG_STR, channel, NULL, 0, 0, "with --pub: channel id (required with --pub)"),
+    OPT("message-id", CFG_STR, message_id, NULL, 0, 0, "with --pub: message id (default: from the clock)"),
+    OPT("count", CFG_UINT, count, "0", 0, INT64_MAX, "exit after this many messages, 0 = never"),
+    OPT("log-level", CFG_LOGLEVEL, log_level, "warn", 0, 0, "how much to log on stderr"),
+};
+#undef OPT
+
+static const struct cfg_program pushcat_prog = {
+    "pushcat",
+    "print messages from a pushgate broker; with --pub [MESSAGE], publish MESSAGE (or stdin)",
+    pushcat_opts,
+    sizeof(pushcat_opts) / sizeof(pushcat_opts[0]),
+};
+
+enum pc_state {
+    ST_CONNECTING,       /* TCP connect in progress */
+    ST_IDENTIFYING,      /* magic and IDENTIFY sent, waiting for OK */
+    ST_SUBSCRIBING,      /* SUB subs[next_sub - 1] sent, waiting for OK */
+    ST_PUBLISHING,       /* PUB sent, waiting for the Ack */
+    ST_RUNNING,          /* printing messages */
+    ST_CLOSING,          /* CLS sent, waiting for CLOSE_WAIT or EOF */
+};
+
+struct pushcat {
+    struct pushcat_conf conf;
+    struct event_base *base;
+    struct bufferevent *bev;
+    struct event *tick;         /* heartbeats; after CLS, the close deadline */
+    struct event *sigs[2];      /* SIGINT, SIGTERM */
+    enum pc_state state;
+    int64_t client_id;
+    int64_t *subs;              /* channels to SUB, in order */
+    size_t nsubs, next_sub;
+    int pub;                    /* publish mode */
+    int64_t to, channel, message_id;
+    struct evbuffer *body;      /* PUB body */
+    uint64_t received;          /* messages printed and FINed */
+    int exit_code, done;        /* returned once the loop ends; finish() ran */
+};
+
+/* Says "pushcat: <what>" and where to look; evaluates to EXIT_USAGE. */
+#define usage_error(...) (fprintf(stderr, "pushcat: " __VA_ARGS__), \
+                          fputs("\nTry 'pushcat --help'.\n", stderr), EXIT_USAGE)
+
+/* cfg has no value-less flags and no operands: take --pub and the MESSAGE
+ * operand out of argv and leave the rest (in out) for cfg_load. Every
+ * "--name" without '=', but --help and --version, is followed by a value.
+ * Returns the number of arguments in out, or -1 with err filled. */
+static int args_split(struct pushcat *pc, int argc, char **argv, char **out,
+                      const char **message, char *err, size_t errlen)
+{
+    int i, n = 0, operands_only = 0;
+
+    out[n++] = argv[0];
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!operands_only && strcmp(a, "--pub") == 0) {
+            pc->pub = 1;
+        } else if (!operands_only && strcmp(a, "--") == 0) {
+            operands_only = 1;
+        } else if (!operands_only && a[0] == '-' && a[1] != '\0') {
+            out[n++] = argv[i];
+            if (strncmp(a, "--", 2) == 0 && strchr(a, '=') == NULL && i + 1 < argc &&
+                strcmp(a, "--help") != 0 && strcmp(a, "--version") != 0)
+                out[n++] = argv[++i];
+        } else if (*message == NULL) {
+            *message = a;
+        } else {
+            snprintf(err, errlen, "only one MESSAGE argument is allowed");
+            return -1;
+        }
+    }
+    out[n] = NULL;
+    return n;
+}
+
+/* Checks an id option; a missing one (NULL or "") is an error too.
+ * Returns 0, or EXIT_USAGE after saying what is wrong. */
+static int id_option(const char *name, const char *value, int zero_ok, int64_t *out)
+{
+    size_t len = value != NULL ? strlen(value) : 0;
+
+    if (len == 0)
+        return usage_error("--%s is required", name);
+    if ((zero_ok ? parse_id_or_zero(value, len, out) : parse_id(value, len, out)) != 0)
+        return usage_error("--%s: '%s' is not a valid id", name, value);
+    return 0;
+}
+
+/* "1,2,3" -> pc->subs. Returns 0, or -1 on an empty or malformed id. */
+static int parse_sub_list(struct pushcat *pc, const char *list)
+{
+    const char *p;
+    size_t len;
+
+    /* Each id takes a digit and a comma, so there are at most len / 2 + 1. */
+    pc->subs = xcalloc(strlen(list) / 2 + 1, sizeof(pc->subs[0]));
+    for (p = list;; p += len + 1) {
+        len = strcspn(p, ",");
+        if (parse_id(p, len, &pc->subs[pc->nsubs++]) != 0)
+            return -1;
+        if (p[len] == '\0')
+            return 0;
+    }
+}
+
+/* Unique per sender in practice: microseconds since the epoch times 1000
+ * plus the pid's last three digits (an int64 until the year 2262). */
+static int64_t default_message_id(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) * 1000 + getpid() % 1000;
+}
+
+/* The PUB body: MESSAGE, or all of stdin. Returns 0 or -1. */
+static int load_body(struct pushcat *pc, const char *message)
+{
+    int n;
+
+    if ((pc->body = evbuffer_new()) == NULL)
+        return -1;
+    if (message != NULL)
+        return evbuffer_add(pc->body, message, strlen(message));
+    do
+        n = evbuffer_read(pc->body, STDIN_FILENO, 65536);
+    while (n > 0 && evbuffer_get_length(pc->body) <= PC_MAX_FRAME);
+    if (n == 0 && evbuffer_get_length(pc->body) <= PC_MAX_FRAME)
+        return 0;
+    fprintf(stderr, "pushcat: stdin: %s\n", n < 0 ? strerror(errno) : "message too large");
+    return -1;
+}
+
+/* Options -> pc. Returns PC_RUN, or the status to exit with. */
+static int pushcat_init(struct pushcat *pc, int argc, char **argv)
+{
+    char err[256];
+    char **cargv = xcalloc((size_t)argc + 1, sizeof(*cargv));
+    const char *message = NULL;
+    struct pushcat_conf *c = &pc->conf;
+    int rc;
+
+    log_set_program("pushcat");
+    rc = args_split(pc, argc, argv, cargv, &message, err, sizeof(err));
+    switch (rc < 0 ? CFG_ERR : cfg_load(&pushcat_prog, c, rc, cargv, err, sizeof(err))) {
+    case CFG_OK: rc = PC_RUN; break;
+    case CFG_EXIT: rc = EXIT_OK; break;
+    default: rc = usage_error("%s", err); break;
+    }
+    free(cargv);
+    if (rc != PC_RUN)
+        return rc;
+    log_set_level(c->log_level);
+
+    if (id_option("client-id", c->client_id, 0, &pc->client_id) != 0)
+        return EXIT_USAGE;
+    if (c->token != NULL && (strlen(c->token) > PC_TOKEN_MAX || strpbrk(c->token, "\"\\")))
+        return usage_error("--token: at most %d characters, no quotes or backslashes",
+                           PC_TOKEN_MAX);
+    if (c->sub != NULL && *c->sub != '\0' && parse_sub_list(pc, c->sub) != 0)
+        return usage_error("--sub: expected channel ids separated by commas");
+    if (!pc->pub)
+        return message == NULL ? PC_RUN : usage_error("a MESSAGE argument needs --pub");
+    if (id_option("channel", c->channel, 0, &pc->channel) != 0 ||
+        id_option("to", c->to, 1, &pc->to) != 0)
+        return EXIT_USAGE;
+    if (c->message_id == NULL || *c->message_id == '\0')
+        pc->message_id = default_message_id();
+    else if (id_option("message-id", c->message_id, 0, &pc->message_id) != 0)
+        return EXIT_USAGE;
+    return load_body(pc, message) == 0 ? PC_RUN : EXIT_FAIL;
+}
+
+/* Ends the event loop; main frees everything after it returns. */
+static void finish(struct pushcat *pc, int code)
+{
+    pc->exit_code = code;
+    pc->done = 1;
+    event_base_loopbreak(pc->base);
+}
+
+/* Writes line, then the 4-byte big-endian size of the body, then body. */
+static void send_with_body(struct pushcat *pc, const char *line, const void *body, size_t len)
+{
+    struct evbuffer *out = bufferevent_get_output(pc->bev);
+    uint32_t be = htonl((uint32_t)len);
+
+    evbuffer_add(out, line, strlen(line));
+    evbuffer_add(out, &be, sizeof(be));
+    if (len > 0)
+        evbuffer_add(out, body, len);
+}
+
+/* The magic, then IDENTIFY {"client_id":N,"heartbeat_interval":H} with the
+ * token if there is one (pushcat_init checked it fits, with no '"' or '\'). */
+static void send_identify(struct pushcat *pc)
+{
+    char json[PC_TOKEN_MAX + 128];
+    int n = snprintf(json, sizeof(json), "{\"client_id\":%" PRId64 ",\"heartbeat_interval\":%" PRIu64,
+                     pc->client_id, pc->conf.heartbeat);
+
+    if (pc->conf.token != NULL && *pc->conf.token != '\0')
+        n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"token\":\"%s\"", pc->conf.token);
+    json[n++] = '}';
+    bufferevent_write(pc->bev, PROTO_MAGIC, PROTO_MAGIC_LEN);
+    send_with_body(pc, "IDENTIFY\n", json, (size_t)n);
+    pc->state = ST_IDENTIFYING;
+}
+
+/* Sends CLS and waits a little for CLOSE_WAIT, then exits with code. */
+static void start_close(struct pushcat *pc, int code)
+{
+    struct timeval tv = { PC_CLOSE_WAIT_SEC, 0 };
+
+    pc->exit_code = code;
+    if (pc->state == ST_CONNECTING || pc->state == ST_CLOSING) {
+        finish(pc, code);
+        return;
+    }
+    pc->state = ST_CLOSING;
+    bufferevent_write(pc->bev, "CLS\n", 4);
+    evtimer_add(pc->tick, &tv);   /* no more heartbeats: now the deadline */
+}
+
+/* After IDENTIFY's or a SUB's OK: the next SUB, the PUB, or just run. */
+static void advance(struct pushcat *pc)
+{
+    char line[128];
+
+    if (pc->next_sub < pc->nsubs) {
+        pc->state = ST_SUBSCRIBING;
+        evbuffer_add_printf(bufferevent_get_output(pc->bev), "SUB %" PRId64 "\n",
+                            pc->subs[pc->next_sub++]);
+    } else if (pc->pub) {
+        pc->state = ST_PUBLISHING;
+        snprintf(line, sizeof(line), "PUB %" PRId64 " %" PRId64 " %" PRId64 "\n",
+                 pc->to, pc->channel, pc->message_id);
+        send_with_body(pc, line, evbuffer_pullup(pc->body, -1), evbuffer_get_length(pc->body));
+    } else {
+        pc->state = ST_RUNNING;
+        log_info("receiving messages as client %" PRId64, pc->client_id);
+    }
+}
+
+static void on_response(struct pushcat *pc, const char *data)
+{
+    if (strcmp(data, "H") == 0)
+        return;
+    if (pc->state == ST_IDENTIFYING || pc->state == ST_SUBSCRIBING)
+        advance(pc);
+    else if (pc->state == ST_CLOSING && strcmp(data, "CLOSE_WAIT") == 0)
+        finish(pc, pc->exit_code);
+    else
+        log_warn("unexpected response: %s", data);
+}
+
+/* E_FIN_FAILED answers a FIN and changes nothing. Any other error either
+ * refuses our IDENTIFY, SUB or PUB, so we cannot go on, or is fatal (SPEC
+ * 2.2) or E_REPLACED, and the broker is closing anyway. */
+static void on_error(struct pushcat *pc, const char *data)
+{
+    fprintf(stderr, "pushcat: %s\n", data);
+    if (strcspn(data, " ") != 12 || strncmp(data, "E_FIN_FAILED", 12) != 0)
+        finish(pc, EXIT_FAIL);
+}
+
+/* Prints "<message_id> <channel_id> <from_client_id> <attempt> <body>",
+ * flushes, then FINs the message. */
+static void on_message(struct pushcat *pc, const char *data, size_t len)
+{
+    struct frame_msg_meta m;
+    const char *body;
+    size_t body_len;
+
+    if (frame_msg_parse(data, len, &m, &body, &body_len) != 0) {
+        fprintf(stderr, "pushcat: malformed Message frame from the broker\n");
+        finish(pc, EXIT_FAIL);
+        return;
+    }
+    if (pc->pub || pc->state == ST_CLOSING)
+        return;   /* left pending for a later session */
+    printf("%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " ",
+           m.message_id, m.channel_id, m.from_client_id, m.attempt);
+    fwrite(body, 1, body_len, stdout);
+    putchar('\n');
+    if (fflush(stdout) != 0) {   /* a closed pipe (| head) is a normal end */
+        if (errno != EPIPE)
+            fprintf(stderr, "pushcat: stdout: %s\n", strerror(errno));
+        start_close(pc, errno == EPIPE ? EXIT_OK : EXIT_FAIL);
+        return;
+    }
+    evbuffer_add_printf(bufferevent_get_output(pc->bev), "FIN %" PRId64 "\n", m.message_id);
+    if (pc->conf.count > 0 && ++pc->received >= pc->conf.count)
+        start_close(pc, EXIT_OK);
+}
+
+/* Prints the Ack; when it answers our PUB, exits 0 on ACK 1, 1 on ACK 0. */
+static void on_ack(struct pushcat *pc, const char *data)
+{
+    printf("%s\n", data);
+    fflush(stdout);
+    if (pc->state == ST_PUBLISHING)
+        start_close(pc, strncmp(data, "ACK 1 ", 6) == 0 ? EXIT_OK : EXIT_FAIL);
+}
+
+static void pushcat_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct pushcat *pc = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    enum frame_type type;
+    enum frame_status st = FRAME_NEED_MORE;
+    char *data;
+    size_t len;
+
+    while (!pc->done && (st = frame_take(in, PC_MAX_FRAME, &type, &data, &len)) == FRAME_OK) {
+        switch (type) {
+        case FRAME_RESPONSE: on_response(pc, data); break;
+        case FRAME_ERROR: on_error(pc, data); break;
+        case FRAME_MESSAGE: on_message(pc, data, len); break;
+        case FRAME_ACK: on_ack(pc, data); break;
+        default: log_warn("ignoring a frame of unknown type %d", (int)type); break;
+        }
+        free(data);
+    }
+    if (st == FRAME_BAD) {
+        fprintf(stderr, "pushcat: malformed frame from the broker\n");
+        finish(pc, EXIT_FAIL);
+    }
+}
+
+static void pushcat_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct pushcat *pc = arg;
+    struct timeval tv = { (time_t)pc->conf.heartbeat, 0 };
+    char addr[CFG_HOST_MAX + 16];
+    int dns_err = bufferevent_socket_get_dns_error(bev);
+
+    cfg_format_addr(&pc->conf.broker, addr, sizeof(addr));
+    if (what & BEV_EVENT_CONNECTED) {
+        log_info("connected to %s", addr);
+        send_identify(pc);
+        evtimer_add(pc->tick, &tv);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && pc->state == ST_CLOSING) {
+        finish(pc, pc->exit_code);
+        return;
+    }
+    fprintf(stderr, "pushcat: %s: %s\n", addr,
+            (what & BEV_EVENT_EOF) ? "the broker closed the connection" :
+            (what & BEV_EVENT_TIMEOUT) ? "timed out (nothing for 2 heartbeats)" :
+            dns_err != 0 ? evutil_gai_strerror(dns_err) :
+            evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    finish(pc, EXIT_FAIL);
+}
+
+/* Sends a heartbeat, or after CLS gives up waiting for CLOSE_WAIT. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pushcat *pc = arg;
+
+    (void)fd;
+    (void)what;
+    if (pc->state == ST_CLOSING)
+        finish(pc, pc->exit_code);
+    else
+        bufferevent_write(pc->bev, "H\n", 2);
+}
+
+/* First SIGINT/SIGTERM: close politely; a second one: leave at once. */
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct pushcat *pc = arg;
+
+    (void)sig;
+    (void)what;
+    if (pc->state == ST_CLOSING)
+        finish(pc, pc->exit_code);
+    else
+        start_close(pc, pc->pub ? EXIT_FAIL : EXIT_OK);   /* pub: no Ack yet */
+}
+
+static int pushcat_run(struct pushcat *pc)
+{
+    static const int signals[2] = { SIGINT, SIGTERM };
+    const struct cfg_addr *a = &pc->conf.broker;
+    struct timeval idle = { (time_t)(2 * pc->conf.heartbeat), 0 };
+    int i;
+
+    signal(SIGPIPE, SIG_IGN);
+    if ((pc->base = event_base_new()) == NULL)
+        return EXIT_FAIL;
+    for (i = 0; i < 2; i++)
+        if ((pc->sigs[i] = evsignal_new(pc->base, signals[i], signal_cb, pc)) == NULL ||
+            evsignal_add(pc->sigs[i], NULL) != 0)
+            return EXIT_FAIL;
+    pc->bev = bufferevent_socket_new(pc->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    pc->tick = event_new(pc->base, -1, EV_PERSIST, tick_cb, pc);
+    if (pc->bev == NULL || pc->tick == NULL)
+        return EXIT_FAIL;
+    bufferevent_setcb(pc->bev, pushcat_read_cb, NULL, pushcat_event_cb, pc);
+    /* The broker answers each heartbeat, so silence means it is gone. */
+    bufferevent_set_timeouts(pc->bev, &idle, &idle);
+    bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
+    /* A NULL dns base resolves the host with a blocking getaddrinfo; a
+     * failure may already have run the event callback and finish(), and a
+     * loopbreak before the loop starts would be forgotten: hence pc->done. */
+    if (bufferevent_socket_connect_hostname(pc->bev, NULL, AF_UNSPEC, a->host, a->port) != 0 &&
+        !pc->done)
+        pushcat_event_cb(pc->bev, BEV_EVENT_ERROR, pc);
+    if (!pc->done)
+        event_base_dispatch(pc->base);
+    return pc->exit_code;
+}
+
+static void pushcat_free(struct pushcat *pc)
+{
+    struct event *evs[] = { pc->tick, pc->sigs[0], pc->sigs[1] };
+    size_t i;
+
+    if (pc->bev != NULL)
+        bufferevent_free(pc->bev);
+    for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i] != NULL)
+            event_free(evs[i]);
+    if (pc->base != NULL)
+        event_base_free(pc->base);
+    if (pc->body != NULL)
+        evbuffer_free(pc->body);
+    free(pc->subs);
+    cfg_free(&pushcat_prog, &pc->conf);
+}
+
+int main(int argc, char **argv)
+{
+    struct pushcat pc = { 0 };
+    int rc = pushcat_init(&pc, argc, argv);
+
+    if (rc == PC_RUN)
+        rc = pushcat_run(&pc);
+    pushcat_free(&pc);
+    return rc;
+}
