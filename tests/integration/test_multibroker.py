@@ -90,7 +90,8 @@ class MultiBrokerTest(TwoBrokers):
         got = {}
         for _ in range(2):
             mid, ch_got, frm, _ts, attempt, body = self.expect_message(d)
-            self.assertEqual((ch_got, frm, attempt), (ch, s.client_id, 1))
+            self.assertEqual((ch_got, frm, attempt), (ch, s.client_id, 1),
+                             "message %d %r (channel, from, attempt)" % (mid, body))
             got[mid] = body
         self.assertEqual(got, {m1: b"missed on channel", m2: b"missed direct"})
         m3 = new_id()

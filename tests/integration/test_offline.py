@@ -59,7 +59,8 @@ class OfflineTest(BrokerTestCase):
         got = {}
         for _ in mids:
             mid, ch_got, frm, _ts, attempt, body = self.expect_message(d)
-            self.assertEqual((ch_got, frm, attempt), (ch, s.client_id, 1))
+            self.assertEqual((ch_got, frm, attempt), (ch, s.client_id, 1),
+                             "message %d %r (channel, from, attempt)" % (mid, body))
             got[mid] = body
         self.assertEqual(got, {m: b"n%d" % i for i, m in enumerate(mids)})
         for m in mids:
