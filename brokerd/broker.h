@@ -96,7 +96,8 @@ enum conn_state {
     CS_LINE,           /* waiting for a command line */
     CS_BODY,           /* waiting for the body of PUB/IDENTIFY */
     CS_WAIT_REDIS,     /* a command is waiting for Redis; input paused */
-    CS_CLOSING,        /* flushing the last frames, then closed */
+    CS_CLOSING,        /* flushing the last frames; input is read and dropped */
+    CS_LINGER,         /* write side shut; dropping input until the peer's EOF */
     CS_DEAD,           /* closed, freed at a safe point */
 };
 
@@ -211,6 +212,8 @@ void broker_redis_ready(struct broker *b);
 void conn_accept(struct broker *b, int fd);
 void conn_close(struct conn *c);                 /* safe inside callbacks */
 void conn_fatal(struct conn *c, const char *err, const char *reason);
+/* Flushes what is queued, then closes without losing it to a reset. */
+void conn_finish(struct conn *c);
 void conn_error(struct conn *c, const char *err, const char *reason);
 void conn_response(struct conn *c, const char *text);
 void conn_resume(struct conn *c);                /* after a Redis reply */

@@ -2,7 +2,6 @@
  * and the order of checks live here, once; each verb's file only acts. */
 #include <string.h>
 
-#include <event2/bufferevent.h>
 
 #include "broker.h"
 #include "numparse.h"
@@ -27,9 +26,7 @@ static void run_h(struct conn *c)
 static void run_cls(struct conn *c)
 {
     conn_response(c, "CLOSE_WAIT");
-    c->state = CS_CLOSING;
-    c->closing_ms = now_ms();
-    bufferevent_disable(c->bev, EV_READ);
+    conn_finish(c);
 }
 
 static void run_sub(struct conn *c)

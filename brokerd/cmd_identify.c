@@ -175,7 +175,6 @@ static void identify_done(void *arg, redisReply *r)
 void conn_replaced(struct conn *c)
 {
     log_info("client %lld replaced by a newer connection", (long long)c->client_id);
-    identify_forget(c);
     conn_fatal(c, "E_REPLACED", "another connection identified as this client");
 }
 

@@ -2,6 +2,7 @@
  * write frames, time out, close, and free at a safe point. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -20,20 +21,28 @@ static void conn_process(struct conn *c);
 static void conn_on_read(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
-    (void)bev;
     c->last_recv_ms = now_ms();
+    if (c->state == CS_CLOSING || c->state == CS_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     conn_process(c);
 }
 
 static void conn_on_write(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
-    (void)bev;
     /* The output drained: finish a close, or resume paused input. */
-    if (c->state == CS_CLOSING)
-        conn_close(c);
-    else
+    if (c->state != CS_CLOSING) {
         conn_process(c);
+        return;
+    }
+    /* Closing a socket with unread input makes the kernel send a reset,
+     * which can destroy the last frames in flight. Send our FIN instead
+     * and drop what still comes until the peer closes (or the grace ends). */
+    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    c->state = CS_LINGER;
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
@@ -90,17 +99,24 @@ void conn_error(struct conn *c, const char *err, const char *reason)
         frame_add_error(out, err, reason);
 }
 
-void conn_fatal(struct conn *c, const char *err, const char *reason)
+void conn_finish(struct conn *c)
 {
-    if (c->state == CS_CLOSING || c->state == CS_DEAD)
+    if (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD)
         return;
-    conn_error(c, err, reason);
+    identify_forget(c);  /* no more deliveries; cursors written now */
     c->state = CS_CLOSING;
     c->closing_ms = now_ms();
-    bufferevent_disable(c->bev, EV_READ);
-    /* The write callback closes once the frame is out. */
+    /* The write callback goes on once the output is out. */
     if (evbuffer_get_length(conn_out(c)) == 0)
-        conn_close(c);
+        conn_on_write(c->bev, c);
+}
+
+void conn_fatal(struct conn *c, const char *err, const char *reason)
+{
+    if (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD)
+        return;
+    conn_error(c, err, reason);
+    conn_finish(c);
 }
 
 void conn_response(struct conn *c, const char *text)
@@ -225,7 +241,7 @@ void conn_tick(struct broker *b, int64_t now)
     struct conn *next;
     for (struct conn *c = b->conns; c; c = next) {
         next = c->next;
-        if (c->state == CS_CLOSING) {
+        if (c->state == CS_CLOSING || c->state == CS_LINGER) {
             if (now - c->closing_ms > CLOSING_GRACE_MS)
                 conn_close(c);
             continue;
