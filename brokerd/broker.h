@@ -200,6 +200,7 @@ struct broker {
     uint64_t npending;           /* over all connections */
     int64_t last_flush_ms;
     int64_t last_beat_ms;
+    uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
     int shutting_down;
     struct store store;
     struct broker_stats stats;

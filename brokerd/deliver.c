@@ -105,7 +105,8 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
 
 /* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to> <type>\n<body>"
  * (type: the device_type filter, 0 for all), or
- * "K <client_id> <conn nonce>" (the device identified on another broker). */
+ * "K <client_id> <conn nonce>" (the device identified on another broker),
+ * or "D <client_id>" (disconnected by an administrator). */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -133,10 +134,25 @@ static void deliver_kick(struct broker *b, const char *data, size_t len)
         conn_replaced(c);
 }
 
+/* "D <client_id>": an administrator disconnects the device. */
+static void deliver_disconnect(struct broker *b, const char *data, size_t len)
+{
+    int64_t id;
+    struct conn *c;
+    if (parse_id(data + 2, len - 2, &id) == 0 && (c = imap_get(&b->clients, id)) != NULL) {
+        log_info("client %lld disconnected by an administrator", (long long)id);
+        conn_fatal(c, "E_DISCONNECTED", "disconnected by an administrator");
+    }
+}
+
 void deliver_notice(struct broker *b, const char *data, size_t len)
 {
     if (len > 2 && data[0] == 'K' && data[1] == ' ') {
         deliver_kick(b, data, len);
+        return;
+    }
+    if (len > 2 && data[0] == 'D' && data[1] == ' ') {
+        deliver_disconnect(b, data, len);
         return;
     }
     const char *w[7];

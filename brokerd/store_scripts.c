@@ -19,6 +19,7 @@ static const char identify_lua[] =
     "end "
     "redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2], "
     "           'online_at', string.format('%d', now)) "
+    "redis.call('SADD', 'pg:devices', ARGV[3]) "
     "return {string.format('%d', since), clean, "
     "        redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]), old[4] or '0'}";
 
@@ -32,10 +33,13 @@ static const char gone_lua[] =
     "end "
     "return 1";
 
-/* Subscriber counts per device type, for /put's device_type filter. */
+/* Subscriber counts per device type (for /put's device_type filter) and
+ * per channel (pg:channels, for the dashboard's busiest channels). */
 #define TYPE_COUNT(delta) \
     "local ty = redis.call('HGET', 'pg:dev:' .. ARGV[1], 'type') or '0' " \
-    "redis.call('HINCRBY', KEYS[2] .. ':types', ty, " delta ") "
+    "redis.call('HINCRBY', KEYS[2] .. ':types', ty, " delta ") " \
+    "if redis.call('ZINCRBY', 'pg:channels', " delta ", ARGV[2]) + 0 <= 0 then " \
+    "  redis.call('ZREM', 'pg:channels', ARGV[2]) end "
 
 /* KEYS: dev subs, channel subs, dev cursors, channel stream. ARGV: device, channel.
  * Returns the device's cursor in the channel (new subscribers start after
@@ -83,13 +87,15 @@ static const char pub_lua[] =
     "redis.call('SET', KEYS[1], id, 'EX', 600) "
     "return {'1', id}";
 
-/* KEYS: broker hash, broker set. ARGV: id, then field/value pairs. The
- * heartbeat time is Redis's, so routerd judges liveness on the same clock;
- * "assigned" (devices routerd sent here since) starts again from 0. */
+/* KEYS: broker hash, broker set. ARGV: id, Message frames written since the
+ * last beat, then field/value pairs. The heartbeat time is Redis's, so
+ * routerd judges liveness on the same clock; "assigned" (devices routerd
+ * sent here since) starts again from 0. */
 static const char beat_lua[] =
     LUA_NOW_MS
     "redis.call('HSET', KEYS[1], 'hb', string.format('%d', now), 'assigned', '0', "
-    "           unpack(ARGV, 2)) "
+    "           unpack(ARGV, 3)) "
+    "redis.call('HINCRBY', 'pg:stats', 'messages_out', ARGV[2]) "
     "redis.call('PEXPIRE', KEYS[1], 60000) "
     "redis.call('SADD', KEYS[2], ARGV[1]) "
     "return 1";

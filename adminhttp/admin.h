@@ -1,0 +1,116 @@
+/* adminhttp: the JSON MSG_* API (SPEC 4), stats, metrics and the dashboard
+ * (API.md lists the endpoints). */
+#ifndef PG_ADMIN_H
+#define PG_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "rconn.h"
+
+struct evhttp;
+struct evhttp_request;
+struct redisReply;
+
+struct admin_conf {
+    char *config;
+    struct cfg_addr redis;
+    enum log_level log_level;
+    struct cfg_addr http_address;
+    char *admin_token;
+    uint64_t max_msg_size;
+    uint64_t offline_max;
+    uint64_t offline_ttl;
+};
+
+extern const struct cfg_program admin_cfg_program;
+
+enum admin_script {
+    AS_SEND,
+    AS_RECV,
+    AS_FREE,
+    AS_HELO,
+    AS_GBYE,
+    AS_STATS,
+    AS_DEVICE,
+    AS_DISCONNECT,
+    AS_COUNT,
+};
+
+/* One sample of the cluster totals, a second apart. */
+struct admin_sample {
+    int64_t t_ms;
+    uint64_t in, out;
+};
+
+#define HISTORY_LEN 300
+
+struct admin {
+    struct admin_conf conf;
+    struct event_base *base;
+    struct evhttp *http;
+    struct event *tick_ev;
+    struct daemon_signals signals;
+    struct rconn redis;
+    /* the last STATS answer (stats.c), NULL until the first */
+    json_t *last_stats;
+    struct admin_sample history[HISTORY_LEN];
+    size_t hist_len, hist_head;   /* ring: oldest at hist_head */
+    int64_t last_sample_ms;
+    int sampling;
+    uint64_t api_requests, api_errors;
+};
+
+/* auth.c: 1 if the request may go on; else replies 401 and returns 0. */
+int auth_ok(struct admin *a, struct evhttp_request *req);
+
+/* reply.c */
+void reply_json(struct evhttp_request *req, int status, json_t *body);  /* steals body */
+void reply_error(struct evhttp_request *req, int status, const char *error);
+
+/* api.c: POST /api */
+void api_handle(struct evhttp_request *req, void *arg);
+/* The SPEC 4 reply: {"code","status","msg_type", ...extra}; extra stolen. */
+void api_reply(struct admin *a, struct evhttp_request *req, int status, const char *reply_type,
+               json_t *extra);
+
+/* api_msg.c: one handler per request type; fields already checked */
+struct api_req {
+    struct admin *a;
+    struct evhttp_request *req;
+    const char *reply_type;
+    json_int_t saddr, daddr, id;
+};
+void api_send(struct api_req *r, const char *payload, size_t len);
+void api_recv(struct api_req *r);
+void api_free(struct api_req *r);
+void api_helo(struct api_req *r);
+void api_gbye(struct api_req *r);
+void api_stat(struct api_req *r);
+
+/* stats.c */
+void stats_tick(struct admin *a, int64_t now);
+void stats_handle(struct evhttp_request *req, void *arg);
+void metrics_handle(struct evhttp_request *req, void *arg);
+/* The totals object of a STATS script reply (new reference), or NULL. */
+json_t *stats_parse_totals(const struct redisReply *rep);
+
+/* device.c */
+void device_handle(struct evhttp_request *req, void *arg);
+void disconnect_handle(struct evhttp_request *req, void *arg);
+void channels_handle(struct evhttp_request *req, void *arg);
+
+/* page.c (generated from dashboard.html) */
+extern const char dashboard_html[];
+extern const size_t dashboard_html_len;
+
+/* scripts.c */
+extern const char *const admin_script_text[AS_COUNT];
+
+#endif

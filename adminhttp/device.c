@@ -1,0 +1,187 @@
+/* The dashboard's lookups and action: a device, the busiest channels, and
+ * disconnecting a device (its broker closes it with E_DISCONNECTED). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+
+#include "admin.h"
+#include "httputil.h"
+#include "numparse.h"
+#include "xmalloc.h"
+
+typedef void web_done_fn(struct evhttp_request *req, struct redisReply *rep);
+
+struct web_call {
+    struct evhttp_request *req;
+    web_done_fn *done;
+};
+
+static void web_on_reply(void *arg, redisReply *rep)
+{
+    struct web_call *call = arg;
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        if (rep)
+            log_error("admin script: %s", rep->str);
+        reply_error(call->req, 503, "redis unavailable");
+    } else {
+        call->done(call->req, rep);
+    }
+    free(call);
+}
+
+/* Runs a script (which >= 0) or a command (which < 0) for a web request. */
+static void web_run(struct admin *a, struct evhttp_request *req, int which, web_done_fn *done,
+                    int argc, const char **argv)
+{
+    struct web_call *call = xmalloc(sizeof(*call));
+    call->req = req;
+    call->done = done;
+    int rc = which >= 0 ? rconn_script(&a->redis, which, web_on_reply, call, 0, argc, argv, NULL)
+                        : rconn_cmd(&a->redis, web_on_reply, call, argc, argv, NULL);
+    if (rc < 0) {
+        free(call);
+        reply_error(req, 503, "redis unavailable");
+    }
+}
+
+/* The query string's parameters; 0, or -1 after a 400. */
+static int web_query(struct evhttp_request *req, struct evkeyvalq *kv)
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    kv->tqh_first = NULL;
+    kv->tqh_last = &kv->tqh_first;
+    if (q && evhttp_parse_query_str(q, kv) != 0) {
+        evhttp_clear_headers(kv);
+        reply_error(req, 400, "malformed query string");
+        return -1;
+    }
+    return 0;
+}
+
+static int web_method(struct admin *a, struct evhttp_request *req, enum evhttp_cmd_type want)
+{
+    if (evhttp_request_get_command(req) != want) {
+        reply_error(req, 405, "method not allowed");
+        return 0;
+    }
+    return auth_ok(a, req);
+}
+
+static const char *str_at(const redisReply *r, size_t i)
+{
+    return r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return *s ? json_string(s) : json_null();
+}
+
+/* DEVICE reply: {id, type, serial, name, broker id, broker addr, online, subs, pending}. */
+static void device_done(struct evhttp_request *req, redisReply *rep)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 9 ||
+        rep->element[7]->type != REDIS_REPLY_ARRAY) {
+        reply_error(req, 404, "not found");
+        return;
+    }
+    int online = strcmp(str_at(rep, 6), "1") == 0;
+    json_t *subs = json_array();
+    for (size_t i = 0; i < rep->element[7]->elements; i++)
+        json_array_append_new(subs, json_integer(strtoll(rep->element[7]->element[i]->str,
+                                                         NULL, 10)));
+    json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:b, s:o, s:o, s:o, s:I}",
+                          "device_id", (json_int_t)strtoll(str_at(rep, 0), NULL, 10),
+                          "serial_no", str_or_null(str_at(rep, 2)),
+                          "device_type", (json_int_t)atoi(str_at(rep, 1)),
+                          "device_name", str_or_null(str_at(rep, 3)),
+                          "online", online,
+                          "broker", online ? str_or_null(str_at(rep, 5)) : json_null(),
+                          "broker_id", online ? str_or_null(str_at(rep, 4)) : json_null(),
+                          "subscriptions", subs,
+                          "pending", (json_int_t)rep->element[8]->integer);
+    reply_json(req, 200, o);
+}
+
+void device_handle(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    struct evkeyvalq kv;
+    if (!web_method(a, req, EVHTTP_REQ_GET) || web_query(req, &kv) < 0)
+        return;
+    const char *id = evhttp_find_header(&kv, "id");
+    const char *serial = evhttp_find_header(&kv, "serial_no");
+    const char *type = evhttp_find_header(&kv, "device_type");
+    int64_t n;
+    uint64_t t;
+    if (id ? parse_id(id, strlen(id), &n) < 0
+           : !serial || !type || parse_uint_range(type, strlen(type), 1, 6, &t) < 0) {
+        evhttp_clear_headers(&kv);
+        reply_error(req, 400, "give id, or serial_no and device_type");
+        return;
+    }
+    const char *argv[] = { id ? id : "", serial ? serial : "", type ? type : "" };
+    web_run(a, req, AS_DEVICE, device_done, 3, argv);
+    evhttp_clear_headers(&kv);
+}
+
+static void disconnect_done(struct evhttp_request *req, redisReply *rep)
+{
+    if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+        reply_json(req, 200, json_pack("{s:b}", "disconnected", 1));
+    else
+        reply_error(req, 404, "not online");
+}
+
+void disconnect_handle(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    struct evkeyvalq kv;
+    if (!web_method(a, req, EVHTTP_REQ_POST) || web_query(req, &kv) < 0)
+        return;
+    const char *id = evhttp_find_header(&kv, "id");
+    int64_t n;
+    if (!id || parse_id(id, strlen(id), &n) < 0) {
+        evhttp_clear_headers(&kv);
+        reply_error(req, 400, "id must be a device id");
+        return;
+    }
+    log_info("disconnecting device %lld on request", (long long)n);
+    const char *argv[] = { id };
+    web_run(a, req, AS_DISCONNECT, disconnect_done, 1, argv);
+    evhttp_clear_headers(&kv);
+}
+
+static void channels_done(struct evhttp_request *req, redisReply *rep)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2)
+        json_array_append_new(list, json_pack(
+            "{s:I, s:I}", "channel_id", (json_int_t)strtoll(rep->element[i]->str, NULL, 10),
+            "subscribers", (json_int_t)strtoll(rep->element[i + 1]->str, NULL, 10)));
+    reply_json(req, 200, json_pack("{s:o}", "channels", list));
+}
+
+void channels_handle(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    struct evkeyvalq kv;
+    if (!web_method(a, req, EVHTTP_REQ_GET) || web_query(req, &kv) < 0)
+        return;
+    const char *limit = evhttp_find_header(&kv, "limit");
+    uint64_t n = 10;
+    if (limit && parse_uint_range(limit, strlen(limit), 1, 100, &n) < 0) {
+        evhttp_clear_headers(&kv);
+        reply_error(req, 400, "limit must be 1..100");
+        return;
+    }
+    char stop[8];
+    snprintf(stop, sizeof(stop), "%u", (unsigned)n - 1);
+    const char *argv[] = { "ZREVRANGE", "pg:channels", "0", stop, "WITHSCORES" };
+    web_run(a, req, -1, channels_done, 5, argv);
+    evhttp_clear_headers(&kv);
+}
