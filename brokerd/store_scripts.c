@@ -7,13 +7,23 @@
  * Returns {clean_since_ms, clean, subs, cursors, device type ("0": none)}.
  * clean is "1" when the device was never seen or its last connection ended
  * cleanly (its cursors' SENT marks are exact); otherwise its broker died and
- * clean_since is now. An older connection on another broker is kicked. */
+ * clean_since is when it last could have sent anything (now, while that
+ * broker still holds its Redis connection). An older connection on another
+ * broker is kicked. */
 static const char identify_lua[] =
     LUA_NOW_MS
     "local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type') "
     "local clean, since = '0', now "
     "if not old[1] and not old[3] then clean, since = '1', 0 "
-    "elseif (not old[1] or old[1] == '') and old[3] then clean, since = '1', tonumber(old[3]) end "
+    "elseif (not old[1] or old[1] == '') and old[3] then clean, since = '1', tonumber(old[3]) "
+    "elseif old[1] ~= ARGV[1] and "
+    "       redis.call('PUBSUB', 'NUMSUB', 'pg:n:bk:' .. old[1])[2] == 0 then "
+    /* Its broker is gone (kill -9 closes its Redis connections at once). It
+     * learnt nothing after its last heartbeat plus a beat; a registry entry
+     * that expired means that beat is over a minute old. */
+    "  local hb = redis.call('HGET', 'pg:bk:' .. old[1], 'hb') "
+    "  if hb then since = math.min(now, tonumber(hb) + 2000) else since = now - 58000 end "
+    "end "
     "if old[1] and old[1] ~= '' and old[1] ~= ARGV[1] then "
     "  redis.call('PUBLISH', 'pg:n:bk:' .. old[1], 'K ' .. ARGV[3] .. ' ' .. (old[2] or '')) "
     "end "
