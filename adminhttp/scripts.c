@@ -59,10 +59,8 @@ static const char send_lua[] =
     "local v = redis.call('HMGET', dev, 'known', 'broker') "
     "if not v[1] and redis.call('SISMEMBER', 'pg:api:clients', ARGV[2]) == 0 then "
     "  return 0 end "
-    "local notify "
-    "if v[2] and v[2] ~= '' then notify = 'pg:n:bk:' .. v[2] end "
-    "local id = pg_route(dev .. ':in', notify, ARGV[3], ARGV[1], '0', tonumber(ARGV[5]), "
-    "  ARGV[2], '0', ARGV[4], ARGV[6]) "
+    "local id = pg_route(dev .. ':in', pg_device_notify(v[2]), ARGV[3], ARGV[1], '0', "
+    "  tonumber(ARGV[5]), ARGV[2], '0', ARGV[4], ARGV[6]) "
     "redis.call('SET', dup, id, 'EX', 600) "
     "return 1";
 

@@ -70,9 +70,8 @@ struct msg {
 /* ---- per-connection state of one stream the device reads ---- */
 
 /* CATCHING_UP: an XRANGE is in flight; MISSED: a notice came meanwhile;
- * BEHIND: skipped for max-pending; WAIT_SUB: the channel's SUBSCRIBE is not
- * confirmed yet (catch-up starts when it is). */
-enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_WAIT_SUB = 8 };
+ * BEHIND: skipped for max-pending. */
+enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4 };
 
 struct stream_state {
     int64_t channel;             /* 0: inbox */
@@ -138,11 +137,8 @@ struct conn {
 
 /* ---- a channel with local subscribers ---- */
 
-enum { CH_SUBSCRIBING = 0, CH_SUBSCRIBED = 1 };
-
 struct channel {
     int64_t id;
-    int state;
     struct conn **conns;
     uint32_t n, cap;
 };
@@ -242,7 +238,6 @@ struct stream_state *conn_stream(struct conn *c, int64_t channel);
 struct stream_state *conn_add_stream(struct conn *c, int64_t channel);
 void channel_join(struct broker *b, struct conn *c, struct stream_state *s);
 void channel_leave(struct broker *b, struct conn *c, struct stream_state *s);
-void channel_confirmed(struct broker *b, int64_t channel);
 
 /* cmd_pub.c */
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
@@ -285,7 +280,6 @@ void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
 /* Commands go through b->store.cmd with rconn_cmd / rconn_script. */
-void store_subscribe(struct broker *b, const char *chan);
 void store_flush_cursors(struct broker *b, struct conn *c);
 void store_tick(struct broker *b, int64_t now);
 /* Takes this broker out of the registry (at shutdown). */
@@ -297,8 +291,7 @@ extern const char *const store_script_text[SCRIPT_COUNT];
 /* httpd.c */
 int httpd_start(struct broker *b, char *bound, size_t cap);
 
-/* cmd_sub.c: channels with at least one local subscriber */
-size_t broker_active_channels(const struct broker *b);
+
 
 /* Redis key names, "pg:" prefixed (see docs/DESIGN.md). */
 #define KEY_MAX 64

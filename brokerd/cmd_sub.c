@@ -1,6 +1,7 @@
 /* SUB and UNSUB (SPEC 2.2): subscriptions belong to the device and live in
  * Redis; the broker keeps an index channel -> local connections for
- * fan-out, and one pub/sub subscription per channel it has listeners for. */
+ * fan-out, and is listed in pg:ch:{c}:brokers while it has a subscriber of
+ * c, so that a message to c is announced to it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,38 +40,33 @@ static void conn_del_stream(struct conn *c, struct stream_state *s)
     c->nstreams--;
 }
 
-static void channel_subscribe(struct broker *b, int64_t id)
-{
-    char name[KEY_MAX];
-    snprintf(name, sizeof(name), "pg:n:ch:%lld", (long long)id);
-    store_subscribe(b, name);
-}
-
 void channel_join(struct broker *b, struct conn *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
     if (!ch) {
         ch = xcalloc(1, sizeof(*ch));
         ch->id = s->channel;
-        ch->state = CH_SUBSCRIBING;
         imap_put(&b->channels, ch->id, ch);
-        channel_subscribe(b, ch->id);
     }
     if (ch->n == ch->cap) {
-        ch->cap = ch->cap ? ch->cap * 2 : 4;
+        ch->cap = ch->cap ? ch->cap * 2 : 1;
         ch->conns = xreallocarray(ch->conns, ch->cap, sizeof(*ch->conns));
     }
     s->chan_pos = ch->n;
     ch->conns[ch->n++] = c;
-    if (ch->state == CH_SUBSCRIBED)
-        deliver_catch_up(c, s);
-    else
-        s->flags |= SS_WAIT_SUB;
+    deliver_catch_up(c, s);
 }
 
-/* The channel struct and its pub/sub subscription stay when the last local
- * subscriber leaves: hiredis 0.14 loses the callback of a SUBSCRIBE sent
- * while an UNSUBSCRIBE of the same channel is in flight. */
+/* Tells Redis this broker no longer needs channel id's notices. A SUB or
+ * IDENTIFY sent later on the same connection adds it back, in order. */
+static void channel_forget(struct broker *b, int64_t id)
+{
+    char key[KEY_MAX], bid[24];
+    snprintf(key, sizeof(key), "pg:ch:%lld:brokers", (long long)id);
+    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SREM", key, bid }, NULL);
+}
+
 void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
@@ -83,27 +79,11 @@ void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
         if (ms)
             ms->chan_pos = s->chan_pos;
     }
-}
-
-size_t broker_active_channels(const struct broker *b)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < b->channels.cap; i++)
-        if (b->channels.slots[i].key && ((struct channel *)b->channels.slots[i].val)->n > 0)
-            n++;
-    return n;
-}
-
-void channel_confirmed(struct broker *b, int64_t id)
-{
-    struct channel *ch = imap_get(&b->channels, id);
-    if (!ch)
-        return;
-    ch->state = CH_SUBSCRIBED;
-    for (uint32_t i = 0; i < ch->n; i++) {
-        struct stream_state *s = conn_stream(ch->conns[i], id);
-        if (s && (s->flags & SS_WAIT_SUB))
-            deliver_catch_up(ch->conns[i], s);
+    if (ch->n == 0) {
+        channel_forget(b, ch->id);
+        imap_del(&b->channels, ch->id);
+        free(ch->conns);
+        free(ch);
     }
 }
 
@@ -147,15 +127,17 @@ static void sub_done(void *arg, redisReply *r)
 static void sub_send(struct conn *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[4][KEY_MAX], dev[24], ch[24];
+    char key[4][KEY_MAX], dev[24], ch[24], bid[24];
     snprintf(key[0], KEY_MAX, "pg:dev:%lld:subs", (long long)c->client_id);
     snprintf(key[1], KEY_MAX, "pg:ch:%lld:subs", (long long)channel);
     snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)c->client_id);
     snprintf(key[3], KEY_MAX, "pg:ch:%lld", (long long)channel);
     snprintf(dev, sizeof(dev), "%lld", (long long)c->client_id);
     snprintf(ch, sizeof(ch), "%lld", (long long)channel);
+    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    /* SUB: 4 keys, device, channel, broker; UNSUB: 3 keys, device, channel. */
     int nkeys = sub ? 4 : 3;
-    const char *argv[] = { key[0], key[1], key[2], key[3], dev, ch };
+    const char *argv[] = { key[0], key[1], key[2], key[3], dev, ch, bid };
     const char **args = argv;
     if (!sub) {
         argv[3] = dev;
@@ -165,7 +147,7 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
     req->c = c;
     req->channel = channel;
     req->sub = sub;
-    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2,
+    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2 + sub,
                      args, NULL) < 0) {
         free(req);
         conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");

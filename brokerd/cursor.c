@@ -111,8 +111,6 @@ void cursor_write(struct broker *b, struct conn *c, int gone)
     }
     for (uint32_t i = 0; i < n; i++) {
         const struct stream_state *s = &c->streams[i];
-        if (s->flags & SS_WAIT_SUB)
-            continue;  /* not read yet: its stored cursor stands */
         if (s->channel)
             snprintf(fields[i], sizeof(fields[i]), "%lld", (long long)s->channel);
         else

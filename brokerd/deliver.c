@@ -83,7 +83,7 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
 {
     if (c->state == CS_DEAD || !c->bev)
         return;
-    if (s->flags & (SS_CATCHING_UP | SS_WAIT_SUB)) {
+    if (s->flags & SS_CATCHING_UP) {
         s->flags |= SS_MISSED;
         return;
     }
@@ -289,7 +289,7 @@ void deliver_catch_up(struct conn *c, struct stream_state *s)
     struct catch_up *cu = xmalloc(sizeof(*cu));
     cu->c = c;
     cu->channel = s->channel;
-    s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND | SS_WAIT_SUB);
+    s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND);
     if (rconn_cmd(&b->store.cmd, catch_up_reply, cu, 6, argv, NULL) < 0) {
         free(cu);
         return;  /* the resync after reconnecting reads again */

@@ -20,7 +20,7 @@ static void http_stats(struct evhttp_request *req, void *arg)
                           "uptime_seconds", (json_int_t)((now_ms() - b->started_ms) / 1000),
                           "connections", (json_int_t)b->nconns,
                           "identified", (json_int_t)b->nidentified,
-                          "channels", (json_int_t)broker_active_channels(b),
+                          "channels", (json_int_t)b->channels.count,
                           "messages_in", (json_int_t)b->stats.messages_in,
                           "messages_out", (json_int_t)b->stats.messages_out,
                           "messages_pending", (json_int_t)b->npending,
@@ -43,7 +43,7 @@ static void http_metrics(struct evhttp_request *req, void *arg)
     http_metric(out, "broker_identified_connections", "gauge", "Identified device connections.",
                 b->nidentified);
     http_metric(out, "broker_channels", "gauge", "Channels with local subscribers.",
-                broker_active_channels(b));
+                b->channels.count);
     http_metric(out, "broker_connections_total", "counter", "Connections accepted.",
                 b->stats.connections_total);
     http_metric(out, "broker_messages_in_total", "counter", "PUBs answered ACK 1.",

@@ -1,6 +1,7 @@
-/* Redis glue: two connections on the broker's loop (commands, and pub/sub
- * notices). Losing either is an outage: both are dropped and, once both are
- * back, the resync restores presence, notice channels and every stream. */
+/* Redis glue: two connections on the broker's loop (commands, and the
+ * broker's one pub/sub channel of notices). Losing either is an outage:
+ * both are dropped and, once both are back, the resync restores presence,
+ * channel membership and every stream. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,38 +20,33 @@ int store_ready(const struct broker *b)
     return b->store.cmd.ready && b->store.sub_ready;
 }
 
-/* After a (re)connect: our devices' presence, our notice channels, and a
- * catch-up of every stream, since notices may have been lost meanwhile. */
+/* After a (re)connect: our devices' presence and channels, and a catch-up
+ * of every stream, since notices may have been lost meanwhile. */
 static void store_resync(struct broker *b)
 {
+    char bid[24];
+    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
     log_info("redis ready: resyncing %u connections, %zu channels", b->nidentified,
              b->channels.count);
     for (size_t i = 0; i < b->channels.cap; i++) {
-        struct channel *ch = b->channels.slots[i].val;
         if (!b->channels.slots[i].key)
             continue;
-        ch->state = CH_SUBSCRIBING;
-        char name[KEY_MAX];
-        snprintf(name, sizeof(name), "pg:n:ch:%lld", (long long)ch->id);
-        store_subscribe(b, name);
+        char key[KEY_MAX];
+        snprintf(key, sizeof(key), "pg:ch:%lld:brokers", (long long)b->channels.slots[i].key);
+        rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", key, bid }, NULL);
     }
     for (struct conn *c = b->conns; c; c = c->next) {
         if (c->client_id == 0 || c->state == CS_DEAD)
             continue;
-        char key[KEY_MAX], bid[24], nonce[24];
+        char key[KEY_MAX], nonce[24];
         snprintf(key, sizeof(key), "pg:dev:%lld", (long long)c->client_id);
-        snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
         snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
         const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", nonce };
         rconn_cmd(&b->store.cmd, NULL, NULL, 8, argv, NULL);
         c->cursors_dirty = 1;
         for (uint32_t k = 0; k < c->nstreams; k++) {
-            struct stream_state *st = &c->streams[k];
-            st->flags &= ~(uint32_t)(SS_CATCHING_UP | SS_MISSED);
-            if (st->channel)
-                st->flags |= SS_WAIT_SUB;
-            else
-                deliver_catch_up(c, st);
+            c->streams[k].flags &= ~(uint32_t)(SS_CATCHING_UP | SS_MISSED);
+            deliver_catch_up(c, &c->streams[k]);
         }
     }
 }
@@ -94,20 +90,10 @@ static void store_on_notice(redisAsyncContext *ac, void *reply, void *privdata)
         deliver_notice(b, data->str, data->len);
         return;
     }
-    if (strcmp(kind->str, "subscribe") != 0)
-        return;
-    if (strncmp(chan->str, "pg:n:bk:", 8) == 0) {
-        b->store.sub_ready = 1;
+    if (strcmp(kind->str, "subscribe") == 0) {
+        b->store.sub_ready = 1;  /* our one channel, pg:n:bk:<id> */
         store_maybe_resync(b);
-    } else if (strncmp(chan->str, "pg:n:ch:", 8) == 0) {
-        channel_confirmed(b, strtoll(chan->str + 8, NULL, 10));
     }
-}
-
-void store_subscribe(struct broker *b, const char *chan)
-{
-    /* Not connected: the resync after reconnecting subscribes. */
-    rconn_subscribe(&b->store.sub, chan, store_on_notice, b);
 }
 
 static void store_on_sub_ready(struct rconn *rc, void *arg)
@@ -116,7 +102,7 @@ static void store_on_sub_ready(struct rconn *rc, void *arg)
     char name[KEY_MAX];
     (void)rc;
     snprintf(name, sizeof(name), "pg:n:bk:%lld", (long long)b->id);
-    store_subscribe(b, name);
+    rconn_subscribe(&b->store.sub, name, store_on_notice, b);
 }
 
 void store_init(struct broker *b)
@@ -158,7 +144,7 @@ static void store_beat(struct broker *b)
     snprintf(vals[2], 24, "%llu", (unsigned long long)b->stats.messages_in);
     snprintf(vals[3], 24, "%llu", (unsigned long long)b->stats.messages_out);
     snprintf(vals[4], 24, "%llu", (unsigned long long)b->npending);
-    snprintf(vals[5], 24, "%zu", broker_active_channels(b));
+    snprintf(vals[5], 24, "%zu", b->channels.count);
     snprintf(vals[6], 24, "%u", b->nconns);
     const char *argv[] = { key, "pg:brokers", id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],

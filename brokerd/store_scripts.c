@@ -30,8 +30,11 @@ static const char identify_lua[] =
     "redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2], "
     "           'online_at', string.format('%d', now)) "
     "redis.call('SADD', 'pg:devices', ARGV[3]) "
-    "return {string.format('%d', since), clean, "
-    "        redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]), old[4] or '0'}";
+    "local subs = redis.call('SMEMBERS', KEYS[2]) "
+    /* From now on this broker hears of its channels' messages. */
+    "for _, c in ipairs(subs) do redis.call('SADD', 'pg:ch:' .. c .. ':brokers', ARGV[1]) end "
+    "return {string.format('%d', since), clean, subs, redis.call('HGETALL', KEYS[3]), "
+    "        old[4] or '0'}";
 
 /* KEYS: dev hash, dev cursors. ARGV: conn nonce, then cursor field/value pairs.
  * Records a clean disconnect unless another connection took over. */
@@ -51,11 +54,13 @@ static const char gone_lua[] =
     "if redis.call('ZINCRBY', 'pg:channels', " delta ", ARGV[2]) + 0 <= 0 then " \
     "  redis.call('ZREM', 'pg:channels', ARGV[2]) end "
 
-/* KEYS: dev subs, channel subs, dev cursors, channel stream. ARGV: device, channel.
- * Returns the device's cursor in the channel (new subscribers start after
- * the newest entry). */
+/* KEYS: dev subs, channel subs, dev cursors, channel stream. ARGV: device,
+ * channel, broker id. Returns the device's cursor in the channel (new
+ * subscribers start after the newest entry); the broker hears of the
+ * channel's messages from now on. */
 static const char sub_lua[] =
     "redis.call('SADD', KEYS[1], ARGV[2]) "
+    "redis.call('SADD', 'pg:ch:' .. ARGV[2] .. ':brokers', ARGV[3]) "
     "if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then " TYPE_COUNT("1") "end "
     "local cur = redis.call('HGET', KEYS[3], ARGV[2]) "
     "if not cur then "
@@ -85,11 +90,10 @@ static const char pub_lua[] =
     "local ok, notify "
     "if direct then "
     "  ok = redis.call('HGET', KEYS[3], 'known') "
-    "  local bk = redis.call('HGET', KEYS[3], 'broker') "
-    "  if bk and bk ~= '' then notify = 'pg:n:bk:' .. bk end "
+    "  notify = pg_device_notify(redis.call('HGET', KEYS[3], 'broker')) "
     "else "
     "  ok = redis.call('SCARD', KEYS[3]) > 0 "
-    "  notify = 'pg:n:ch:' .. ARGV[4] "
+    "  notify = pg_channel_notify(ARGV[4]) "
     "end "
     "if not ok then return {'0', ''} end "
     "local id = pg_route(KEYS[2], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]), "

@@ -8,8 +8,9 @@
     "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
 
 /* pg_route(stream, notify, mid, from, ch, ttl_ms, to, type, body, maxlen):
- * appends a message to a stream (capped exactly at maxlen, expiring) and, when notify names a
- * pub/sub channel, announces the whole entry there. Returns the entry id,
+ * appends a message to a stream (capped exactly at maxlen, expiring) and
+ * announces the whole entry on each pub/sub channel in the list notify (the
+ * brokers that deliver it). Returns the entry id,
  * whose ms part is the message's timestamp. Counts the message in
  * pg:stats messages_in (every accepted message passes here). */
 #define LUA_ROUTE \
@@ -20,9 +21,23 @@
     "    'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body) " \
     "  if redis.call('PTTL', stream) < ttl then redis.call('PEXPIRE', stream, ttl) end " \
     "  redis.call('HINCRBY', 'pg:stats', 'messages_in', 1) " \
-    "  if notify then redis.call('PUBLISH', notify, 'M ' .. id .. ' ' .. mid .. ' ' .. " \
-    "    from .. ' ' .. ch .. ' ' .. exp .. ' ' .. to .. ' ' .. ty .. '\\n' .. body) end " \
+    "  local notice = 'M ' .. id .. ' ' .. mid .. ' ' .. from .. ' ' .. ch .. ' ' .. exp .. " \
+    "    ' ' .. to .. ' ' .. ty .. '\\n' .. body " \
+    "  for _, n in ipairs(notify) do redis.call('PUBLISH', n, notice) end " \
     "  return id " \
+    "end " \
+    /* The brokers with local subscribers of channel ch (each adds itself in \
+     * its SUB and IDENTIFY scripts), as a notify list. */ \
+    "local function pg_channel_notify(ch) " \
+    "  local l = {} " \
+    "  for _, b in ipairs(redis.call('SMEMBERS', 'pg:ch:' .. ch .. ':brokers')) do " \
+    "    l[#l + 1] = 'pg:n:bk:' .. b end " \
+    "  return l " \
+    "end " \
+    /* The device's broker, if it is connected, as a notify list. */ \
+    "local function pg_device_notify(broker) " \
+    "  if broker and broker ~= '' then return {'pg:n:bk:' .. broker} end " \
+    "  return {} " \
     "end "
 
 #endif
