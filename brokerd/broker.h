@@ -3,6 +3,7 @@
 #ifndef PG_BROKER_H
 #define PG_BROKER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,7 @@ struct broker_conf {
     uint64_t max_pending;       /* un-FINed messages per connection */
     uint64_t offline_max;       /* entries kept per stream */
     uint64_t offline_ttl;       /* seconds */
+    uint64_t threads;           /* event loops; 0: one per core */
     char *config;
 };
 
@@ -174,14 +176,25 @@ struct store {
     int resynced;                /* the resync after the last connect ran */
 };
 
+/* What /stats reads of a loop from another thread (under proc->lock). */
+struct broker_snapshot {
+    uint64_t nconns, nidentified, channels, npending;
+    struct broker_stats stats;
+};
+
 /* ---- the broker: one event loop's whole state ---- */
+
+struct broker_proc;
 
 struct broker {
     struct broker_conf conf;
+    struct broker_proc *proc;
+    int index;                   /* 0..threads-1; loop 0 serves HTTP and signals */
     struct event_base *base;
     struct evconnlistener *listener;
-    struct evhttp *http;
     struct event *tick_ev;
+    struct event *stop_ev;
+    int stop_pipe[2];            /* another thread writes a byte to stop this loop */
     struct daemon_signals signals;
     char broadcast[CFG_HOST_MAX + 8];
     char tcp_bound[CFG_HOST_MAX + 8];
@@ -200,10 +213,24 @@ struct broker {
     int shutting_down;
     struct store store;
     struct broker_stats stats;
+    struct broker_snapshot snap; /* published each tick, under proc->lock */
 };
 
-/* main.c: Redis became ready (every time): accept devices */
-void broker_redis_ready(struct broker *b);
+/* ---- the process: its loops, and the lock over their snapshots ---- */
+
+struct broker_proc {
+    pthread_mutex_t lock;
+    int n;
+    struct broker *loops;
+    struct evhttp *http;         /* on loop 0 */
+};
+
+/* loop.c: one event loop */
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport);
+void loop_start(struct broker *b);       /* connects to Redis */
+void loop_stop(struct broker *b);        /* idempotent; the loop exits when drained */
+void loop_teardown(struct broker *b);
+void loop_redis_ready(struct broker *b); /* Redis became ready: accept devices */
 
 /* conn.c */
 void conn_accept(struct broker *b, int fd);
@@ -288,8 +315,10 @@ void store_leave(struct broker *b);
 /* store_scripts.c */
 extern const char *const store_script_text[SCRIPT_COUNT];
 
-/* httpd.c */
-int httpd_start(struct broker *b, char *bound, size_t cap);
+/* httpd.c: the process's HTTP port, on loop 0 */
+int httpd_start(struct broker_proc *p, char *bound, size_t cap);
+/* Copies b's numbers into b->snap for /stats (each tick). */
+void broker_publish_snapshot(struct broker *b);
 
 
 

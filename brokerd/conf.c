@@ -17,7 +17,7 @@ static const struct cfg_opt broker_opts[] = {
         "HTTP /ping, /stats, /metrics listen host:port"),
     OPT("broadcast-address", CFG_STR, broadcast_address, NULL, 0, 0,
         "host:port given to devices (default: the bound TCP address)"),
-    OPT("broker-id", CFG_UINT, broker_id, "0", 0, INT64_MAX,
+    OPT("broker-id", CFG_UINT, broker_id, "0", 0, (1ULL << 52) - 1,
         "this broker's id (0: derived from the broadcast address)"),
     OPT("msg-timeout", CFG_UINT, msg_timeout, "60", 1, 86400,
         "seconds before an un-FINed message is sent again"),
@@ -30,6 +30,8 @@ static const struct cfg_opt broker_opts[] = {
         "messages kept per device and per channel"),
     OPT("offline-ttl", CFG_UINT, offline_ttl, "604800", 1, 31536000,
         "seconds messages are kept"),
+    OPT("threads", CFG_UINT, threads, "0", 0, 64,
+        "event loops, all on the TCP port (0: one per core)"),
 };
 
 const struct cfg_program broker_cfg_program = {

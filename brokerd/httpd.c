@@ -1,4 +1,5 @@
-/* brokerd's HTTP port: GET /ping, /stats (JSON) and /metrics (Prometheus). */
+/* brokerd's HTTP port: GET /ping, /stats (JSON) and /metrics (Prometheus),
+ * over every loop of the process. It runs on loop 0. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,24 +10,75 @@
 #include "broker.h"
 #include "httputil.h"
 
+static void snapshot_fill(const struct broker *b, struct broker_snapshot *s)
+{
+    s->nconns = b->nconns;
+    s->nidentified = b->nidentified;
+    s->channels = b->channels.count;
+    s->npending = b->npending;
+    s->stats = b->stats;
+}
+
+void broker_publish_snapshot(struct broker *b)
+{
+    pthread_mutex_lock(&b->proc->lock);
+    snapshot_fill(b, &b->snap);
+    pthread_mutex_unlock(&b->proc->lock);
+}
+
+/* The sum over loops: loop 0's live numbers (we run on it), the others'
+ * last snapshots (at most a tick old). */
+static void proc_totals(struct broker_proc *p, struct broker_snapshot *t)
+{
+    snapshot_fill(&p->loops[0], t);
+    pthread_mutex_lock(&p->lock);
+    for (int i = 1; i < p->n; i++) {
+        const struct broker_snapshot *s = &p->loops[i].snap;
+        t->nconns += s->nconns;
+        t->nidentified += s->nidentified;
+        t->channels += s->channels;
+        t->npending += s->npending;
+        t->stats.connections_total += s->stats.connections_total;
+        t->stats.messages_in += s->stats.messages_in;
+        t->stats.messages_out += s->stats.messages_out;
+        t->stats.redeliveries += s->stats.redeliveries;
+        t->stats.fins += s->stats.fins;
+        t->stats.protocol_errors += s->stats.protocol_errors;
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int proc_redis_up(const struct broker_proc *p)
+{
+    return store_ready(&p->loops[0]);
+}
+
 static void http_stats(struct evhttp_request *req, void *arg)
 {
-    struct broker *b = arg;
+    struct broker_proc *p = arg;
+    struct broker *b0 = &p->loops[0];
+    struct broker_snapshot t;
     if (!http_require_get(req))
         return;
-    json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
-                          "broker_id", (json_int_t)b->id,
-                          "broadcast_address", b->broadcast,
-                          "uptime_seconds", (json_int_t)((now_ms() - b->started_ms) / 1000),
-                          "connections", (json_int_t)b->nconns,
-                          "identified", (json_int_t)b->nidentified,
-                          "channels", (json_int_t)b->channels.count,
-                          "messages_in", (json_int_t)b->stats.messages_in,
-                          "messages_out", (json_int_t)b->stats.messages_out,
-                          "messages_pending", (json_int_t)b->npending,
-                          "redeliveries", (json_int_t)b->stats.redeliveries,
-                          "fins", (json_int_t)b->stats.fins,
-                          "redis_connected", store_ready(b));
+    proc_totals(p, &t);
+    json_t *ids = json_array();
+    for (int i = 0; i < p->n; i++)
+        json_array_append_new(ids, json_integer(p->loops[i].id));
+    json_t *o = json_pack("{s:I, s:o, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+                          "broker_id", (json_int_t)b0->id,
+                          "broker_ids", ids,
+                          "threads", p->n,
+                          "broadcast_address", b0->broadcast,
+                          "uptime_seconds", (json_int_t)((now_ms() - b0->started_ms) / 1000),
+                          "connections", (json_int_t)t.nconns,
+                          "identified", (json_int_t)t.nidentified,
+                          "channels", (json_int_t)t.channels,
+                          "messages_in", (json_int_t)t.stats.messages_in,
+                          "messages_out", (json_int_t)t.stats.messages_out,
+                          "messages_pending", (json_int_t)t.npending,
+                          "redeliveries", (json_int_t)t.stats.redeliveries,
+                          "fins", (json_int_t)t.stats.fins,
+                          "redis_connected", proc_redis_up(p));
     char *text = json_dumps(o, JSON_COMPACT);
     http_send(req, 200, "application/json", text, strlen(text));
     free(text);
@@ -35,31 +87,34 @@ static void http_stats(struct evhttp_request *req, void *arg)
 
 static void http_metrics(struct evhttp_request *req, void *arg)
 {
-    struct broker *b = arg;
+    struct broker_proc *p = arg;
+    struct broker_snapshot t;
     if (!http_require_get(req))
         return;
+    proc_totals(p, &t);
     struct evbuffer *out = evbuffer_new();
-    http_metric(out, "broker_connections", "gauge", "Open device connections.", b->nconns);
+    http_metric(out, "broker_connections", "gauge", "Open device connections.", t.nconns);
     http_metric(out, "broker_identified_connections", "gauge", "Identified device connections.",
-                b->nidentified);
+                t.nidentified);
     http_metric(out, "broker_channels", "gauge", "Channels with local subscribers.",
-                b->channels.count);
+                t.channels);
     http_metric(out, "broker_connections_total", "counter", "Connections accepted.",
-                b->stats.connections_total);
+                t.stats.connections_total);
     http_metric(out, "broker_messages_in_total", "counter", "PUBs answered ACK 1.",
-                b->stats.messages_in);
+                t.stats.messages_in);
     http_metric(out, "broker_messages_out_total", "counter",
-                "Message frames written, redeliveries included.", b->stats.messages_out);
+                "Message frames written, redeliveries included.", t.stats.messages_out);
     http_metric(out, "broker_redeliveries_total", "counter",
-                "Messages sent again after msg-timeout.", b->stats.redeliveries);
+                "Messages sent again after msg-timeout.", t.stats.redeliveries);
     http_metric(out, "broker_fins_total", "counter", "Messages finished by devices.",
-                b->stats.fins);
+                t.stats.fins);
     http_metric(out, "broker_messages_pending", "gauge", "Messages written and not finished.",
-                b->npending);
+                t.npending);
     http_metric(out, "broker_protocol_errors_total", "counter", "Error frames sent.",
-                b->stats.protocol_errors);
+                t.stats.protocol_errors);
     http_metric(out, "broker_redis_up", "gauge", "1 when Redis is connected and ready.",
-                (unsigned long long)store_ready(b));
+                (unsigned long long)proc_redis_up(p));
+    http_metric(out, "broker_threads", "gauge", "Event loops.", (unsigned long long)p->n);
     http_send_metrics(req, out);
     evbuffer_free(out);
 }
@@ -70,15 +125,16 @@ static void http_not_found(struct evhttp_request *req, void *arg)
     http_send(req, 404, "text/plain", "not found\n", 10);
 }
 
-int httpd_start(struct broker *b, char *bound, size_t cap)
+int httpd_start(struct broker_proc *p, char *bound, size_t cap)
 {
-    b->http = http_listen(b->base, &b->conf.http_address, bound, cap);
-    if (!b->http)
+    struct broker *b0 = &p->loops[0];
+    p->http = http_listen(b0->base, &b0->conf.http_address, bound, cap);
+    if (!p->http)
         return -1;
-    evhttp_set_max_body_size(b->http, 4096);
-    evhttp_set_cb(b->http, "/ping", http_ping, b);
-    evhttp_set_cb(b->http, "/stats", http_stats, b);
-    evhttp_set_cb(b->http, "/metrics", http_metrics, b);
-    evhttp_set_gencb(b->http, http_not_found, b);
+    evhttp_set_max_body_size(p->http, 4096);
+    evhttp_set_cb(p->http, "/ping", http_ping, p);
+    evhttp_set_cb(p->http, "/stats", http_stats, p);
+    evhttp_set_cb(p->http, "/metrics", http_metrics, p);
+    evhttp_set_gencb(p->http, http_not_found, p);
     return 0;
 }

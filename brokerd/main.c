@@ -1,79 +1,29 @@
-/* brokerd entry point: configuration, listeners, signals, the loop. */
+/* brokerd entry point: options, then one event loop per thread (--threads,
+ * default one per core), all accepting on the same port (SO_REUSEPORT).
+ * Each loop is a broker of its own in the registry and in Redis; the only
+ * thing they share is the counters /stats adds up (struct broker_proc). */
 #include "config.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/listener.h>
 
 #include "broker.h"
-#include "daemon.h"
-#include "net.h"
 #include "xmalloc.h"
 
-#define TICK_MS 100
+#define MAX_THREADS 64
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
-{
-    (void)l; (void)sa; (void)salen;
-    conn_accept(arg, fd);
-}
+/* Loop i of a process is broker id + i * LOOP_ID_STEP: ids of different
+ * processes (below LOOP_ID_STEP) never meet. */
+#define LOOP_ID_STEP (1LL << 52)
 
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)l; (void)arg;
-    /* EMFILE and friends: log and go on; the listener stays enabled. */
-    log_warn("accept failed: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-}
-
-static void broker_tick(evutil_socket_t fd, short what, void *arg)
-{
-    struct broker *b = arg;
-    (void)fd; (void)what;
-    int64_t now = now_ms();
-    conn_tick(b, now);
-    store_tick(b, now);
-    conn_free_dead(b);
-    if (b->shutting_down && b->nconns == 0 &&
-        (b->store.cmd.in_flight == 0 || now - b->shutting_down > 2000 || !b->store.cmd.ac))
-        event_base_loopbreak(b->base);
-}
-
-static void broker_stop(struct broker *b)
-{
-    if (b->shutting_down)
-        return;
-    log_info("shutting down: closing %u connections", b->nconns);
-    b->shutting_down = now_ms();
-    store_leave(b);  /* first, so that routerd sends no more devices here */
-    if (b->listener) {
-        evconnlistener_free(b->listener);
-        b->listener = NULL;
-    }
-    while (b->conns)
-        conn_close(b->conns);  /* unlinks it */
-}
-
-void broker_redis_ready(struct broker *b)
-{
-    if (b->listener && !b->shutting_down)
-        evconnlistener_enable(b->listener);
-}
-
-static void on_stop(void *arg)
-{
-    broker_stop(arg);
-}
-
-/* Derives a positive id from the broadcast address (FNV-1a, 62 bits). */
+/* Derives a positive id below LOOP_ID_STEP from the broadcast address
+ * (FNV-1a). */
 static int64_t broker_id_from(const char *addr)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -81,100 +31,103 @@ static int64_t broker_id_from(const char *addr)
         h ^= (unsigned char)*p;
         h *= 1099511628211ULL;
     }
-    h &= 0x3fffffffffffffffULL;
+    h &= (uint64_t)LOOP_ID_STEP - 1;
     return h ? (int64_t)h : 1;
 }
 
-static int broker_listen(struct broker *b)
+static void on_stop(void *arg)
 {
-    evutil_socket_t fd = net_listen(&b->conf.tcp_address, b->tcp_bound, sizeof(b->tcp_bound));
-    if (fd < 0)
-        return -1;
-    /* Accepting starts once Redis is first ready (broker_redis_ready): until
-     * then connections wait in the kernel's backlog. */
-    b->listener = evconnlistener_new(b->base, on_accept, b,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-                                         LEV_OPT_DISABLED, -1, fd);
-    if (!b->listener) {
-        evutil_closesocket(fd);
-        log_error("cannot listen on %s", b->tcp_bound);
-        return -1;
-    }
-    evconnlistener_set_error_cb(b->listener, on_accept_error);
-    log_info("listening tcp %s", b->tcp_bound);
-    return 0;
+    struct broker_proc *p = arg;
+    loop_stop(&p->loops[0]);
+    for (int i = 1; i < p->n; i++)
+        if (write(p->loops[i].stop_pipe[1], "x", 1) < 0)
+            log_warn("cannot wake loop %d", i);
 }
 
-static int broker_setup(struct broker *b)
+static void *loop_thread(void *arg)
 {
-    b->base = event_base_new();
-    if (!b->base)
-        return -1;
-    b->started_ms = now_ms();
-    b->next_nonce = ((uint64_t)b->started_ms << 16) ^ (uint64_t)getpid();
-    imap_init(&b->clients);
-    imap_init(&b->channels);
-    if (broker_listen(b) < 0)
-        return -1;
-    if (b->conf.broadcast_address && *b->conf.broadcast_address)
-        snprintf(b->broadcast, sizeof(b->broadcast), "%s", b->conf.broadcast_address);
-    else
-        snprintf(b->broadcast, sizeof(b->broadcast), "%s", b->tcp_bound);
-    b->id = b->conf.broker_id ? (int64_t)b->conf.broker_id : broker_id_from(b->broadcast);
+    struct broker *b = arg;
+    event_base_dispatch(b->base);
+    return NULL;
+}
+
+static int nthreads(const struct broker_conf *conf)
+{
+    long n = conf->threads ? (long)conf->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+/* Sets up every loop; loop 0 binds first so that a port of 0 becomes one
+ * real port the others share. */
+static int proc_setup(struct broker_proc *p, struct broker_conf *conf)
+{
+    struct cfg_addr tcp = conf->tcp_address;
+    for (int i = 0; i < p->n; i++) {
+        struct broker *b = &p->loops[i];
+        b->conf = *conf;
+        b->proc = p;
+        b->index = i;
+        if (loop_setup(b, &tcp, p->n > 1) < 0)
+            return -1;
+        if (i == 0) {
+            const char *colon = strrchr(b->tcp_bound, ':');
+            tcp.port = (uint16_t)atoi(colon ? colon + 1 : "0");
+            log_info("listening tcp %s", b->tcp_bound);
+            if (conf->broadcast_address && *conf->broadcast_address)
+                snprintf(b->broadcast, sizeof(b->broadcast), "%s", conf->broadcast_address);
+            else
+                snprintf(b->broadcast, sizeof(b->broadcast), "%s", b->tcp_bound);
+        } else {
+            memcpy(b->broadcast, p->loops[0].broadcast, sizeof(b->broadcast));
+        }
+        int64_t id0 = conf->broker_id ? (int64_t)conf->broker_id : broker_id_from(b->broadcast);
+        b->id = id0 + i * LOOP_ID_STEP;
+    }
     char bound[CFG_HOST_MAX + 8];
-    if (httpd_start(b, bound, sizeof(bound)) < 0)
+    if (httpd_start(p, bound, sizeof(bound)) < 0)
         return -1;
     log_info("listening http %s", bound);
-    log_info("broker id %lld, broadcast address %s", (long long)b->id, b->broadcast);
-    if (!b->conf.secret || !*b->conf.secret)
+    if (!conf->secret || !*conf->secret)
         log_warn("no secret set: any client_id may IDENTIFY (see --secret)");
-
-    struct timeval tv = { 0, TICK_MS * 1000 };
-    b->tick_ev = event_new(b->base, -1, EV_PERSIST, broker_tick, b);
-    event_add(b->tick_ev, &tv);
-    daemon_signals_start(&b->signals, b->base, on_stop, b);
-    store_init(b);
+    daemon_signals_start(&p->loops[0].signals, p->loops[0].base, on_stop, p);
+    for (int i = 0; i < p->n; i++)
+        loop_start(&p->loops[i]);
     return 0;
-}
-
-static void broker_teardown(struct broker *b)
-{
-    store_shutdown(b);  /* runs the callbacks still holding connections */
-    conn_free_dead(b);
-    if (b->listener)
-        evconnlistener_free(b->listener);
-    if (b->http)
-        evhttp_free(b->http);
-    if (b->tick_ev)
-        event_free(b->tick_ev);
-    daemon_signals_free(&b->signals);
-    for (size_t i = 0; i < b->channels.cap; i++)
-        if (b->channels.slots[i].key) {
-            struct channel *ch = b->channels.slots[i].val;
-            free(ch->conns);
-            free(ch);
-        }
-    imap_free(&b->clients);
-    imap_free(&b->channels);
-    if (b->base)
-        event_base_free(b->base);
-    cfg_free(&broker_cfg_program, &b->conf);
 }
 
 int main(int argc, char **argv)
 {
-    struct broker b;
-    memset(&b, 0, sizeof(b));
-    int rc = daemon_configure(&broker_cfg_program, &b.conf, &b.conf.log_level, argc, argv);
+    struct broker_conf conf;
+    struct broker_proc p;
+    memset(&conf, 0, sizeof(conf));
+    memset(&p, 0, sizeof(p));
+    int rc = daemon_configure(&broker_cfg_program, &conf, &conf.log_level, argc, argv);
     if (rc >= 0)
         return rc;
+    p.n = nthreads(&conf);
+    p.loops = xcalloc((size_t)p.n, sizeof(*p.loops));
+    pthread_mutex_init(&p.lock, NULL);
     rc = 1;
-    if (broker_setup(&b) == 0) {
-        log_info("brokerd %s started", PACKAGE_VERSION);
-        event_base_dispatch(b.base);
-        rc = 0;
+    if (proc_setup(&p, &conf) == 0) {
+        log_info("brokerd %s started, %d loop%s", PACKAGE_VERSION, p.n, p.n > 1 ? "s" : "");
+        pthread_t *th = xcalloc((size_t)p.n, sizeof(*th));
+        int started = 1;
+        for (int i = 1; i < p.n && pthread_create(&th[i], NULL, loop_thread, &p.loops[i]) == 0;
+             i++)
+            started++;
+        event_base_dispatch(p.loops[0].base);
+        for (int i = 1; i < started; i++)
+            pthread_join(th[i], NULL);
+        free(th);
+        rc = started == p.n ? 0 : 1;
         log_info("brokerd stopped");
     }
-    broker_teardown(&b);
+    if (p.http)
+        evhttp_free(p.http);
+    for (int i = 0; i < p.n; i++)
+        loop_teardown(&p.loops[i]);
+    free(p.loops);
+    pthread_mutex_destroy(&p.lock);
+    cfg_free(&broker_cfg_program, &conf);
     return rc;
 }

@@ -56,7 +56,7 @@ static void store_maybe_resync(struct broker *b)
     if (store_ready(b) && !b->store.resynced) {
         b->store.resynced = 1;
         store_resync(b);
-        broker_redis_ready(b);
+        loop_redis_ready(b);
         b->last_beat_ms = 0;  /* announce ourselves at the next tick */
     }
 }
@@ -133,12 +133,13 @@ void store_flush_cursors(struct broker *b, struct conn *c)
 /* The registry entry routerd assigns devices from (docs/DESIGN.md). */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[24], out[24], vals[7][24];
+    char key[KEY_MAX], id[24], out[24], proc[24], vals[7][24];
     snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
     snprintf(id, sizeof(id), "%lld", (long long)b->id);
     snprintf(out, sizeof(out), "%llu",
              (unsigned long long)(b->stats.messages_out - b->beat_messages_out));
     b->beat_messages_out = b->stats.messages_out;
+    snprintf(proc, sizeof(proc), "%lld", (long long)b->proc->loops[0].id);
     snprintf(vals[0], 24, "%u", b->nidentified);
     snprintf(vals[1], 24, "%lld", (long long)b->started_ms);
     snprintf(vals[2], 24, "%llu", (unsigned long long)b->stats.messages_in);
@@ -149,8 +150,8 @@ static void store_beat(struct broker *b)
     const char *argv[] = { key, "pg:brokers", id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
-                           "sockets", vals[6] };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 2, 20, argv, NULL);
+                           "sockets", vals[6], "proc", proc };
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 2, 22, argv, NULL);
 }
 
 void store_leave(struct broker *b)

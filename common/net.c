@@ -22,7 +22,7 @@ static void net_format(const struct sockaddr *sa, socklen_t len, char *buf, size
         snprintf(buf, cap, "%s:%s", host, port);
 }
 
-evutil_socket_t net_listen(const struct cfg_addr *addr, char *bound, size_t cap)
+evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bound, size_t cap)
 {
     struct addrinfo hints, *res = NULL;
     char port[8];
@@ -43,6 +43,8 @@ evutil_socket_t net_listen(const struct cfg_addr *addr, char *bound, size_t cap)
         if (fd < 0)
             continue;
         evutil_make_listen_socket_reuseable(fd);
+        if (reuseport)
+            evutil_make_listen_socket_reuseable_port(fd);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
             break;
         evutil_closesocket(fd);

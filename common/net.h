@@ -7,9 +7,10 @@
 
 #include "cfg.h"
 
-/* Resolves addr, binds, listens (non-blocking, SO_REUSEADDR, close-on-exec)
- * and writes the bound "host:port" (the real port when 0 was asked) into
- * bound. Returns the socket, or -1 after logging why. */
-evutil_socket_t net_listen(const struct cfg_addr *addr, char *bound, size_t cap);
+/* Resolves addr, binds, listens (non-blocking, SO_REUSEADDR, close-on-exec;
+ * SO_REUSEPORT too when reuseport is set, so that several loops share the
+ * port) and writes the bound "host:port" (the real port when 0 was asked)
+ * into bound. Returns the socket, or -1 after logging why. */
+evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bound, size_t cap);
 
 #endif

@@ -1,0 +1,150 @@
+/* One event loop's life: its listener (SO_REUSEPORT when the process runs
+ * several), its Redis connections, its tick, and a clean stop. Everything
+ * it touches hangs off its own struct broker. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "broker.h"
+#include "net.h"
+#include "xmalloc.h"
+
+#define TICK_MS 100
+#define STOP_WAIT_MS 2000
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)l; (void)sa; (void)salen;
+    conn_accept(arg, fd);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l; (void)arg;
+    /* EMFILE and friends: log and go on; the listener stays enabled. */
+    log_warn("accept failed: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void loop_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    (void)fd; (void)what;
+    int64_t now = now_ms();
+    conn_tick(b, now);
+    store_tick(b, now);
+    conn_free_dead(b);
+    broker_publish_snapshot(b);
+    if (b->shutting_down && b->nconns == 0 &&
+        (b->store.cmd.in_flight == 0 || now - b->shutting_down > STOP_WAIT_MS ||
+         !b->store.cmd.ac))
+        event_base_loopbreak(b->base);
+}
+
+void loop_stop(struct broker *b)
+{
+    if (b->shutting_down)
+        return;
+    log_info("loop %d shutting down: closing %u connections", b->index, b->nconns);
+    b->shutting_down = now_ms();
+    store_leave(b);  /* first, so that routerd sends no more devices here */
+    if (b->listener) {
+        evconnlistener_free(b->listener);
+        b->listener = NULL;
+    }
+    while (b->conns)
+        conn_close(b->conns);  /* unlinks it */
+}
+
+/* Another thread asks this loop to stop by writing to its pipe. */
+static void loop_on_stop_pipe(evutil_socket_t fd, short what, void *arg)
+{
+    char c;
+    (void)what;
+    if (read(fd, &c, 1) >= 0)
+        loop_stop(arg);
+}
+
+void loop_redis_ready(struct broker *b)
+{
+    if (b->listener && !b->shutting_down)
+        evconnlistener_enable(b->listener);
+}
+
+static int loop_listen(struct broker *b, const struct cfg_addr *addr, int reuseport)
+{
+    evutil_socket_t fd = net_listen(addr, reuseport, b->tcp_bound, sizeof(b->tcp_bound));
+    if (fd < 0)
+        return -1;
+    /* Accepting starts once Redis is first ready (loop_redis_ready): until
+     * then connections wait in the kernel's backlog. */
+    b->listener = evconnlistener_new(b->base, on_accept, b,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+                                         LEV_OPT_DISABLED, -1, fd);
+    if (!b->listener) {
+        evutil_closesocket(fd);
+        log_error("cannot listen on %s", b->tcp_bound);
+        return -1;
+    }
+    evconnlistener_set_error_cb(b->listener, on_accept_error);
+    return 0;
+}
+
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
+{
+    b->base = event_base_new();
+    if (!b->base || pipe(b->stop_pipe) < 0)
+        return -1;
+    b->started_ms = now_ms();
+    b->next_nonce = ((uint64_t)b->started_ms << 16) ^ ((uint64_t)getpid() << 4) ^
+                    (uint64_t)b->index;
+    imap_init(&b->clients);
+    imap_init(&b->channels);
+    if (loop_listen(b, tcp, reuseport) < 0)
+        return -1;
+    struct timeval tv = { 0, TICK_MS * 1000 };
+    b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
+    event_add(b->tick_ev, &tv);
+    b->stop_ev = event_new(b->base, b->stop_pipe[0], EV_READ, loop_on_stop_pipe, b);
+    event_add(b->stop_ev, NULL);
+    return 0;
+}
+
+void loop_start(struct broker *b)
+{
+    log_info("loop %d: broker id %lld, broadcast address %s", b->index, (long long)b->id,
+             b->broadcast);
+    store_init(b);
+}
+
+void loop_teardown(struct broker *b)
+{
+    store_shutdown(b);  /* runs the callbacks still holding connections */
+    conn_free_dead(b);
+    if (b->listener)
+        evconnlistener_free(b->listener);
+    if (b->tick_ev)
+        event_free(b->tick_ev);
+    if (b->stop_ev)
+        event_free(b->stop_ev);
+    for (int i = 0; i < 2; i++)
+        if (b->stop_pipe[i] > 0)
+            close(b->stop_pipe[i]);
+    daemon_signals_free(&b->signals);
+    for (size_t i = 0; i < b->channels.cap; i++)
+        if (b->channels.slots[i].key) {
+            struct channel *ch = b->channels.slots[i].val;
+            free(ch->conns);
+            free(ch);
+        }
+    imap_free(&b->clients);
+    imap_free(&b->channels);
+    if (b->base)
+        event_base_free(b->base);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the dashboard browser test (dashboard.test.mjs) against the daemons of
+# one build: installs Debian's chromium if /usr/bin/chromium is missing, and
+# playwright-core from package-lock.json, then runs the test. Its last line is
+# "N passed, N failed"; the exit status is non-zero on any failure.
+#
+#   PUSHGATE_BUILD=build tests/browser/run.sh     (default: build/ in the repository)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+build=${PUSHGATE_BUILD:-$repo/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+export PUSHGATE_BUILD=$build
+
+say() { printf '==> %s\n' "$*" >&2; }
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+apt_updated=0
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    if [ "$apt_updated" = 0 ]; then
+        $sudo apt-get update -qq
+        apt_updated=1
+    fi
+    $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+    say "installing chromium"
+    apt_install chromium fonts-liberation
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    say "installing nodejs and npm"
+    apt_install nodejs npm
+fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+    echo "browser test: playwright-core needs Node.js 20 or later; this is $(node --version)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+cd "$here"
+want=$(node -p 'require("./package.json").dependencies["playwright-core"]')
+have=$(node -p 'try { require("./node_modules/playwright-core/package.json").version } catch (e) { "" }')
+if [ "$want" != "$have" ]; then
+    say "installing playwright-core $want (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+exec node dashboard.test.mjs
