@@ -9,7 +9,9 @@
 #include "admin.h"
 #include "xmalloc.h"
 
-enum { F_SADDR = 1, F_DADDR = 2, F_ID = 4, F_PAYLOAD = 8 };
+/* F_SADDR, F_DADDR, F_ID: a positive integer; F_ANY_*: present, any value
+ * (SPEC 4: daddr is the broker id there, "any value is accepted"). */
+enum { F_SADDR = 1, F_DADDR = 2, F_ID = 4, F_PAYLOAD = 8, F_ANY_SADDR = 16, F_ANY_DADDR = 32 };
 
 struct api_type {
     const char *request, *reply;
@@ -19,11 +21,11 @@ struct api_type {
 
 static const struct api_type api_types[] = {
     { "MSG_SEND_REQ", "MSG_SEND_ACK", F_SADDR | F_DADDR | F_ID | F_PAYLOAD, NULL },
-    { "MSG_RECV_REQ", "MSG_RECV_ACK", F_SADDR | F_DADDR, api_recv },
-    { "MSG_FREE_REQ", "MSG_FREE_ACK", F_SADDR | F_DADDR | F_ID, api_free },
-    { "MSG_HELO_REQ", "MSG_HELO_ACK", F_SADDR | F_DADDR, api_helo },
-    { "MSG_STAT_REQ", "MSG_STAT_RES", F_SADDR | F_DADDR, api_stat },
-    { "MSG_GBYE_REQ", "MSG_GBYE_ACK", F_SADDR | F_DADDR, api_gbye },
+    { "MSG_RECV_REQ", "MSG_RECV_ACK", F_SADDR | F_ANY_DADDR, api_recv },
+    { "MSG_FREE_REQ", "MSG_FREE_ACK", F_SADDR | F_ANY_DADDR | F_ID, api_free },
+    { "MSG_HELO_REQ", "MSG_HELO_ACK", F_SADDR | F_ANY_DADDR, api_helo },
+    { "MSG_STAT_REQ", "MSG_STAT_RES", F_ANY_SADDR | F_ANY_DADDR, api_stat },
+    { "MSG_GBYE_REQ", "MSG_GBYE_ACK", F_SADDR | F_ANY_DADDR, api_gbye },
     { "MSG_PUSH_REQ", "MSG_PUSH_ACK", 0, NULL },
 };
 
@@ -74,6 +76,10 @@ static int api_fields(json_t *o, int fields, struct api_req *r)
     if ((fields & F_ID) && api_int(o, "id", &r->id) < 0)
         return -1;
     if ((fields & F_PAYLOAD) && !json_is_string(json_object_get(o, "payload")))
+        return -1;
+    if ((fields & F_ANY_SADDR) && !json_object_get(o, "saddr"))
+        return -1;
+    if ((fields & F_ANY_DADDR) && !json_object_get(o, "daddr"))
         return -1;
     return 0;
 }

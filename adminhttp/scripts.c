@@ -59,6 +59,7 @@ static const char send_lua[] =
     "local v = redis.call('HMGET', dev, 'known', 'broker') "
     "if not v[1] and redis.call('SISMEMBER', 'pg:api:clients', ARGV[2]) == 0 then "
     "  return 0 end "
+    "pg_keep(ARGV[2], v[2]) "
     "local id = pg_route(dev .. ':in', pg_device_notify(v[2]), ARGV[3], ARGV[1], '0', "
     "  tonumber(ARGV[5]), ARGV[2], '0', ARGV[4], ARGV[6]) "
     "redis.call('SET', dup, id, 'EX', 600) "
@@ -116,22 +117,35 @@ static const char gbye_lua[] =
     "redis.call('HDEL', 'pg:dev:' .. ARGV[1] .. ':cur', 'in') "
     "return 1";
 
-/* {now, brokers, devices, channels, messages_in, messages_out, kept for
- * API clients}; each broker {id, addr, conns, started, hb, in, out, pending}. */
+/* {now, brokers, devices, channels, messages_in, messages_out, kept}; each
+ * broker (event loop) {id, addr, conns, started, hb, in, out, pending,
+ * process}. kept: messages kept for receivers that are offline (API
+ * clients, and devices in pg:kept, which is pruned here). */
 static const char stats_lua[] =
     LUA_NOW_MS
     LUA_RECEIVER
     "local bs = {} "
     "for _, b in ipairs(redis.call('SMEMBERS', 'pg:brokers')) do "
     "  local v = redis.call('HMGET', 'pg:bk:' .. b, 'addr', 'conns', 'started', 'hb', "
-    "    'messages_in', 'messages_out', 'messages_pending') "
+    "    'messages_in', 'messages_out', 'messages_pending', 'proc') "
     "  if v[1] then bs[#bs + 1] = {b, v[1], v[2] or '0', v[3] or '0', v[4] or '0', "
-    "    v[5] or '0', v[6] or '0', v[7] or '0'} end "
+    "    v[5] or '0', v[6] or '0', v[7] or '0', v[8] or b} end "
     "end "
     "local st = redis.call('HMGET', 'pg:stats', 'messages_in', 'messages_out') "
     "local kept = 0 "
-    "for _, c in ipairs(redis.call('SMEMBERS', 'pg:api:clients')) do "
-    "  pg_unread(c, now, '0', 10000, function() kept = kept + 1 return false end) "
+    "local function count(d) "
+    "  local n = 0 "
+    "  pg_unread(d, now, pg_type(d), 10000, function() n = n + 1 return false end) "
+    "  return n "
+    "end "
+    "for _, c in ipairs(redis.call('SMEMBERS', 'pg:api:clients')) do kept = kept + count(c) end "
+    "for _, d in ipairs(redis.call('SMEMBERS', 'pg:kept')) do "
+    "  local bk = redis.call('HGET', 'pg:dev:' .. d, 'broker') "
+    "  local n = 0 "
+    "  if (not bk or bk == '') and redis.call('SISMEMBER', 'pg:api:clients', d) == 0 then "
+    "    n = count(d) end "
+    "  if n == 0 then redis.call('SREM', 'pg:kept', d) end "
+    "  kept = kept + n "
     "end "
     "return {now, bs, redis.call('SCARD', 'pg:devices'), redis.call('ZCARD', 'pg:channels'), "
     "  st[1] or '0', st[2] or '0', kept}";

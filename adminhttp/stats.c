@@ -15,10 +15,10 @@
 #define SAMPLE_MS 1000
 #define BROKER_LIVE_MS 5000
 
-/* STATS reply: {now, {{id, addr, conns, started, hb, in, out, pending}...},
- * devices, channels, messages_in, messages_out, kept}. */
+/* STATS reply: {now, {{id, addr, conns, started, hb, in, out, pending,
+ * process}...}, devices, channels, messages_in, messages_out, kept}. */
 enum { ST_NOW, ST_BROKERS, ST_DEVICES, ST_CHANNELS, ST_IN, ST_OUT, ST_KEPT, ST_LEN };
-enum { BK_ID, BK_ADDR, BK_CONNS, BK_STARTED, BK_HB, BK_IN, BK_OUT, BK_PENDING, BK_LEN };
+enum { BK_ID, BK_ADDR, BK_CONNS, BK_STARTED, BK_HB, BK_IN, BK_OUT, BK_PENDING, BK_PROC, BK_LEN };
 
 static long long rint_at(const redisReply *r, size_t i)
 {
@@ -40,7 +40,41 @@ static int stats_valid(const redisReply *rep)
     return 1;
 }
 
-/* Builds {"time_ms", "brokers": [...], "totals": {...}}; NULL if malformed. */
+/* Adds event loop b's numbers to the row of its brokerd process (a
+ * brokerd with --threads N has N loops, each a broker id in Redis). */
+static void stats_add_loop(json_t *rows, const redisReply *b, long long now)
+{
+    const char *proc = b->element[BK_PROC]->str;
+    long long hb = rint_at(b, BK_HB);
+    json_t *row = json_object_get(rows, proc);
+    if (!row) {
+        row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I}",
+                        "id", proc, "address", b->element[BK_ADDR]->str,
+                        "connections", (json_int_t)0,
+                        "uptime_seconds", (json_int_t)((now - rint_at(b, BK_STARTED)) / 1000),
+                        "last_heartbeat_ms", (json_int_t)hb, "alive", 1,
+                        "messages_in", (json_int_t)0, "messages_out", (json_int_t)0,
+                        "messages_pending", (json_int_t)0, "loops", (json_int_t)0);
+        json_object_set_new(rows, proc, row);
+    }
+    static const char *const sums[] = { "connections", "messages_in", "messages_out",
+                                        "messages_pending", "loops" };
+    const long long add[] = { rint_at(b, BK_CONNS), rint_at(b, BK_IN), rint_at(b, BK_OUT),
+                              rint_at(b, BK_PENDING), 1 };
+    for (size_t k = 0; k < 5; k++) {
+        json_t *v = json_object_get(row, sums[k]);
+        json_integer_set(v, json_integer_value(v) + add[k]);
+    }
+    /* The process is as alive as its stalest loop. */
+    json_t *last = json_object_get(row, "last_heartbeat_ms");
+    if (hb < json_integer_value(last))
+        json_integer_set(last, hb);
+    if (now - hb > BROKER_LIVE_MS)
+        json_object_set_new(row, "alive", json_false());
+}
+
+/* Builds {"time_ms", "brokers": [...], "totals": {...}}; NULL if malformed.
+ * A broker row is one brokerd process. */
 static json_t *stats_parse(const redisReply *rep)
 {
     if (!stats_valid(rep))
@@ -48,26 +82,21 @@ static json_t *stats_parse(const redisReply *rep)
     long long now = rint_at(rep, ST_NOW), conns = 0, pending = rint_at(rep, ST_KEPT);
     json_int_t alive = 0;
     const redisReply *bs = rep->element[ST_BROKERS];
+    json_t *rows = json_object();
+    for (size_t i = 0; i < bs->elements; i++)
+        stats_add_loop(rows, bs->element[i], now);
     json_t *brokers = json_array();
-    for (size_t i = 0; i < bs->elements; i++) {
-        const redisReply *b = bs->element[i];
-        long long hb = rint_at(b, BK_HB);
-        int live = now - hb <= BROKER_LIVE_MS;
-        if (live) {
+    const char *key;
+    json_t *row;
+    json_object_foreach(rows, key, row) {
+        if (json_is_true(json_object_get(row, "alive"))) {
             alive++;
-            conns += rint_at(b, BK_CONNS);
-            pending += rint_at(b, BK_PENDING);
+            conns += json_integer_value(json_object_get(row, "connections"));
+            pending += json_integer_value(json_object_get(row, "messages_pending"));
         }
-        json_array_append_new(brokers, json_pack(
-            "{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I}",
-            "id", b->element[BK_ID]->str, "address", b->element[BK_ADDR]->str,
-            "connections", (json_int_t)rint_at(b, BK_CONNS),
-            "uptime_seconds", (json_int_t)((now - rint_at(b, BK_STARTED)) / 1000),
-            "last_heartbeat_ms", (json_int_t)hb, "alive", live,
-            "messages_in", (json_int_t)rint_at(b, BK_IN),
-            "messages_out", (json_int_t)rint_at(b, BK_OUT),
-            "messages_pending", (json_int_t)rint_at(b, BK_PENDING)));
+        json_array_append(brokers, row);
     }
+    json_decref(rows);
     json_t *totals = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                                "brokers", alive, "connections", (json_int_t)conns,
                                "devices", (json_int_t)rint_at(rep, ST_DEVICES),

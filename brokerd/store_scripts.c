@@ -43,6 +43,7 @@ static const char gone_lua[] =
     "if redis.call('HGET', KEYS[1], 'conn') == ARGV[1] then "
     LUA_NOW_MS
     "  redis.call('HSET', KEYS[1], 'broker', '', 'offline_at', string.format('%d', now)) "
+    "  redis.call('SADD', 'pg:kept', string.sub(KEYS[1], 8)) "
     "end "
     "return 1";
 
@@ -90,7 +91,9 @@ static const char pub_lua[] =
     "local ok, notify "
     "if direct then "
     "  ok = redis.call('HGET', KEYS[3], 'known') "
-    "  notify = pg_device_notify(redis.call('HGET', KEYS[3], 'broker')) "
+    "  local bk = redis.call('HGET', KEYS[3], 'broker') "
+    "  notify = pg_device_notify(bk) "
+    "  if ok then pg_keep(ARGV[3], bk) end "
     "else "
     "  ok = redis.call('SCARD', KEYS[3]) > 0 "
     "  notify = pg_channel_notify(ARGV[4]) "

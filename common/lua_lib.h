@@ -38,6 +38,11 @@
     "local function pg_device_notify(broker) " \
     "  if broker and broker ~= '' then return {'pg:n:bk:' .. broker} end " \
     "  return {} " \
+    "end " \
+    /* Receivers that may keep messages while offline, for the pending \
+     * count (adminhttp's STATS drops those that keep none). */ \
+    "local function pg_keep(d, broker) " \
+    "  if not broker or broker == '' then redis.call('SADD', 'pg:kept', d) end " \
     "end "
 
 #endif

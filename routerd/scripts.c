@@ -64,6 +64,7 @@ static const char put_lua[] =
     "  if ty ~= '0' and (v[2] or '0') ~= ty then return {'nosub'} end "
     "  stream = 'pg:dev:' .. dev .. ':in' "
     "  notify = pg_device_notify(v[3]) "
+    "  pg_keep(dev, v[3]) "
     "else "
     "  local n "
     "  if ty == '0' then n = redis.call('SCARD', 'pg:ch:' .. ch .. ':subs') "
