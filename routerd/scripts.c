@@ -27,7 +27,7 @@ static const char register_lua[] =
     "  redis.call('SET', skey, id) "
     "end "
     "local dev = 'pg:dev:' .. id "
-    "redis.call('HSET', dev, 'known', '1', 'type', ARGV[2], 'serial', ARGV[1]) 
+    "redis.call('HSET', dev, 'known', '1', 'type', ARGV[2], 'serial', ARGV[1]) "
     "redis.call('SADD', 'pg:devices', id) "
     "if ARGV[4] == '1' then redis.call('HSET', dev, 'name', ARGV[3]) end "
     "if ARGV[2] == '4' then return {id, '', 'ios'} end "
