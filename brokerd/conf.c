@@ -4,13 +4,10 @@
 
 #include "broker.h"
 
-#define OPT(name, type, field, def, min, max, help) \
-    { name, type, offsetof(struct broker_conf, field), def, min, max, help }
+#define OPT(...) CFG_OPT(struct broker_conf, __VA_ARGS__)
 
 static const struct cfg_opt broker_opts[] = {
-    OPT("config", CFG_STR, config, NULL, 0, 0, "read options from FILE (\"key value\" lines)"),
-    OPT("redis", CFG_ADDR, redis, "127.0.0.1:6379", 0, 0, "Redis host:port"),
-    OPT("log-level", CFG_LOGLEVEL, log_level, "info", 0, 0, "debug, info, warn or error"),
+    CFG_DAEMON_OPTS(struct broker_conf),
     OPT("tcp-address", CFG_ADDR, tcp_address, "0.0.0.0:8600", 0, 0,
         "device protocol listen host:port (port 0: any free port)"),
     OPT("http-address", CFG_ADDR, http_address, "0.0.0.0:8601", 0, 0,
@@ -26,10 +23,7 @@ static const struct cfg_opt broker_opts[] = {
     OPT("secret", CFG_STR, secret, NULL, 0, 0, "shared secret for device tokens (empty: no check)"),
     OPT("max-pending", CFG_UINT, max_pending, "1000", 1, 1000000,
         "un-FINed messages in flight per connection"),
-    OPT("offline-max", CFG_UINT, offline_max, "10000", 1, 100000000,
-        "messages kept per device and per channel"),
-    OPT("offline-ttl", CFG_UINT, offline_ttl, "604800", 1, 31536000,
-        "seconds messages are kept"),
+    CFG_OFFLINE_OPTS(struct broker_conf),
     OPT("threads", CFG_UINT, threads, "0", 0, 64,
         "event loops, all on the TCP port (0: one per core)"),
 };

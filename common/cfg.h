@@ -29,6 +29,27 @@ struct cfg_opt {
     const char *help;
 };
 
+/* One row of a daemon's option table, for a field of conf_type. */
+#define CFG_OPT(conf_type, name, type, field, def, min, max, help) \
+    { name, type, offsetof(conf_type, field), def, min, max, help }
+
+/* The rows every daemon shares (SPEC 0): conf_type has the fields config,
+ * redis and log_level. */
+#define CFG_DAEMON_OPTS(conf_type) \
+    CFG_OPT(conf_type, "config", CFG_STR, config, NULL, 0, 0, \
+            "read options from FILE (\"key value\" lines)"), \
+    CFG_OPT(conf_type, "redis", CFG_ADDR, redis, "127.0.0.1:6379", 0, 0, "Redis host:port"), \
+    CFG_OPT(conf_type, "log-level", CFG_LOGLEVEL, log_level, "info", 0, 0, \
+            "debug, info, warn or error")
+
+/* How many messages are kept, and how long, for a conf_type with the
+ * fields offline_max and offline_ttl. */
+#define CFG_OFFLINE_OPTS(conf_type) \
+    CFG_OPT(conf_type, "offline-max", CFG_UINT, offline_max, "10000", 1, 100000000, \
+            "messages kept per receiver (device, channel, API client)"), \
+    CFG_OPT(conf_type, "offline-ttl", CFG_UINT, offline_ttl, "604800", 1, 31536000, \
+            "seconds messages are kept")
+
 enum cfg_result { CFG_OK = 0, CFG_EXIT = 1, CFG_ERR = -1 };
 
 struct cfg_program {

@@ -4,13 +4,10 @@
 
 #include "router.h"
 
-#define OPT(name, type, field, def, min, max, help) \
-    { name, type, offsetof(struct router_conf, field), def, min, max, help }
+#define OPT(...) CFG_OPT(struct router_conf, __VA_ARGS__)
 
 static const struct cfg_opt router_opts[] = {
-    OPT("config", CFG_STR, config, NULL, 0, 0, "read options from FILE (\"key value\" lines)"),
-    OPT("redis", CFG_ADDR, redis, "127.0.0.1:6379", 0, 0, "Redis host:port"),
-    OPT("log-level", CFG_LOGLEVEL, log_level, "info", 0, 0, "debug, info, warn or error"),
+    CFG_DAEMON_OPTS(struct router_conf),
     OPT("registration-address", CFG_ADDR, registration_address, "0.0.0.0:4171", 0, 0,
         "POST /registration listen host:port (port 0: any free port)"),
     OPT("put-address", CFG_ADDR, put_address, "0.0.0.0:8710", 0, 0,
