@@ -57,23 +57,31 @@ void api_reply(struct admin *a, struct evhttp_request *req, int status, const ch
     reply_json(req, status, o);
 }
 
-/* An address or message id: a JSON integer > 0. */
-static int api_int(json_t *o, const char *name, json_int_t *out)
+/* An address or message id: a JSON integer > 0. A body with a number
+ * beyond int64 is read again with every integer as a real (reals_ok): then
+ * only integral values below 2^53 (exact in a double) pass. */
+static int api_int(json_t *o, const char *name, int reals_ok, json_int_t *out)
 {
     json_t *v = json_object_get(o, name);
-    if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        return -1;
-    *out = json_integer_value(v);
-    return 0;
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    double d = json_real_value(v);
+    if (reals_ok && json_is_real(v) && d >= 1 && d < 9007199254740992.0 && d == (json_int_t)d) {
+        *out = (json_int_t)d;
+        return 0;
+    }
+    return -1;
 }
 
-static int api_fields(json_t *o, int fields, struct api_req *r)
+static int api_fields(json_t *o, int fields, int reals_ok, struct api_req *r)
 {
-    if ((fields & F_SADDR) && api_int(o, "saddr", &r->saddr) < 0)
+    if ((fields & F_SADDR) && api_int(o, "saddr", reals_ok, &r->saddr) < 0)
         return -1;
-    if ((fields & F_DADDR) && api_int(o, "daddr", &r->daddr) < 0)
+    if ((fields & F_DADDR) && api_int(o, "daddr", reals_ok, &r->daddr) < 0)
         return -1;
-    if ((fields & F_ID) && api_int(o, "id", &r->id) < 0)
+    if ((fields & F_ID) && api_int(o, "id", reals_ok, &r->id) < 0)
         return -1;
     if ((fields & F_PAYLOAD) && !json_is_string(json_object_get(o, "payload")))
         return -1;
@@ -84,7 +92,7 @@ static int api_fields(json_t *o, int fields, struct api_req *r)
     return 0;
 }
 
-static void api_dispatch(struct admin *a, struct evhttp_request *req, json_t *o)
+static void api_dispatch(struct admin *a, struct evhttp_request *req, json_t *o, int reals_ok)
 {
     const char *type = json_string_value(json_object_get(o, "msg_type"));
     const struct api_type *t = NULL;
@@ -103,7 +111,7 @@ static void api_dispatch(struct admin *a, struct evhttp_request *req, json_t *o)
     r->a = a;
     r->req = req;
     r->reply_type = t->reply;
-    if (api_fields(o, t->fields, r) < 0) {
+    if (api_fields(o, t->fields, reals_ok, r) < 0) {
         free(r);
         api_reply(a, req, 400, t->reply, NULL);
         return;
@@ -134,12 +142,20 @@ void api_handle(struct evhttp_request *req, void *arg)
         return;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
-    json_t *o = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, NULL);
+    const char *text = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    json_error_t err;
+    int reals = 0;
+    json_t *o = json_loadb(text, len, 0, &err);
+    if (!o && json_error_code(&err) == json_error_numeric_overflow) {
+        /* Still a request of a known type, with a number out of range. */
+        o = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, NULL);
+        reals = 1;
+    }
     if (!json_is_object(o)) {
         json_decref(o);
         api_reply(a, req, 400, NULL, NULL);
         return;
     }
-    api_dispatch(a, req, o);
+    api_dispatch(a, req, o, reals);
     json_decref(o);
 }

@@ -164,8 +164,10 @@ static const char device_lua[] =
     "if not v[1] and redis.call('SISMEMBER', 'pg:api:clients', id) == 0 then return nil end "
     "local bk, addr, online = v[5] or '', '', '0' "
     "if bk ~= '' then "
-    "  local b = redis.call('HMGET', 'pg:bk:' .. bk, 'addr', 'hb') "
+    "  local b = redis.call('HMGET', 'pg:bk:' .. bk, 'addr', 'hb', 'proc') "
     "  if b[1] and now - tonumber(b[2]) <= 5000 then addr, online = b[1], '1' end "
+    /* name the brokerd process, as /stats does, not its event loop */
+    "  bk = b[3] or bk "
     "end "
     "local n = 0 "
     "pg_unread(id, now, v[2] or '0', 10000, function() n = n + 1 return false end) "
