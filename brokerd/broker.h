@@ -110,7 +110,7 @@ struct conn {
     struct bufferevent *bev;
     enum conn_state state;
     int64_t client_id;           /* 0 until identified */
-    uint64_t nonce;              /* unique per identified connection */
+    uint64_t nonce;              /* unique per identified connection of this loop */
     int64_t connected_ms;
     int64_t last_recv_ms;
     int64_t heartbeat_ms;
@@ -257,6 +257,10 @@ void cmd_identify(struct conn *c, const char *body, size_t len);
 void identify_forget(struct conn *c);
 /* Another connection identified with c's client_id: E_REPLACED, close. */
 void conn_replaced(struct conn *c);
+/* The connection's name in Redis ("<broker id>:<nonce>", unique across
+ * loops and processes): the presence field "conn", and kick notices. */
+#define CONN_TOKEN_MAX 48
+void conn_token(const struct conn *c, char buf[CONN_TOKEN_MAX]);
 
 /* cmd_sub.c: SUB/UNSUB and the channel index */
 void cmd_sub(struct conn *c, int64_t channel);

@@ -172,6 +172,12 @@ static void identify_done(void *arg, redisReply *r)
     conn_resume(c);
 }
 
+void conn_token(const struct conn *c, char buf[CONN_TOKEN_MAX])
+{
+    snprintf(buf, CONN_TOKEN_MAX, "%lld:%llu", (long long)c->b->id,
+             (unsigned long long)c->nonce);
+}
+
 void conn_replaced(struct conn *c)
 {
     log_info("client %lld replaced by a newer connection", (long long)c->client_id);
@@ -203,15 +209,15 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     struct conn *old = imap_get(&b->clients, req.client_id);
     if (old && old != c)
         conn_replaced(old);
-    char key[3][KEY_MAX], bid[24], nonce[24], did[24];
+    char key[3][KEY_MAX], bid[24], token[CONN_TOKEN_MAX], did[24];
     snprintf(key[0], KEY_MAX, "pg:dev:%lld", (long long)req.client_id);
     snprintf(key[1], KEY_MAX, "pg:dev:%lld:subs", (long long)req.client_id);
     snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)req.client_id);
     snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
     c->nonce = ++b->next_nonce;
-    snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
+    conn_token(c, token);
     snprintf(did, sizeof(did), "%lld", (long long)req.client_id);
-    const char *argv[] = { key[0], key[1], key[2], bid, nonce, did };
+    const char *argv[] = { key[0], key[1], key[2], bid, token, did };
     if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
         conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
         return;

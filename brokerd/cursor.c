@@ -91,20 +91,20 @@ void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t c
 
 void cursor_write(struct broker *b, struct conn *c, int gone)
 {
-    char devkey[KEY_MAX], curkey[KEY_MAX], nonce[24];
+    char devkey[KEY_MAX], curkey[KEY_MAX], token[CONN_TOKEN_MAX];
     uint32_t n = c->nstreams;
-    /* EVALSHA sha 2 devkey curkey nonce | HSET curkey, then field/value pairs */
+    /* EVALSHA sha 2 devkey curkey token | HSET curkey, then field/value pairs */
     size_t argc = 0, max = 6 + 2 * (size_t)n;
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[24] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
     snprintf(devkey, sizeof(devkey), "pg:dev:%lld", (long long)c->client_id);
     snprintf(curkey, sizeof(curkey), "pg:dev:%lld:cur", (long long)c->client_id);
-    snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
+    conn_token(c, token);
     if (gone) {
         argv[argc++] = devkey;
         argv[argc++] = curkey;
-        argv[argc++] = nonce;
+        argv[argc++] = token;
     } else {
         argv[argc++] = "HSET";
         argv[argc++] = curkey;

@@ -105,7 +105,7 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
 
 /* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to> <type>\n<body>"
  * (type: the device_type filter, 0 for all), or
- * "K <client_id> <conn nonce>" (the device identified on another broker),
+ * "K <client_id> <conn token>" (the device identified on another broker),
  * or "D <client_id>" (disconnected by an administrator). */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
 {
@@ -127,10 +127,10 @@ static void deliver_kick(struct broker *b, const char *data, size_t len)
     struct conn *c = imap_get(&b->clients, id);
     if (!c || !sp)
         return;
-    char nonce[24];
-    snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
+    char token[CONN_TOKEN_MAX];
+    conn_token(c, token);
     size_t nl = len - (size_t)(sp + 1 - data);
-    if (nl == 0 || (nl == strlen(nonce) && memcmp(sp + 1, nonce, nl) == 0))
+    if (nl == 0 || (nl == strlen(token) && memcmp(sp + 1, token, nl) == 0))
         conn_replaced(c);
 }
 

@@ -102,8 +102,9 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
     if (!b->base || pipe(b->stop_pipe) < 0)
         return -1;
     b->started_ms = now_ms();
-    b->next_nonce = ((uint64_t)b->started_ms << 16) ^ ((uint64_t)getpid() << 4) ^
-                    (uint64_t)b->index;
+    /* Seeded by the clock: a broker restarted with the same id never reuses a
+     * token its last run left in Redis. */
+    b->next_nonce = (uint64_t)b->started_ms << 10;
     imap_init(&b->clients);
     imap_init(&b->channels);
     if (loop_listen(b, tcp, reuseport) < 0)

@@ -38,10 +38,10 @@ static void store_resync(struct broker *b)
     for (struct conn *c = b->conns; c; c = c->next) {
         if (c->client_id == 0 || c->state == CS_DEAD)
             continue;
-        char key[KEY_MAX], nonce[24];
+        char key[KEY_MAX], token[CONN_TOKEN_MAX];
         snprintf(key, sizeof(key), "pg:dev:%lld", (long long)c->client_id);
-        snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)c->nonce);
-        const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", nonce };
+        conn_token(c, token);
+        const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", token };
         rconn_cmd(&b->store.cmd, NULL, NULL, 8, argv, NULL);
         c->cursors_dirty = 1;
         for (uint32_t k = 0; k < c->nstreams; k++) {

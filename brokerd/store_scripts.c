@@ -3,7 +3,7 @@
 #include "broker.h"
 #include "lua_lib.h"
 
-/* KEYS: dev hash, dev subs, dev cursors. ARGV: broker id, conn nonce, device id.
+/* KEYS: dev hash, dev subs, dev cursors. ARGV: broker id, conn token, device id.
  * Returns {clean_since_ms, clean, subs, cursors, device type ("0": none)}.
  * clean is "1" when the device was never seen or its last connection ended
  * cleanly (its cursors' SENT marks are exact); otherwise its broker died and
@@ -36,7 +36,7 @@ static const char identify_lua[] =
     "return {string.format('%d', since), clean, subs, redis.call('HGETALL', KEYS[3]), "
     "        old[4] or '0'}";
 
-/* KEYS: dev hash, dev cursors. ARGV: conn nonce, then cursor field/value pairs.
+/* KEYS: dev hash, dev cursors. ARGV: conn token, then cursor field/value pairs.
  * Records a clean disconnect unless another connection took over. */
 static const char gone_lua[] =
     "if #ARGV > 1 then redis.call('HSET', KEYS[2], unpack(ARGV, 2)) end "

@@ -7,21 +7,18 @@ import urllib.parse
 
 from lib.admin import STAT_KEYS, Admin, AdminTestCase, is_int, request
 from lib.cluster import ANDROID, IOS, PC, post as router_post, wait_until
-from lib.harness import (FRAME_ERROR, FRAME_RESPONSE, Client, fmt_frame, new_id,
-                         now_ms)
+from lib.harness import (FRAME_ERROR, FRAME_RESPONSE, HELP_RE, SAMPLE_RE, TYPE_RE,
+                         Client, fmt_frame, new_id, now_ms)
 
 # One row per brokerd process; "loops" is its number of event loops
 # (--threads), each of which registers in Redis as a broker id of its own.
 BROKER_KEYS = {"id", "address", "connections", "uptime_seconds", "last_heartbeat_ms",
                "alive", "messages_in", "messages_out", "messages_pending", "loops"}
 
-# Prometheus text exposition format, 0.0.4 (as test_http.py)
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_LABELS = r'(\{(\s*[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"\s*,?)*\s*\})?'
-_VALUE = r"([-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)|[-+]?Inf|NaN)"
-SAMPLE_RE = re.compile(r"^(" + _NAME + r")" + _LABELS + r" " + _VALUE + r"( -?\d+)?$")
-HELP_RE = re.compile(r"^# HELP (" + _NAME + r") .*$")
-TYPE_RE = re.compile(r"^# TYPE (" + _NAME + r") (counter|gauge|histogram|summary|untyped)$")
+
+def by_addr(stats):
+    """/stats' broker rows by address."""
+    return {b["address"]: b for b in stats["brokers"]}
 
 
 class Stats(AdminTestCase):
@@ -32,19 +29,6 @@ class Stats(AdminTestCase):
         super().setUpClass()
 
     # -- helpers
-    def by_addr(self, stats):
-        return {b["address"]: b for b in stats["brokers"]}
-
-    def wait_stats(self, check, timeout=3.0):
-        """Polls GET /stats until check(stats) is true; returns the last."""
-        last = {}
-
-        def go():
-            last["s"] = self.stats()
-            return check(last["s"])
-        wait_until(go, timeout, interval=0.1)
-        return last["s"]
-
     def device_reply(self, d, online, subs, pending=0, broker_id=None):
         return {"device_id": d.device_id, "serial_no": d.serial,
                 "device_type": d.device_type, "device_name": d.name,
@@ -121,16 +105,16 @@ class Stats(AdminTestCase):
             want[d.broker] += 1
 
         def check(s):
-            got = {a: b["connections"] for a, b in self.by_addr(s).items()}
+            got = {a: b["connections"] for a, b in by_addr(s).items()}
             return got == want and s["totals"]["connections"] == len(devs)
         s = self.wait_stats(check)
-        self.assertEqual(({a: b["connections"] for a, b in self.by_addr(s).items()},
+        self.assertEqual(({a: b["connections"] for a, b in by_addr(s).items()},
                           s["totals"]["connections"]), (want, len(devs)),
                          "connections per broker, total")
         devs[0].close()
         want[devs[0].broker] -= 1
         s = self.wait_stats(check)
-        self.assertEqual({a: b["connections"] for a, b in self.by_addr(s).items()}, want)
+        self.assertEqual({a: b["connections"] for a, b in by_addr(s).items()}, want)
         self.cluster.close_devices()
         s = self.wait_stats(lambda s: s["totals"]["connections"] == 0)
         self.assertEqual(s["totals"]["connections"], 0)
@@ -153,7 +137,7 @@ class Stats(AdminTestCase):
         devs = self.cluster.spread_devices(2)
         src = devs[0]
         dst = next(d for d in devs if d.broker != src.broker)
-        s0 = self.by_addr(self.quiet_and_stats())
+        s0 = by_addr(self.quiet_and_stats())
         pmid = new_id()
         self.assertEqual(src.pub(dst.device_id, 9, pmid, b"across")[1],
                          ("ACK 1 %d %d" % (pmid, dst.device_id)).encode())
@@ -162,7 +146,7 @@ class Stats(AdminTestCase):
         def counters(s):
             return {a: (b["messages_in"] - s0[a]["messages_in"],
                         b["messages_out"] - s0[a]["messages_out"])
-                    for a, b in self.by_addr(s).items()}
+                    for a, b in by_addr(s).items()}
         want = {src.broker: (1, 0), dst.broker: (0, 1)}
         s = self.wait_stats(lambda s: counters(s) == want)
         self.assertEqual(counters(s), want, "(messages_in, messages_out) growth per broker")
@@ -410,18 +394,6 @@ class MultiLoop(AdminTestCase):
 
     broker_args = ("--threads", "2")
 
-    def wait_stats(self, check, timeout=3.0):
-        last = {}
-
-        def go():
-            last["s"] = self.stats()
-            return check(last["s"])
-        wait_until(go, timeout, interval=0.1)
-        return last["s"]
-
-    def rows(self, s):
-        return {b["address"]: b for b in s["brokers"]}
-
     def test_one_row_per_process(self):
         s = self.wait_stats(lambda s: len(s["brokers"]) == 2
                             and all(b["loops"] == 2 for b in s["brokers"]))
@@ -441,7 +413,7 @@ class MultiLoop(AdminTestCase):
             want[d.broker] += 1
 
         def per_addr(s):
-            return {a: b["connections"] for a, b in self.rows(s).items()}
+            return {a: b["connections"] for a, b in by_addr(s).items()}
         s = self.wait_stats(lambda s: per_addr(s) == want
                             and s["totals"]["connections"] == len(devs))
         self.assertEqual((per_addr(s), s["totals"]["connections"]), (want, len(devs)),
@@ -454,7 +426,7 @@ class MultiLoop(AdminTestCase):
         # /api/device's broker_id names the same broker as a /stats row,
         # whichever loop holds the connection
         devs = self.cluster.spread_devices(6, min_per_broker=2)
-        ids = {a: b["id"] for a, b in self.rows(self.stats()).items()}
+        ids = {a: b["id"] for a, b in by_addr(self.stats()).items()}
         got, want = {}, {}
         for d in devs:
             st, rep = self.get("/api/device?id=%d" % d.device_id)

@@ -37,9 +37,7 @@ class ClsTest(BrokerTestCase):
         c = self.identified()
         for line in ("CLS x", "CLS 1", "CLS 1 2"):
             with self.subTest(line=line):
-                c.send_line(line)
-                self.expect_error(c, "E_INVALID")
-                self.expect_alive(c)
+                self.expect_refused(c, line, "E_INVALID")
         c.send_line("CLS")
         self.expect_response(c, b"CLOSE_WAIT")
         c.expect_closed()

@@ -17,12 +17,6 @@ class ConfigTest(BrokerTestCase):
         self.addCleanup(os.unlink, path)
         return path
 
-    def start(self, *args):
-        b = Broker(self.redis.port, *args, label="%s.own" % self.id())
-        self.addCleanup(b.kill)
-        b.wait_ready()
-        return b
-
     def negotiated(self, b):
         c = self.connect(b)
         ftype, data = c.identify(new_id(), feature_negotiation=True)
@@ -32,7 +26,7 @@ class ConfigTest(BrokerTestCase):
 
     def test_file_sets_values(self):
         path = self.config_file("# test config\n\nmax-msg-size 777\nmsg-timeout 1\n")
-        b = self.start("--config", path)
+        b = self.extra_broker("--config", path)
         self.assertEqual(self.negotiated(b)["max_msg_size"], 777)
         # msg-timeout 1 from the file: redelivery within ~1 s
         d = self.identified(broker=b)
@@ -45,7 +39,7 @@ class ConfigTest(BrokerTestCase):
 
     def test_flags_win_over_the_file(self):
         path = self.config_file("max-msg-size 100\n")
-        b = self.start("--config", path, "--max-msg-size", "200")
+        b = self.extra_broker("--config", path, "--max-msg-size", "200")
         self.assertEqual(self.negotiated(b)["max_msg_size"], 200)
 
     def test_unknown_key_is_an_error(self):

@@ -23,23 +23,17 @@ class FinTest(BrokerTestCase):
         d = self.identified()
         mid = self.deliver(d)
         self.fin(d, mid)
-        d.send_line("FIN %d" % mid)
-        self.expect_error(d, "E_FIN_FAILED")
-        self.expect_alive(d)
+        self.expect_refused(d, "FIN %d" % mid, "E_FIN_FAILED")
 
     def test_fin_unknown_id(self):
         d = self.identified()
-        d.send_line("FIN %d" % new_id())
-        self.expect_error(d, "E_FIN_FAILED")
-        self.expect_alive(d)
+        self.expect_refused(d, "FIN %d" % new_id(), "E_FIN_FAILED")
 
     def test_fin_of_another_devices_message(self):
         d1 = self.identified()
         d2 = self.identified()
         mid = self.deliver(d1)
-        d2.send_line("FIN %d" % mid)
-        self.expect_error(d2, "E_FIN_FAILED")
-        self.expect_alive(d2)
+        self.expect_refused(d2, "FIN %d" % mid, "E_FIN_FAILED")
         self.fin(d1, mid)
 
     def test_fin_channel_message(self):
@@ -59,26 +53,20 @@ class FinTest(BrokerTestCase):
 
     def test_fin_before_identify(self):
         c = self.connect()
-        c.send_line("FIN %d" % new_id())
-        self.expect_error(c, "E_INVALID_CLIENT")
-        self.expect_alive(c)
+        self.expect_refused(c, "FIN %d" % new_id(), "E_INVALID_CLIENT")
 
     def test_fin_malformed(self):
         d = self.identified()
         for arg in ("0", "-1", "01", "abc", str(2**63), "+1", "1.0"):
             with self.subTest(message_id=arg):
-                d.send_line("FIN %s" % arg)
-                self.expect_error(d, "E_INVALID")
-                self.expect_alive(d)
+                self.expect_refused(d, "FIN %s" % arg, "E_INVALID")
 
     def test_fin_wrong_word_count(self):
         d = self.identified()
         mid = self.deliver(d)
         for line in ("FIN", "FIN %d %d" % (mid, mid), "FIN  %d" % mid):
             with self.subTest(line=line):
-                d.send_line(line)
-                self.expect_error(d, "E_INVALID")
-                self.expect_alive(d)
+                self.expect_refused(d, line, "E_INVALID")
         # the message is still pending: a proper FIN works
         self.fin(d, mid)
 

@@ -1,17 +1,8 @@
 """SPEC 3 "Health" (every HTTP listener) and brokerd's /stats."""
 
 import json
-import re
 
-from lib.harness import BrokerTestCase
-
-# Prometheus text exposition format, 0.0.4
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_LABELS = r'(\{(\s*[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"\s*,?)*\s*\})?'
-_VALUE = r"([-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)|[-+]?Inf|NaN)"
-SAMPLE_RE = re.compile(r"^(" + _NAME + r")" + _LABELS + r" " + _VALUE + r"( -?\d+)?$")
-HELP_RE = re.compile(r"^# HELP (" + _NAME + r") .*$")
-TYPE_RE = re.compile(r"^# TYPE (" + _NAME + r") (counter|gauge|histogram|summary|untyped)$")
+from lib.harness import BrokerTestCase, HELP_RE, SAMPLE_RE, TYPE_RE
 
 
 class HttpTest(BrokerTestCase):

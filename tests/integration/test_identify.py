@@ -166,16 +166,12 @@ class IdentifyTest(BrokerTestCase):
     def test_identify_twice(self):
         cid = new_id()
         c = self.identified(cid)
-        c.send_with_body("IDENTIFY", b'{"client_id":%d}' % cid)
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "IDENTIFY", "E_INVALID", body=b'{"client_id":%d}' % cid)
 
     def test_identify_twice_with_other_id_keeps_the_first(self):
         cid, other = new_id(), new_id()
         c = self.identified(cid)
-        c.send_with_body("IDENTIFY", b'{"client_id":%d}' % other)
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "IDENTIFY", "E_INVALID", body=b'{"client_id":%d}' % other)
         # Messages to the first id still arrive here.
         s = self.identified()
         mid, ch = new_id(), new_id()
@@ -190,9 +186,7 @@ class IdentifyTest(BrokerTestCase):
         # The line is refused (already identified), so its body is read and
         # dropped unparsed (2.2): E_INVALID, not E_BAD_BODY, not fatal.
         c = self.identified()
-        c.send_with_body("IDENTIFY", b"not json")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "IDENTIFY", "E_INVALID", body=b"not json")
 
     def test_identify_twice_with_oversized_body_is_fatal(self):
         # "a size over the limit is fatal whatever else was wrong"
@@ -206,9 +200,7 @@ class IdentifyTest(BrokerTestCase):
 
     def test_identify_with_arguments_is_e_invalid_and_body_dropped(self):
         c = self.connect()
-        c.send_with_body("IDENTIFY %d" % new_id(), b"H\nH\n")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "IDENTIFY %d" % new_id(), "E_INVALID", body=b"H\nH\n")
         # still not identified
         c.send_line("SUB %d" % new_id())
         self.expect_error(c, "E_INVALID_CLIENT")

@@ -15,9 +15,7 @@ class LinesTest(BrokerTestCase):
 
     def test_heartbeat_with_argument_is_e_invalid(self):
         c = self.connect()
-        c.send_line("H x")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "H x", "E_INVALID")
 
     def test_empty_lines_are_ignored(self):
         c = self.connect()
@@ -47,44 +45,32 @@ class LinesTest(BrokerTestCase):
         for line in (b"FOO", b"FOO 1 2", b"HH", b"PUBLISH 1 2 3", b"SUBSCRIBE 5",
                      b"NOP", b"\x00", b"\xff\xfe", b"H\x00"):
             with self.subTest(line=line):
-                c.send_line(line)
-                self.expect_error(c, "E_INVALID")
-                self.expect_alive(c)
+                self.expect_refused(c, line, "E_INVALID")
 
     def test_unknown_command_after_identify(self):
         c = self.identified()
-        c.send_line("GET /")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "GET /", "E_INVALID")
 
     def test_double_space_is_e_invalid(self):
         c = self.identified()
         for line in ("SUB  5", "FIN  5", "CLS ", " H", "H "):
             with self.subTest(line=line):
-                c.send_line(line)
-                self.expect_error(c, "E_INVALID")
-                self.expect_alive(c)
+                self.expect_refused(c, line, "E_INVALID")
 
     def test_line_of_1024_bytes_is_not_fatal(self):
         c = self.connect()
-        c.send_line(b"X" * MAX_LINE)
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, b"X" * MAX_LINE, "E_INVALID")
 
     def test_line_of_1024_bytes_with_crlf_is_not_fatal(self):
         c = self.connect()
-        c.send_line(b"X" * MAX_LINE, eol=b"\r\n")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, b"X" * MAX_LINE, "E_INVALID", eol=b"\r\n")
 
     def test_long_valid_command_line(self):
         # a SUB line padded to exactly 1024 bytes is still just parsed
         c = self.identified()
         line = b"SUB " + b"1" * (MAX_LINE - 4)
         self.assertEqual(len(line), MAX_LINE)
-        c.send_line(line)
-        self.expect_error(c, "E_BAD_CHANNEL")
-        self.expect_alive(c)
+        self.expect_refused(c, line, "E_BAD_CHANNEL")
 
     def test_1025_bytes_without_newline_is_fatal(self):
         c = self.connect()

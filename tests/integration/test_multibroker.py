@@ -1,69 +1,47 @@
 """SPEC 0 / 2.2 / 2.5: several brokerd processes share one Redis."""
 
-from lib.harness import (Broker, BrokerTestCase, FRAME_RESPONSE, RedisServer,
-                         new_id)
+from lib.harness import BrokerTestCase, FRAME_RESPONSE, new_id
 
 
 class TwoBrokers(BrokerTestCase):
     ids = (None, None)
 
     @classmethod
-    def setUpClass(cls):
-        label = "%s.%s" % (cls.__module__, cls.__name__)
-        cls.redis = RedisServer(label=label)
-        cls.broker = cls.broker2 = None
-        try:
-            a, b = cls.ids
-            cls.broker = Broker(cls.redis.port, *(("--broker-id", a) if a else ()),
-                                label=label + ".b1")
-            cls.broker2 = Broker(cls.redis.port, *(("--broker-id", b) if b else ()),
-                                 label=label + ".b2")
-            cls.broker.wait_ready()
-            cls.broker2.wait_ready()
-        except BaseException:
-            for b in (cls.broker, cls.broker2):
-                if b:
-                    b.kill()
-            cls.redis.close()
-            raise
+    def start_brokers(cls):
+        a, b = cls.ids
+        cls.broker = cls.start_class_broker(*(("--broker-id", a) if a else ()), suffix=".b1")
+        cls.broker2 = cls.start_class_broker(*(("--broker-id", b) if b else ()), suffix=".b2")
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.broker.assert_clean_stop()
-            cls.broker2.assert_clean_stop()
-        finally:
-            cls.broker.kill()
-            cls.broker2.kill()
-            cls.redis.close()
+    def direct_message_across_brokers(self):
+        """A message from a client on broker to one on broker2; returns
+        (receiver, message id)."""
+        d = self.identified(broker=self.broker2)
+        s = self.identified(broker=self.broker)
+        ch, mid = new_id(), new_id()
+        self.pub_ok(s, d.client_id, ch, mid, b"across")
+        self.assert_message(d, mid, ch, s.client_id, b"across")
+        return d, mid
 
-    def tearDown(self):
-        super().tearDown()
-        if not self.broker2.alive():
-            self.fail("second brokerd died (exit %s); log %s"
-                      % (self.broker2.proc.returncode, self.broker2.log_path))
+    def channel_message_reaches_both_brokers(self, sender_broker, body):
+        ch = new_id()
+        a = self.subscribed(ch, broker=self.broker)
+        b = self.subscribed(ch, broker=self.broker2)
+        s = self.identified(broker=sender_broker)
+        mid = new_id()
+        self.pub_ok(s, 0, ch, mid, body)
+        self.assert_message(a, mid, ch, s.client_id, body)
+        self.assert_message(b, mid, ch, s.client_id, body)
 
 
 class MultiBrokerTest(TwoBrokers):
     ids = (11, 12)
 
     def test_direct_message_across_brokers(self):
-        d = self.identified(broker=self.broker2)
-        s = self.identified(broker=self.broker)
-        ch, mid = new_id(), new_id()
-        self.pub_ok(s, d.client_id, ch, mid, b"across")
-        self.assert_message(d, mid, ch, s.client_id, b"across")
+        d, mid = self.direct_message_across_brokers()
         self.fin(d, mid)
 
     def test_channel_message_reaches_both_brokers(self):
-        ch = new_id()
-        a = self.subscribed(ch, broker=self.broker)
-        b = self.subscribed(ch, broker=self.broker2)
-        s = self.identified(broker=self.broker2)
-        mid = new_id()
-        self.pub_ok(s, 0, ch, mid, b"everywhere")
-        self.assert_message(a, mid, ch, s.client_id, b"everywhere")
-        self.assert_message(b, mid, ch, s.client_id, b"everywhere")
+        self.channel_message_reaches_both_brokers(self.broker2, b"everywhere")
 
     def test_replaced_across_brokers(self):
         cid = new_id()
@@ -123,18 +101,7 @@ class MultiBrokerDefaultIdTest(TwoBrokers):
     """No --broker-id: ids derived from the (bound) addresses must differ."""
 
     def test_direct_message_across_brokers(self):
-        d = self.identified(broker=self.broker2)
-        s = self.identified(broker=self.broker)
-        ch, mid = new_id(), new_id()
-        self.pub_ok(s, d.client_id, ch, mid, b"across")
-        self.assert_message(d, mid, ch, s.client_id, b"across")
+        self.direct_message_across_brokers()
 
     def test_channel_message_reaches_both_brokers(self):
-        ch = new_id()
-        a = self.subscribed(ch, broker=self.broker)
-        b = self.subscribed(ch, broker=self.broker2)
-        s = self.identified(broker=self.broker)
-        mid = new_id()
-        self.pub_ok(s, 0, ch, mid, b"both")
-        self.assert_message(a, mid, ch, s.client_id, b"both")
-        self.assert_message(b, mid, ch, s.client_id, b"both")
+        self.channel_message_reaches_both_brokers(self.broker, b"both")

@@ -8,13 +8,6 @@ from lib.harness import BrokerTestCase, FRAME_RESPONSE, new_id, now_ms
 
 class OfflineTest(BrokerTestCase):
 
-    def go_offline(self, c):
-        c.send_line("CLS")
-        self.expect_response(c, b"CLOSE_WAIT")
-        c.expect_closed()
-        # give the broker a moment to notice and record it
-        time.sleep(0.2)
-
     def reconnect(self, client_id):
         c = self.connect()
         self.assertEqual(c.identify(client_id), (FRAME_RESPONSE, b"OK"))

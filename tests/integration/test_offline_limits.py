@@ -8,12 +8,6 @@ from lib.harness import BrokerTestCase, FRAME_MESSAGE, new_id
 
 class OfflineBase(BrokerTestCase):
 
-    def go_offline(self, c):
-        c.send_line("CLS")
-        self.expect_response(c, b"CLOSE_WAIT")
-        c.expect_closed()
-        time.sleep(0.2)
-
     def drain(self, c, quiet=1.0):
         msgs = []
         while True:

@@ -13,12 +13,6 @@ N = 10_000
 
 class OfflineVolumeTest(BrokerTestCase):
 
-    def go_offline(self, c):
-        c.send_line("CLS")
-        self.expect_response(c, b"CLOSE_WAIT")
-        c.expect_closed()
-        time.sleep(0.2)
-
     def pub_many(self, s, target, ch, n):
         """Pipelines n PUBs; returns {message_id: body}. All must be ACK 1."""
         mids = [new_id() for _ in range(n)]

@@ -8,16 +8,30 @@ import struct
 from lib.harness import BrokerTestCase, new_id
 
 
-class OrderBeforeIdentifyTest(BrokerTestCase):
+class OrderChecks:
+    """For a test case whose new_client() gives a fresh connection."""
 
     def check(self, line, error, body=None):
-        c = self.connect()
-        if body is None:
-            c.send_line(line)
-        else:
-            c.send_with_body(line, body)
-        self.expect_error(c, error)
-        self.expect_alive(c)
+        """line (and body, if any) on a new connection: Error `error`, not
+        fatal."""
+        self.expect_refused(self.new_client(), line, error, body)
+
+    def check_oversized_fatal(self, line):
+        """line with a 2 GiB body size on a new connection: Error frames
+        only, the last E_BAD_MESSAGE, then EOF."""
+        c = self.new_client()
+        c.send_raw(line + struct.pack(">I", 2**31))
+        frames = c.read_frames_until_closed()
+        self.assertTrue(frames, "closed without an Error frame")
+        self.assertTrue(all(f[0] == 1 for f in frames), frames)
+        self.assertTrue(frames[-1][1] == b"E_BAD_MESSAGE"
+                        or frames[-1][1].startswith(b"E_BAD_MESSAGE "), frames)
+
+
+class OrderBeforeIdentifyTest(OrderChecks, BrokerTestCase):
+
+    def new_client(self):
+        return self.connect()
 
     def test_unknown_command_first(self):
         self.check("FOO 1 2 3", "E_INVALID")
@@ -47,30 +61,16 @@ class OrderBeforeIdentifyTest(BrokerTestCase):
     def test_heartbeat_and_cls_need_no_identify(self):
         c = self.connect()
         self.expect_alive(c)
-        c.send_line("CLS x")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "CLS x", "E_INVALID")
 
     def test_oversized_body_before_identify_is_fatal(self):
-        c = self.connect()
-        c.send_raw(b"PUB x y z\n" + struct.pack(">I", 2**31))
-        frames = c.read_frames_until_closed()
-        self.assertTrue(frames, "closed without an Error frame")
-        self.assertTrue(all(f[0] == 1 for f in frames), frames)
-        self.assertTrue(frames[-1][1] == b"E_BAD_MESSAGE"
-                        or frames[-1][1].startswith(b"E_BAD_MESSAGE "), frames)
+        self.check_oversized_fatal(b"PUB x y z\n")
 
 
-class OrderIdentifiedTest(BrokerTestCase):
+class OrderIdentifiedTest(OrderChecks, BrokerTestCase):
 
-    def check(self, line, error, body=None):
-        c = self.identified()
-        if body is None:
-            c.send_line(line)
-        else:
-            c.send_with_body(line, body)
-        self.expect_error(c, error)
-        self.expect_alive(c)
+    def new_client(self):
+        return self.identified()
 
     def test_pub_fields_left_to_right(self):
         self.check("PUB x abc y", "E_INVALID", body=b"x")        # client_id first
@@ -95,10 +95,4 @@ class OrderIdentifiedTest(BrokerTestCase):
         self.expect_no_frame(d, 0.5)
 
     def test_oversized_body_on_refused_line_is_fatal(self):
-        c = self.identified()
-        c.send_raw(b"PUB 5 abc y\n" + struct.pack(">I", 2**31))
-        frames = c.read_frames_until_closed()
-        self.assertTrue(frames, "closed without an Error frame")
-        self.assertTrue(all(f[0] == 1 for f in frames), frames)
-        self.assertTrue(frames[-1][1] == b"E_BAD_MESSAGE"
-                        or frames[-1][1].startswith(b"E_BAD_MESSAGE "), frames)
+        self.check_oversized_fatal(b"PUB 5 abc y\n")

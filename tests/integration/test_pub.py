@@ -182,9 +182,8 @@ class PubErrorsTest(BrokerTestCase):
         c = self.connect()
         # If the body were parsed as commands, "XX" would answer E_INVALID
         # and "CLS" would close the connection.
-        c.send_with_body("PUB %d %d %d" % (d.client_id, new_id(), new_id()), b"XX\nCLS\n")
-        self.expect_error(c, "E_INVALID_CLIENT")
-        self.expect_alive(c)
+        self.expect_refused(c, "PUB %d %d %d" % (d.client_id, new_id(), new_id()),
+                            "E_INVALID_CLIENT", body=b"XX\nCLS\n")
         self.expect_no_frame(d, 0.3)
 
     def test_before_identify_then_identify_works(self):
@@ -199,42 +198,35 @@ class PubErrorsTest(BrokerTestCase):
         for target in (d.client_id, 0):
             for ch in ["0"] + BAD_IDS:
                 with self.subTest(client_id=target, channel=ch):
-                    s.send_with_body("PUB %d %s %d" % (target, ch, new_id()), b"H\n")
-                    self.expect_error(s, "E_BAD_CHANNEL")
-                    self.expect_alive(s)
+                    self.expect_refused(s, "PUB %d %s %d" % (target, ch, new_id()),
+                                        "E_BAD_CHANNEL", body=b"H\n")
         self.expect_no_frame(d, 0.3)
 
     def test_malformed_client_id(self):
         s = self.identified()
         for cid in BAD_IDS:
             with self.subTest(client_id=cid):
-                s.send_with_body("PUB %s %d %d" % (cid, new_id(), new_id()), b"H\n")
-                self.expect_error(s, "E_INVALID")
-                self.expect_alive(s)
+                self.expect_refused(s, "PUB %s %d %d" % (cid, new_id(), new_id()), "E_INVALID",
+                                    body=b"H\n")
 
     def test_malformed_message_id(self):
         d = self.identified()
         s = self.identified()
         for mid in ["0"] + BAD_IDS:
             with self.subTest(message_id=mid):
-                s.send_with_body("PUB %d %d %s" % (d.client_id, new_id(), mid), b"H\n")
-                self.expect_error(s, "E_INVALID")
-                self.expect_alive(s)
+                self.expect_refused(s, "PUB %d %d %s" % (d.client_id, new_id(), mid),
+                                    "E_INVALID", body=b"H\n")
         self.expect_no_frame(d, 0.3)
 
     def test_wrong_word_count_body_still_read(self):
         s = self.identified()
         for line in ("PUB", "PUB 1", "PUB 1 2", "PUB 1 2 3 4", "PUB  1 2 3", "PUB 1 2 3 "):
             with self.subTest(line=line):
-                s.send_with_body(line, b"H\nCLS\n")
-                self.expect_error(s, "E_INVALID")
-                self.expect_alive(s)
+                self.expect_refused(s, line, "E_INVALID", body=b"H\nCLS\n")
 
     def test_wrong_word_count_before_identify_body_still_read(self):
         c = self.connect()
-        c.send_with_body("PUB 1 2", b"CLS\n")
-        self.expect_error(c, "E_INVALID")
-        self.expect_alive(c)
+        self.expect_refused(c, "PUB 1 2", "E_INVALID", body=b"CLS\n")
 
     def test_body_split_from_line(self):
         # the line, then the size, then the body in separate writes

@@ -3,29 +3,23 @@
 import struct
 import time
 
-from lib.harness import Broker, BrokerTestCase, new_id
+from lib.harness import BrokerTestCase, new_id
 
 
 class SignalTest(BrokerTestCase):
 
-    def start_broker(self, *args):
-        b = Broker(self.redis.port, *args, label="%s.%s" % (self.id(), "own"))
-        self.addCleanup(b.kill)
-        b.wait_ready()
-        return b
-
     def test_sigterm_idle(self):
-        b = self.start_broker()
+        b = self.extra_broker()
         b.assert_clean_stop(5.0)
 
     def test_sigterm_with_one_identified_client(self):
-        b = self.start_broker()
+        b = self.extra_broker()
         c = self.identified(broker=b)
         b.assert_clean_stop(5.0)
         c.read_frames_until_closed(2.0)
 
     def test_sigterm_with_two_idle_identified_clients(self):
-        b = self.start_broker()
+        b = self.extra_broker()
         a = self.identified(broker=b)
         c = self.identified(broker=b)
         time.sleep(0.2)
@@ -34,7 +28,7 @@ class SignalTest(BrokerTestCase):
         c.read_frames_until_closed(2.0)
 
     def test_sigterm_with_clients(self):
-        b = self.start_broker()
+        b = self.extra_broker()
         d = self.identified(broker=b)
         s = self.identified(broker=b)
         ch = new_id()
@@ -57,7 +51,7 @@ class SignalTest(BrokerTestCase):
     def test_pending_message_survives_broker_stop(self):
         # a clean stop is not a loss: the un-FINed message comes back with
         # attempt >= 2 on the next broker
-        b = self.start_broker()
+        b = self.extra_broker()
         cid = new_id()
         d = self.identified(cid, broker=b)
         s = self.identified(broker=b)

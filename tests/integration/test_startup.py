@@ -2,16 +2,14 @@
 IDENTIFY at once (Redis is up the whole time). A device that a router sent
 here must not get an error the SPEC does not name."""
 
-from lib.harness import (Broker, BrokerTestCase, FRAME_RESPONSE, fmt_frame,
-                         new_id)
+from lib.harness import BrokerTestCase, FRAME_RESPONSE, fmt_frame, new_id
 
 
 class StartupTest(BrokerTestCase):
 
-    def fresh_broker(self, *args):
-        b = Broker(self.redis.port, *args, label="%s.fresh" % self.id())
-        self.addCleanup(b.kill)
-        return b
+    def fresh_broker(self):
+        """Not waited for: these tests race brokerd's start on purpose."""
+        return self.extra_broker(name="fresh", wait=False)
 
     def test_identify_right_after_listening(self):
         for i in range(5):

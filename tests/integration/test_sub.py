@@ -51,41 +51,31 @@ class SubTest(BrokerTestCase):
         c = self.connect()
         for verb in ("SUB", "UNSUB"):
             with self.subTest(verb=verb):
-                c.send_line("%s %d" % (verb, new_id()))
-                self.expect_error(c, "E_INVALID_CLIENT")
-                self.expect_alive(c)
+                self.expect_refused(c, "%s %d" % (verb, new_id()), "E_INVALID_CLIENT")
 
     def test_bad_channel(self):
         c = self.identified()
         for verb in ("SUB", "UNSUB"):
             for ch in BAD_CHANNELS:
                 with self.subTest(verb=verb, channel=ch):
-                    c.send_line("%s %s" % (verb, ch))
-                    self.expect_error(c, "E_BAD_CHANNEL")
-                    self.expect_alive(c)
+                    self.expect_refused(c, "%s %s" % (verb, ch), "E_BAD_CHANNEL")
 
     def test_bad_channel_with_nul_byte(self):
         # No C-string truncation: "5\0" is not the channel 5.
         c = self.identified()
-        c.send_line(b"SUB 5\x00")
-        self.expect_error(c, "E_BAD_CHANNEL")
-        self.expect_alive(c)
+        self.expect_refused(c, b"SUB 5\x00", "E_BAD_CHANNEL")
 
     def test_wrong_word_count(self):
         c = self.identified()
         for line in ("SUB", "UNSUB", "SUB 1 2", "UNSUB 1 2", "SUB 1 2 3"):
             with self.subTest(line=line):
-                c.send_line(line)
-                self.expect_error(c, "E_INVALID")
-                self.expect_alive(c)
+                self.expect_refused(c, line, "E_INVALID")
 
     def test_bad_spacing(self):
         c = self.identified()
         for line in ("SUB  5", "SUB 5 ", " SUB 5", "SUB\t5", "UNSUB  5"):
             with self.subTest(line=line):
-                c.send_line(line)
-                self.expect_error(c, "E_INVALID")
-                self.expect_alive(c)
+                self.expect_refused(c, line, "E_INVALID")
 
     def test_crlf(self):
         c = self.identified()

@@ -8,18 +8,11 @@ Environment (as harness.py):
   PUSHGATE_BUILD     build directory; adminhttp is $PUSHGATE_BUILD/adminhttp/adminhttp
 """
 
-import http.client
-import itertools
 import json
-import os
-import re
-import signal
-import subprocess
-import threading
 import time
 
 from lib.cluster import ClusterTestCase, broker_addr, wait_until
-from lib.harness import HarnessError, out_path
+from lib.harness import Daemon, HarnessError, request as _request, request_json
 
 HTTP_TIMEOUT = 3.0
 
@@ -32,61 +25,13 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
            501: "Not Implemented", 503: "Service Unavailable"}
 
 
-def adminhttp_path():
-    build = os.environ.get("PUSHGATE_BUILD")
-    if not build:
-        raise HarnessError("PUSHGATE_BUILD is not set (it must name the build "
-                           "directory that holds adminhttp/adminhttp)")
-    path = os.path.join(build, "adminhttp", "adminhttp")
-    if not os.access(path, os.X_OK):
-        raise HarnessError("no executable adminhttp at %s (PUSHGATE_BUILD=%s)"
-                           % (path, build))
-    return path
-
-
-_log_seq = itertools.count(1)
-
-
-def _log_name(label):
-    return out_path("%s.%d.a%d.adminhttp.log" % (label, os.getpid(), next(_log_seq)))
-
-
-def _split_hostport(s):
-    s = s.rstrip(",;)")
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-_LISTEN_RE = re.compile(r"listening http (\S+)")
-
-
 # ---------------------------------------------------------------- HTTP
 
-def request(port, method, path, body=None, token=None, headers=None,
-            host="127.0.0.1", timeout=HTTP_TIMEOUT):
-    """One request on a fresh connection: (status, headers with lower-case
-    names, body bytes). token adds "Authorization: Bearer <token>"; a
-    headers entry "Authorization" overrides it."""
-    hdrs = {}
-    if token is not None:
-        hdrs["Authorization"] = "Bearer " + token
-    hdrs.update(headers or {})
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=hdrs)
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    finally:
-        conn.close()
-
-
-def _json(method, path, status, data):
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise AssertionError("%s %s: HTTP %d with a body that is not JSON: %r"
-                             % (method, path, status, data[:300])) from None
+def request(port, method, path, timeout=HTTP_TIMEOUT, **kw):
+    """lib.harness.request (body=, token=, headers=, ...) with adminhttp's
+    timeout: (status, headers, body bytes). token adds "Authorization:
+    Bearer <token>"; a headers entry "Authorization" overrides it."""
+    return _request(port, method, path, timeout=timeout, **kw)
 
 
 def api(port, obj_or_bytes, token=None, headers=None, method="POST"):
@@ -96,22 +41,20 @@ def api(port, obj_or_bytes, token=None, headers=None, method="POST"):
         body = bytes(obj_or_bytes)
     else:
         body = json.dumps(obj_or_bytes).encode()
-    status, _h, data = request(port, method, "/api", body=body, token=token,
-                               headers=dict({"Content-Type": "application/json"},
-                                            **(headers or {})))
-    return status, _json(method, "/api", status, data)
+    return request_json(port, method, "/api", body=body, token=token,
+                        headers=dict({"Content-Type": "application/json"}, **(headers or {})),
+                        timeout=HTTP_TIMEOUT)
 
 
 def get(port, path, token=None, headers=None):
     """GET path: (HTTP status, reply JSON)."""
-    status, _h, data = request(port, "GET", path, token=token, headers=headers)
-    return status, _json("GET", path, status, data)
+    return request_json(port, "GET", path, token=token, headers=headers, timeout=HTTP_TIMEOUT)
 
 
 def post(port, path, token=None, headers=None, body=b""):
     """POST path (empty body by default): (HTTP status, reply JSON)."""
-    status, _h, data = request(port, "POST", path, body=body, token=token, headers=headers)
-    return status, _json("POST", path, status, data)
+    return request_json(port, "POST", path, body=body, token=token, headers=headers,
+                        timeout=HTTP_TIMEOUT)
 
 
 def ok(msg_type, **extra):
@@ -130,136 +73,36 @@ def is_int(v):
 
 # ---------------------------------------------------------------- adminhttp
 
-class Admin:
-    """An adminhttp process on an ephemeral port, stderr saved under
-    tests/out/. The admin token (if any) is written to the log header as
-    *** so that grepping the log for it tests the daemon alone."""
+class Admin(Daemon):
+    """adminhttp; .http is (host, port), .port the port. The admin token (if
+    any) is written to the log header as *** so that grepping the log for
+    it tests the daemon alone."""
+
+    name = "adminhttp"
+    listen = {"http": "http"}
 
     def __init__(self, redis_port, *extra_args, token=None, label="adminhttp",
                  start_timeout=10.0, redis_host="127.0.0.1"):
-        self.label = label
         self.token = token
-        self.args = [adminhttp_path(),
-                     "--redis", "%s:%d" % (redis_host, redis_port),
-                     "--http-address", "127.0.0.1:0",
-                     "--log-level", "debug"] + [str(a) for a in extra_args]
+        args = ["--redis", "%s:%d" % (redis_host, redis_port),
+                "--http-address", "127.0.0.1:0",
+                "--log-level", "debug"] + list(extra_args)
         if token is not None:
-            self.args += ["--admin-token", token]
-        self.log_path = _log_name(label)
-        self.http = None    # (host, port)
-        self._lines = []
-        self._lines_lock = threading.Lock()
-        self._ready = threading.Event()
-        self._log = open(self.log_path, "wb")
-        shown = ["***" if token is not None and a == token else a for a in self.args]
-        self._log.write(("# %s\n" % " ".join(shown)).encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            if self._ready.wait(0.05):
-                break
-            if self.proc.poll() is not None:
-                self._reader.join(2)
-                raise HarnessError("adminhttp exited with %s before listening; see %s\n%s"
-                                   % (self.proc.returncode, self.log_path, self.log_tail()))
-        else:
-            self.kill()
-            raise HarnessError("adminhttp did not log 'listening http' within %.0f s; "
-                               "see %s\n%s" % (start_timeout, self.log_path, self.log_tail()))
+            args += ["--admin-token", token]
+        super().__init__(args, label, start_timeout,
+                         hide=(token,) if token is not None else ())
 
     @property
     def port(self):
         return self.http[1]
 
-    def _read_stderr(self):
-        for raw in iter(self.proc.stderr.readline, b""):
-            try:
-                self._log.write(raw)
-                self._log.flush()
-            except ValueError:
-                pass
-            line = raw.decode("utf-8", "replace")
-            with self._lines_lock:
-                self._lines.append(line)
-            m = _LISTEN_RE.search(line)
-            if m and self.http is None:
-                try:
-                    self.http = _split_hostport(m.group(1))
-                except ValueError:
-                    pass
-                else:
-                    self._ready.set()
-        self.proc.stderr.close()
-
     def wait_ready(self, timeout=5.0):
         """Waits until MSG_STAT_REQ is answered 200 (Redis link up)."""
-        def ready():
-            try:
-                st, _rep = api(self.port, {"msg_type": "MSG_STAT_REQ", "saddr": 1,
-                                           "daddr": 1}, token=self.token)
-                return st == 200
-            except (OSError, AssertionError):
-                return False
-        return wait_until(ready, timeout)
-
-    def log_text(self):
-        with self._lines_lock:
-            return "".join(self._lines)
-
-    def log_tail(self, n=30):
-        with self._lines_lock:
-            return "".join(self._lines[-n:])
-
-    def log_file_bytes(self):
-        with open(self.log_path, "rb") as f:
-            return f.read()
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def _finish(self):
-        self._reader.join(5)
-        try:
-            self._log.close()
-        except ValueError:
-            pass
-
-    def stop(self, timeout=5.0):
-        """SIGTERM and wait; asserts it had been running and exits 0 within
-        timeout. Returns the seconds it took."""
-        was_alive = self.alive()
-        t0 = time.monotonic()
-        if was_alive:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self._finish()
-                raise AssertionError("adminhttp did not exit within %.0f s of SIGTERM; log %s"
-                                     % (timeout, self.log_path))
-        took = time.monotonic() - t0
-        rc = self.proc.returncode
-        self._finish()
-        if not was_alive:
-            raise AssertionError("adminhttp had already exited with %s before SIGTERM; "
-                                 "log %s\n%s" % (rc, self.log_path, self.log_tail()))
-        if rc != 0:
-            raise AssertionError("adminhttp exited with %s after SIGTERM (want 0); log %s\n%s"
-                                 % (rc, self.log_path, self.log_tail()))
-        return took
-
-    def kill(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
-        self._finish()
+        def stat_ok():
+            st, _rep = api(self.port, {"msg_type": "MSG_STAT_REQ", "saddr": 1, "daddr": 1},
+                           token=self.token)
+            return st == 200
+        return self._wait_ready(stat_ok, timeout)
 
 
 # ---------------------------------------------------------------- TestCase
@@ -279,51 +122,30 @@ class AdminTestCase(ClusterTestCase):
     admin_token = None
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.admin = Admin(cls.cluster.redis.port, *cls.admin_args, token=cls.admin_token,
-                              label="%s.%s" % (cls.__module__, cls.__name__))
-            if not cls.admin.wait_ready():
-                raise HarnessError("adminhttp never answered MSG_STAT_REQ with 200; log %s\n%s"
-                                   % (cls.admin.log_path, cls.admin.log_tail()))
-        except BaseException:
-            if getattr(cls, "admin", None) is not None:
-                cls.admin.kill()
-            cls.cluster.kill_all()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.admin.stop()
-        finally:
-            cls.admin.kill()
-            super().tearDownClass()
-
-    def check_daemons(self, when):
-        super().check_daemons(when)
-        if not self.admin.alive():
-            self.fail("adminhttp is not running %s (exit %s); log %s\n%s"
-                      % (when, self.admin.proc.returncode, self.admin.log_path,
-                         self.admin.log_tail()))
+    def start_daemons(cls):
+        super().start_daemons()
+        cls.admin = cls.own(Admin(cls.cluster.redis.port, *cls.admin_args,
+                                  token=cls.admin_token, label=cls.class_label()))
+        if not cls.admin.wait_ready():
+            raise HarnessError("adminhttp never answered MSG_STAT_REQ with 200; log %s\n%s"
+                               % (cls.admin.log_path, cls.admin.log_tail()))
 
     # -- requests with the class's token
     @property
     def port(self):
         return self.admin.port
 
+    def _token(self, token):
+        return self.admin_token if token == "default" else token
+
     def api(self, obj_or_bytes, token="default", **kw):
-        return api(self.port, obj_or_bytes,
-                   token=self.admin_token if token == "default" else token, **kw)
+        return api(self.port, obj_or_bytes, token=self._token(token), **kw)
 
     def get(self, path, token="default", **kw):
-        return get(self.port, path, token=self.admin_token if token == "default" else token,
-                   **kw)
+        return get(self.port, path, token=self._token(token), **kw)
 
     def post(self, path, token="default", **kw):
-        return post(self.port, path, token=self.admin_token if token == "default" else token,
-                    **kw)
+        return post(self.port, path, token=self._token(token), **kw)
 
     def assert_api(self, obj, status, want, what=None):
         """POST /api obj; the whole reply must equal want with HTTP status."""
@@ -398,6 +220,16 @@ class AdminTestCase(ClusterTestCase):
                              "STAT payload %.1f s later: %r" % (settle, p))
             return p
         return dict(last)
+
+    def wait_stats(self, check, timeout=3.0):
+        """Polls GET /stats until check(stats) is true; returns the last."""
+        last = {}
+
+        def go():
+            last["s"] = self.stats()
+            return check(last["s"])
+        wait_until(go, timeout, interval=0.1)
+        return last["s"]
 
     def quiet_stat(self, timeout=4.0):
         """A STAT payload once the brokers' numbers stopped moving: two reads

@@ -12,23 +12,16 @@ Environment (as harness.py):
 import collections
 import hashlib
 import hmac
-import http.client
-import itertools
 import json
-import os
 import queue
-import re
-import signal
 import socket
-import subprocess
 import threading
 import time
-import unittest
-import urllib.parse
 
-from lib.harness import (Broker, Client, Closed, FRAME_ERROR, FRAME_MESSAGE,
-                         FRAME_RESPONSE, FrameTimeout, HarnessError, RedisServer,
-                         fmt_frame, new_id, out_path)
+from lib.harness import (Broker, Client, Closed, Daemon, DaemonTestCase, FRAME_ERROR,
+                         FRAME_MESSAGE, FRAME_RESPONSE, FrameTimeout, RedisServer, fmt_frame,
+                         new_id, request as _request, request_json, split_hostport,
+                         wait_until)
 
 HTTP_TIMEOUT = 2.0
 
@@ -50,135 +43,44 @@ NO_SUB_ERR = 9      # /put
 BROWSER, PC, ANDROID, IOS, WINDOWS_PHONE, OTHER = 1, 2, 3, 4, 5, 6
 
 
-def routerd_path():
-    build = os.environ.get("PUSHGATE_BUILD")
-    if not build:
-        raise HarnessError("PUSHGATE_BUILD is not set (it must name the build "
-                           "directory that holds routerd/routerd)")
-    path = os.path.join(build, "routerd", "routerd")
-    if not os.access(path, os.X_OK):
-        raise HarnessError("no executable routerd at %s (PUSHGATE_BUILD=%s)"
-                           % (path, build))
-    return path
-
-
-_log_seq = itertools.count(1)
-
-
-def _log_name(label, what):
-    return out_path("%s.%d.c%d.%s.log" % (label, os.getpid(), next(_log_seq), what))
-
-
-def _split_hostport(s):
-    s = s.rstrip(",;)")
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
 def token_for(secret, device_id):
     """SPEC 2.7 token as the lead defined it: lowercase hex of
     HMAC-SHA256(key=secret, message=the device id in decimal)."""
     return hmac.new(secret.encode(), str(device_id).encode(), hashlib.sha256).hexdigest()
 
 
-def wait_until(fn, timeout, interval=0.05):
-    """Calls fn until it returns something true or timeout passes; returns
-    the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
-
-
 # ---------------------------------------------------------------- HTTP
 
-def request(port, method, path, query=None, body=None, form=None, headers=None,
-            host="127.0.0.1", timeout=HTTP_TIMEOUT):
-    """One HTTP request on a fresh connection: (status, headers, body bytes).
-    query: dict (url-encoded) or a raw string put after '?'. form: dict sent
-    as an application/x-www-form-urlencoded body."""
-    headers = dict(headers or {})
-    if query is not None:
-        qs = query if isinstance(query, str) else urllib.parse.urlencode(query)
-        path = path + "?" + qs
-    if form is not None:
-        body = (form if isinstance(form, (str, bytes)) else urllib.parse.urlencode(form))
-        if isinstance(body, str):
-            body = body.encode()
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    finally:
-        conn.close()
+def request(port, method, path, timeout=HTTP_TIMEOUT, **kw):
+    """lib.harness.request (query=, form=, body=, headers=, ...) with
+    routerd's timeout: (status, headers, body bytes)."""
+    return _request(port, method, path, timeout=timeout, **kw)
 
 
-def post(port, path, query=None, body=None, form=None, method="POST", **kw):
+def post(port, path, query=None, body=None, form=None, method="POST",
+         timeout=HTTP_TIMEOUT, **kw):
     """(HTTP status, reply JSON). Raises AssertionError if the reply is not
     JSON."""
-    status, _headers, data = request(port, method, path, query=query, body=body,
-                                     form=form, **kw)
-    try:
-        return status, json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise AssertionError("%s %s%s: HTTP %d with a body that is not JSON: %r"
-                             % (method, path, "?" + (query if isinstance(query, str)
-                                                     else urllib.parse.urlencode(query))
-                                if query is not None else "", status, data[:300])) from None
+    return request_json(port, method, path, query=query, body=body, form=form,
+                        timeout=timeout, **kw)
 
 
 # ---------------------------------------------------------------- routerd
 
-_ROUTER_LISTEN_RE = {
-    "reg": re.compile(r"listening registration (\S+)"),
-    "put": re.compile(r"listening put (\S+)"),
-}
+class Router(Daemon):
+    """routerd. .reg and .put are (host, port); .reg_port / .put_port the
+    ports."""
 
-
-class Router:
-    """A routerd process on ephemeral ports, stderr saved under tests/out/.
-    .reg and .put are (host, port); .reg_port / .put_port the ports."""
+    name = "routerd"
+    listen = {"reg": "registration", "put": "put"}
 
     def __init__(self, redis_port, *extra_args, label="routerd", start_timeout=10.0,
                  redis_host="127.0.0.1"):
-        self.label = label
-        self.args = [routerd_path(),
-                     "--redis", "%s:%d" % (redis_host, redis_port),
-                     "--registration-address", "127.0.0.1:0",
-                     "--put-address", "127.0.0.1:0",
-                     "--log-level", "debug"] + [str(a) for a in extra_args]
-        self.log_path = _log_name(label, "routerd")
-        self.reg = None
-        self.put = None
-        self._lines = []
-        self._lines_lock = threading.Lock()
-        self._ready = threading.Event()
-        self._log = open(self.log_path, "wb")
-        self._log.write(("# %s\n" % " ".join(self.args)).encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            if self._ready.wait(0.05):
-                break
-            if self.proc.poll() is not None:
-                self._reader.join(2)
-                raise HarnessError("routerd exited with %s before listening; see %s\n%s"
-                                   % (self.proc.returncode, self.log_path, self.log_tail()))
-        else:
-            self.kill()
-            raise HarnessError("routerd did not log 'listening registration/put' within "
-                               "%.0f s; see %s\n%s" % (start_timeout, self.log_path,
-                                                       self.log_tail()))
+        super().__init__(["--redis", "%s:%d" % (redis_host, redis_port),
+                          "--registration-address", "127.0.0.1:0",
+                          "--put-address", "127.0.0.1:0",
+                          "--log-level", "debug"] + list(extra_args),
+                         label, start_timeout)
 
     @property
     def reg_port(self):
@@ -188,92 +90,15 @@ class Router:
     def put_port(self):
         return self.put[1]
 
-    def _read_stderr(self):
-        for raw in iter(self.proc.stderr.readline, b""):
-            try:
-                self._log.write(raw)
-                self._log.flush()
-            except ValueError:
-                pass
-            line = raw.decode("utf-8", "replace")
-            with self._lines_lock:
-                self._lines.append(line)
-            for kind, rx in _ROUTER_LISTEN_RE.items():
-                m = rx.search(line)
-                if m and getattr(self, kind) is None:
-                    try:
-                        setattr(self, kind, _split_hostport(m.group(1)))
-                    except ValueError:
-                        pass
-            if self.reg is not None and self.put is not None:
-                self._ready.set()
-        self.proc.stderr.close()
-
     def wait_ready(self, timeout=5.0):
         """Waits until /put answers something other than 503 (Redis link up).
         A /put to a channel nobody subscribed to has no effect whatever it
         answers (NoSubErr once Redis is reachable)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                status, _ = post(self.put_port, "/put", query={"channel_id": new_id()},
-                                 body=b"probe")
-                if status != 503:
-                    return True
-            except (OSError, AssertionError):
-                pass
-            if not self.alive():
-                return False
-            time.sleep(0.05)
-        return False
-
-    def log_text(self):
-        with self._lines_lock:
-            return "".join(self._lines)
-
-    def log_tail(self, n=30):
-        with self._lines_lock:
-            return "".join(self._lines[-n:])
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def _finish(self):
-        self._reader.join(5)
-        try:
-            self._log.close()
-        except ValueError:
-            pass
-
-    def stop(self, timeout=5.0):
-        """SIGTERM and wait; asserts it had been running and exits 0."""
-        was_alive = self.alive()
-        rc = None
-        if was_alive:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self._finish()
-                raise AssertionError("routerd did not exit within %.0f s of SIGTERM; log %s"
-                                     % (timeout, self.log_path))
-        rc = self.proc.returncode
-        self._finish()
-        if not was_alive:
-            raise AssertionError("routerd had already exited with %s before SIGTERM; log %s\n%s"
-                                 % (rc, self.log_path, self.log_tail()))
-        if rc != 0:
-            raise AssertionError("routerd exited with %s after SIGTERM (want 0); log %s\n%s"
-                                 % (rc, self.log_path, self.log_tail()))
-        return rc
-
-    def kill(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
-        self._finish()
+        def not_503():
+            status, _ = post(self.put_port, "/put", query={"channel_id": new_id()},
+                             body=b"probe")
+            return status != 503
+        return self._wait_ready(not_503, timeout)
 
 
 def broker_addr(broker):
@@ -342,7 +167,7 @@ class Device:
 
     # -- connection
     def _open(self, addr):
-        host, port = _split_hostport(addr)
+        host, port = split_hostport(addr)
         c = Client((host, port), timeout=2.0)
         c.connect()
         c.send_magic()
@@ -413,18 +238,18 @@ class Device:
             return frame
 
     def sub(self, ch):
-        self.send_line("SUB %d" % ch)
-        frame = self.next_ctrl()
-        if frame != (FRAME_RESPONSE, b"OK"):
-            raise AssertionError("SUB %d of device %s: got %s" % (ch, self.device_id,
-                                                                  fmt_frame(frame)))
+        self._command_ok("SUB %d" % ch)
 
     def unsub(self, ch):
-        self.send_line("UNSUB %d" % ch)
+        self._command_ok("UNSUB %d" % ch)
+
+    def _command_ok(self, line):
+        """Sends line; the reply must be Response OK."""
+        self.send_line(line)
         frame = self.next_ctrl()
         if frame != (FRAME_RESPONSE, b"OK"):
-            raise AssertionError("UNSUB %d of device %s: got %s" % (ch, self.device_id,
-                                                                    fmt_frame(frame)))
+            raise AssertionError("%s of device %s: got %s" % (line, self.device_id,
+                                                              fmt_frame(frame)))
 
     def pub(self, client_id, ch, mid, body):
         """PUB; returns the reply frame (an Ack, normally)."""
@@ -643,6 +468,12 @@ class Cluster:
             self.wait_registered([b])
         return b
 
+    def daemons(self):
+        """routerd and every brokerd not killed on purpose: these must be
+        running (and exit 0 on SIGTERM)."""
+        return ([self.router] if self.router is not None else []) + [
+            b for b in self.brokers if b not in self.dead]
+
     def live_brokers(self):
         return [b for b in self.brokers if b.alive()]
 
@@ -744,17 +575,9 @@ class Cluster:
         errors = []
         self.close_devices()
         try:
-            if self.router is not None:
+            for d in self.daemons():
                 try:
-                    self.router.stop()
-                except AssertionError as e:
-                    errors.append(str(e))
-            for b in self.brokers:
-                if b in self.dead:
-                    b.kill()
-                    continue
-                try:
-                    b.assert_clean_stop()
+                    d.stop()
                 except AssertionError as e:
                     errors.append(str(e))
         finally:
@@ -763,7 +586,7 @@ class Cluster:
             raise AssertionError("\n".join(errors))
 
 
-class ClusterTestCase(unittest.TestCase):
+class ClusterTestCase(DaemonTestCase):
     """One Cluster per test class. Subclasses may set n_brokers, secret,
     router_args and broker_args."""
 
@@ -771,40 +594,21 @@ class ClusterTestCase(unittest.TestCase):
     secret = None
     router_args = ()
     broker_args = ()
-    maxDiff = None
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.cluster = Cluster(cls.n_brokers, secret=cls.secret, router_args=cls.router_args,
-                              broker_args=cls.broker_args,
-                              label="%s.%s" % (cls.__module__, cls.__name__))
-        cls.router = cls.cluster.router
+    def start_daemons(cls):
+        c = cls.cluster = Cluster(cls.n_brokers, secret=cls.secret,
+                                  router_args=cls.router_args, broker_args=cls.broker_args,
+                                  label=cls.class_label())
+        cls.own(c, stop=c.close, kill=c.kill_all)
+        cls.router = c.router
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.cluster.close()
-        finally:
-            super().tearDownClass()
-
-    def setUp(self):
-        self.check_daemons("before this test")
+    def daemons(self):
+        return self.cluster.daemons() + super().daemons()
 
     def tearDown(self):
         self.cluster.close_devices()
-        self.check_daemons("during this test")
-
-    def check_daemons(self, when):
-        c = self.cluster
-        if not c.router.alive():
-            self.fail("routerd is not running %s (exit %s); log %s\n%s"
-                      % (when, c.router.proc.returncode, c.router.log_path,
-                         c.router.log_tail()))
-        for b in c.brokers:
-            if b not in c.dead and not b.alive():
-                self.fail("brokerd %s is not running %s (exit %s); log %s\n%s"
-                          % (b.label, when, b.proc.returncode, b.log_path, b.log_tail()))
+        super().tearDown()
 
     # -- reply checks
     def assert_reply(self, got, status, code, what=""):

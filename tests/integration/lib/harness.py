@@ -1,7 +1,8 @@
 """Black-box harness for pushgate's integration tests.
 
-Starts a real redis-server and the real brokerd binary, talks to them over
-TCP only, and stops them by pid. Standard library only.
+Starts a real redis-server and the real daemons (Daemon: Broker here,
+Router in lib.cluster, Admin in lib.admin), talks to them over TCP and HTTP
+only, and stops them by pid. Standard library only.
 
 Environment:
   PUSHGATE_BUILD     build directory; brokerd is $PUSHGATE_BUILD/brokerd/brokerd
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # tests/integration/lib -> tests/
@@ -62,16 +64,21 @@ class FrameTimeout(AssertionError):
 
 # ---------------------------------------------------------------- helpers
 
-def brokerd_path():
+def daemon_path(name):
+    """$PUSHGATE_BUILD/<name>/<name>, checked to be executable."""
     build = os.environ.get("PUSHGATE_BUILD")
     if not build:
         raise HarnessError("PUSHGATE_BUILD is not set (it must name the build "
-                           "directory that holds brokerd/brokerd)")
-    path = os.path.join(build, "brokerd", "brokerd")
+                           "directory that holds %s/%s)" % (name, name))
+    path = os.path.join(build, name, name)
     if not os.access(path, os.X_OK):
-        raise HarnessError("no executable brokerd at %s (PUSHGATE_BUILD=%s)"
-                           % (path, build))
+        raise HarnessError("no executable %s at %s (PUSHGATE_BUILD=%s)"
+                           % (name, path, build))
     return path
+
+
+def brokerd_path():
+    return daemon_path("brokerd")
 
 
 def redis_server_path():
@@ -117,6 +124,86 @@ def new_id():
 
 def is_id(b):
     return bool(_ID_RE.match(b))
+
+
+def wait_until(fn, timeout, interval=0.05):
+    """Calls fn until it returns something true or timeout passes; returns
+    the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def split_hostport(s):
+    """"host:port" (as logged or handed out, maybe "[v6]:port,") -> (host, port)."""
+    s = s.rstrip(",;)")
+    host, _, port = s.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _sigterm_and_wait(proc, timeout):
+    """SIGTERM by pid and wait; SIGKILL if it is still running after
+    timeout. Returns the exit code, or None if it had to be killed."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+# ---------------------------------------------------------------- HTTP
+
+HTTP_TIMEOUT = 5.0
+
+
+def request(port, method, path, query=None, body=None, form=None, token=None,
+            headers=None, host="127.0.0.1", timeout=HTTP_TIMEOUT):
+    """One HTTP request on a fresh connection: (status, headers dict with
+    lower-case names, body bytes). query: dict (url-encoded) or a raw string
+    put after '?'. form: dict (or str/bytes) sent as an
+    application/x-www-form-urlencoded body. token adds "Authorization:
+    Bearer <token>"; a headers entry "Authorization" overrides it."""
+    hdrs = {}
+    if token is not None:
+        hdrs["Authorization"] = "Bearer " + token
+    hdrs.update(headers or {})
+    path = _with_query(path, query)
+    if form is not None:
+        body = (form if isinstance(form, (str, bytes)) else urllib.parse.urlencode(form))
+        if isinstance(body, str):
+            body = body.encode()
+        hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def request_json(port, method, path, **kw):
+    """request(), then (HTTP status, reply JSON). Raises AssertionError if
+    the reply is not JSON."""
+    status, _headers, data = request(port, method, path, **kw)
+    try:
+        return status, json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise AssertionError("%s %s: HTTP %d with a body that is not JSON: %r"
+                             % (method, _with_query(path, kw.get("query")), status,
+                                data[:300])) from None
+
+
+def _with_query(path, query):
+    if query is None:
+        return path
+    return path + "?" + (query if isinstance(query, str) else urllib.parse.urlencode(query))
 
 
 # ---------------------------------------------------------------- Redis
@@ -247,12 +334,7 @@ class RedisServer:
     def stop(self, timeout=10.0):
         """SIGTERM by pid and wait."""
         if self.running():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            _sigterm_and_wait(self.proc, timeout)
         self._reap()
 
     def kill(self):
@@ -273,44 +355,40 @@ class RedisServer:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-# ---------------------------------------------------------------- brokerd
+# ---------------------------------------------------------------- daemons
 
-_LISTEN_RE = {
-    "tcp": re.compile(r"listening tcp (\S+)"),
-    "http": re.compile(r"listening http (\S+)"),
-}
+class Daemon:
+    """A pushgate daemon process on ephemeral ports, stderr saved to a log
+    under tests/out/ (and kept in memory for log_text()/log_tail()).
 
+    A subclass sets `name` (the binary, $PUSHGATE_BUILD/<name>/<name>) and
+    `listen` ({attribute: word}): start-up waits until the daemon logged a
+    "listening <word> <host:port>" line for every word, and each attribute
+    holds that (host, port). Its __init__ builds the flags and calls
+    Daemon.__init__; `hide` are argument values written as *** in the log
+    header (secrets the tests grep the log for)."""
 
-def _split_hostport(s):
-    s = s.rstrip(",;)")
-    host, _, port = s.rpartition(":")
-    host = host.strip("[]")
-    return host, int(port)
+    name = None
+    listen = {}
 
-
-class Broker:
-    """A brokerd process on ephemeral ports, stderr saved to tests/out/."""
-
-    def __init__(self, redis_port, *extra_args, label="brokerd",
-                 start_timeout=10.0, redis_host="127.0.0.1"):
+    def __init__(self, args, label, start_timeout=10.0, hide=()):
         self.label = label
-        self.redis_port = redis_port
-        self.args = [brokerd_path(),
-                     "--tcp-address", "127.0.0.1:0",
-                     "--http-address", "127.0.0.1:0",
-                     "--redis", "%s:%d" % (redis_host, redis_port),
-                     "--log-level", "debug"] + [str(a) for a in extra_args]
-        self.log_path = _log_name(label, "brokerd")
-        self.tcp = None    # (host, port)
-        self.http = None   # (host, port)
+        self.args = [daemon_path(self.name)] + [str(a) for a in args]
+        self.log_path = _log_name(label, self.name)
+        for attr in self.listen:
+            setattr(self, attr, None)     # (host, port) once logged
+        self._listen_re = {attr: re.compile(r"listening %s (\S+)" % word)
+                           for attr, word in self.listen.items()}
         self._lines = []
         self._lines_lock = threading.Lock()
         self._ready = threading.Event()
         self._log = open(self.log_path, "wb")
-        self._log.write(("# %s\n" % " ".join(self.args)).encode())
+        shown = ["***" if a in hide else a for a in self.args]
+        self._log.write(("# %s\n" % " ".join(shown)).encode())
         self._log.flush()
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + start_timeout
@@ -319,33 +397,14 @@ class Broker:
                 break
             if self.proc.poll() is not None:
                 self._reader.join(2)
-                raise HarnessError("brokerd exited with %s before listening; see %s\n%s"
-                                   % (self.proc.returncode, self.log_path, self.log_tail()))
+                raise HarnessError("%s exited with %s before listening; see %s\n%s"
+                                   % (self.name, self.proc.returncode, self.log_path,
+                                      self.log_tail()))
         else:
             self.kill()
-            raise HarnessError("brokerd did not log 'listening tcp/http' within %.0f s; "
-                               "see %s\n%s" % (start_timeout, self.log_path, self.log_tail()))
-
-    def wait_ready(self, timeout=3.0):
-        """Waits until an IDENTIFY (of a throwaway id) is answered OK.
-
-        brokerd may log "listening" before its Redis link is up; tests that
-        are not about start-up should not race that (test_startup.py does, on
-        purpose). Returns True if ready; False after timeout (the tests then
-        show what is wrong)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with Client(self.tcp, timeout=1.0).connect() as c:
-                    c.send_magic()
-                    if c.identify(new_id(), timeout=1.0) == (FRAME_RESPONSE, b"OK"):
-                        return True
-            except (OSError, AssertionError):
-                pass
-            if not self.alive():
-                return False
-            time.sleep(0.05)
-        return False
+            raise HarnessError("%s did not log 'listening %s' within %.0f s; see %s\n%s"
+                               % (self.name, "/".join(self.listen.values()), start_timeout,
+                                  self.log_path, self.log_tail()))
 
     def _read_stderr(self):
         for raw in iter(self.proc.stderr.readline, b""):
@@ -357,17 +416,34 @@ class Broker:
             line = raw.decode("utf-8", "replace")
             with self._lines_lock:
                 self._lines.append(line)
-            for kind, rx in _LISTEN_RE.items():
+            for attr, rx in self._listen_re.items():
                 m = rx.search(line)
-                if m and getattr(self, kind) is None:
+                if m and getattr(self, attr) is None:
                     try:
-                        setattr(self, kind, _split_hostport(m.group(1)))
+                        setattr(self, attr, split_hostport(m.group(1)))
                     except ValueError:
                         pass
-            if self.tcp is not None and self.http is not None:
+            if all(getattr(self, attr) is not None for attr in self.listen):
                 self._ready.set()
         self.proc.stderr.close()
 
+    def _wait_ready(self, probe, timeout):
+        """Calls probe() until it returns true (then True), or the daemon
+        exits or timeout passes (then False; the tests show what is wrong).
+        OSError and AssertionError from probe() count as "not yet"."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if probe():
+                    return True
+            except (OSError, AssertionError):
+                pass
+            if not self.alive():
+                return False
+            time.sleep(0.05)
+        return False
+
+    # -- log
     def log_text(self):
         with self._lines_lock:
             return "".join(self._lines)
@@ -376,8 +452,19 @@ class Broker:
         with self._lines_lock:
             return "".join(self._lines[-n:])
 
+    def log_file_bytes(self):
+        with open(self.log_path, "rb") as f:
+            return f.read()
+
+    # -- process
     def alive(self):
         return self.proc.poll() is None
+
+    def not_running(self, when):
+        """The failure message for "this daemon should be running now"."""
+        return ("%s %s is not running %s (exit %s); log %s\n%s"
+                % (self.name, self.label, when, self.proc.returncode, self.log_path,
+                   self.log_tail()))
 
     def _finish(self):
         self._reader.join(5)
@@ -387,50 +474,66 @@ class Broker:
             pass
 
     def stop(self, timeout=5.0):
-        """SIGTERM; returns the exit code (None if it had to be killed).
-        See assert_clean_stop() for the checked version."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self._finish()
-                return None
-        self._finish()
-        return self.proc.returncode
-
-    def assert_clean_stop(self, timeout=5.0):
+        """SIGTERM and wait; asserts it had been running and exits 0 within
+        timeout (killed if not). Returns the seconds it took."""
         was_alive = self.alive()
-        rc = self.stop(timeout)
+        t0 = time.monotonic()
+        if was_alive and _sigterm_and_wait(self.proc, timeout) is None:
+            self._finish()
+            raise AssertionError("%s did not exit within %.0f s of SIGTERM; log %s"
+                                 % (self.name, timeout, self.log_path))
+        took = time.monotonic() - t0
+        rc = self.proc.returncode
+        self._finish()
         if not was_alive:
-            raise AssertionError("brokerd had already exited with %s before SIGTERM; "
-                                 "log %s\n%s" % (rc, self.log_path, self.log_tail()))
-        if rc is None:
-            raise AssertionError("brokerd did not exit within %.0f s of SIGTERM; "
-                                 "log %s" % (timeout, self.log_path))
+            raise AssertionError("%s had already exited with %s before SIGTERM; log %s\n%s"
+                                 % (self.name, rc, self.log_path, self.log_tail()))
         if rc != 0:
-            raise AssertionError("brokerd exited with %s after SIGTERM (want 0); log %s\n%s"
-                                 % (rc, self.log_path, self.log_tail()))
+            raise AssertionError("%s exited with %s after SIGTERM (want 0); log %s\n%s"
+                                 % (self.name, rc, self.log_path, self.log_tail()))
+        return took
+
+    assert_clean_stop = stop
 
     def kill(self):
+        """SIGKILL (if still running) and wait."""
         if self.alive():
             self.proc.kill()
             self.proc.wait()
         self._finish()
 
-    def http_get(self, path, timeout=5.0):
+
+class Broker(Daemon):
+    """brokerd; .tcp and .http are (host, port)."""
+
+    name = "brokerd"
+    listen = {"tcp": "tcp", "http": "http"}
+
+    def __init__(self, redis_port, *extra_args, label="brokerd",
+                 start_timeout=10.0, redis_host="127.0.0.1"):
+        self.redis_port = redis_port
+        super().__init__(["--tcp-address", "127.0.0.1:0",
+                          "--http-address", "127.0.0.1:0",
+                          "--redis", "%s:%d" % (redis_host, redis_port),
+                          "--log-level", "debug"] + list(extra_args),
+                         label, start_timeout)
+
+    def wait_ready(self, timeout=3.0):
+        """Waits until an IDENTIFY (of a throwaway id) is answered OK.
+
+        brokerd may log "listening" before its Redis link is up; tests that
+        are not about start-up should not race that (test_startup.py does, on
+        purpose). Returns True if ready; False after timeout (the tests then
+        show what is wrong)."""
+        def identify_ok():
+            with Client(self.tcp, timeout=1.0).connect() as c:
+                c.send_magic()
+                return c.identify(new_id(), timeout=1.0) == (FRAME_RESPONSE, b"OK")
+        return self._wait_ready(identify_ok, timeout)
+
+    def http_get(self, path, timeout=HTTP_TIMEOUT):
         """(status, headers dict with lower-case names, body bytes)."""
-        conn = http.client.HTTPConnection(self.http[0], self.http[1], timeout=timeout)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            body = resp.read()
-            headers = {k.lower(): v for k, v in resp.getheaders()}
-            return resp.status, headers, body
-        finally:
-            conn.close()
+        return request(self.http[1], "GET", path, host=self.http[0], timeout=timeout)
 
     def client(self, **kw):
         return Client(self.tcp, **kw)
@@ -633,47 +736,118 @@ def fmt_frame(frame):
 
 # ---------------------------------------------------------------- TestCase
 
-class BrokerTestCase(unittest.TestCase):
-    """One Redis and one brokerd per test class. Subclasses may set
-    broker_args (extra brokerd flags)."""
+class DaemonTestCase(unittest.TestCase):
+    """Per-class fixtures: a subclass starts them in start_daemons() and
+    registers each with own(). tearDownClass stops them all (a daemon must
+    exit 0 on SIGTERM), last started first; if start_daemons() fails, what
+    was started is killed. Every daemon in daemons() (by default each owned
+    Daemon) must be running before and after each test."""
 
-    broker_args = ()
     maxDiff = None
+
+    @classmethod
+    def class_label(cls):
+        """The label for this class's daemons and their logs."""
+        return "%s.%s" % (cls.__module__, cls.__name__)
+
+    @classmethod
+    def own(cls, thing, stop=None, kill=None):
+        """Registers thing (stop/kill default to its methods) and returns it."""
+        cls._owned.append((thing, stop or thing.stop, kill or thing.kill))
+        return thing
+
+    @classmethod
+    def start_daemons(cls):
+        pass
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        label = "%s.%s" % (cls.__module__, cls.__name__)
-        cls.redis = RedisServer(label=label)
+        cls._owned = []
         try:
-            cls.broker = Broker(cls.redis.port, *cls.broker_args, label=label)
-            cls.broker.wait_ready()
+            cls.start_daemons()
         except BaseException:
-            cls.redis.close()
+            cls._kill_owned()
             raise
 
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.broker.assert_clean_stop()
+            errors = []
+            for _thing, stop, _kill in reversed(cls._owned):
+                try:
+                    stop()
+                except AssertionError as e:
+                    errors.append(str(e))
+            if errors:
+                raise AssertionError("\n".join(errors))
         finally:
-            cls.redis.close()
+            cls._kill_owned()
             super().tearDownClass()
+
+    @classmethod
+    def _kill_owned(cls):
+        for _thing, _stop, kill in reversed(cls._owned):
+            kill()
+
+    def daemons(self):
+        return [t for t, _s, _k in self._owned if isinstance(t, Daemon)]
+
+    def check_daemons(self, when):
+        for d in self.daemons():
+            if not d.alive():
+                self.fail(d.not_running(when))
+
+    def setUp(self):
+        super().setUp()
+        self.check_daemons("before this test")
+
+    def tearDown(self):
+        self.check_daemons("during this test")
+        super().tearDown()
+
+
+class BrokerTestCase(DaemonTestCase):
+    """One Redis and one brokerd per test class. Subclasses may set
+    broker_args (extra brokerd flags) or start other brokers in
+    start_brokers()."""
+
+    broker_args = ()
+
+    @classmethod
+    def start_daemons(cls):
+        cls.redis = RedisServer(label=cls.class_label())
+        cls.own(cls.redis, stop=cls.redis.close, kill=cls.redis.close)
+        cls.start_brokers()
+
+    @classmethod
+    def start_brokers(cls):
+        cls.broker = cls.start_class_broker(*cls.broker_args)
+
+    @classmethod
+    def start_class_broker(cls, *args, suffix=""):
+        """A brokerd on the class's Redis, owned by the class, ready."""
+        b = cls.own(Broker(cls.redis.port, *args, label=cls.class_label() + suffix))
+        b.wait_ready()
+        return b
+
+    def extra_broker(self, *args, name="own", wait=True):
+        """A brokerd of this test alone on the class's Redis, killed after
+        the test (stopping it cleanly is the test's business)."""
+        b = Broker(self.redis.port, *args, label="%s.%s" % (self.id(), name))
+        self.addCleanup(b.kill)
+        if wait:
+            b.wait_ready()
+        return b
 
     def setUp(self):
         self._clients = []
-        if not self.broker.alive():
-            self.fail("brokerd is not running (exit %s); log %s\n%s"
-                      % (self.broker.proc.returncode, self.broker.log_path,
-                         self.broker.log_tail()))
+        super().setUp()
 
     def tearDown(self):
         for c in self._clients:
             c.close()
-        if not self.broker.alive():
-            self.fail("brokerd died during this test (exit %s); log %s\n%s"
-                      % (self.broker.proc.returncode, self.broker.log_path,
-                         self.broker.log_tail()))
+        super().tearDown()
 
     # -- clients
     def connect(self, broker=None, magic=True):
@@ -736,6 +910,24 @@ class BrokerTestCase(unittest.TestCase):
         c.send_line("H")
         return self.expect_response(c, b"H", timeout)
 
+    def go_offline(self, c):
+        """CLS, Response CLOSE_WAIT, EOF; then a moment for the broker to
+        notice and record it."""
+        c.send_line("CLS")
+        self.expect_response(c, b"CLOSE_WAIT")
+        c.expect_closed()
+        time.sleep(0.2)
+
+    def expect_refused(self, c, line, error, body=None, eol=b"\n"):
+        """Sends line (with body, if given): Error `error` (see expect_error),
+        not fatal (see expect_alive)."""
+        if body is None:
+            c.send_line(line, eol)
+        else:
+            c.send_with_body(line, body, eol)
+        self.expect_error(c, error)
+        self.expect_alive(c)
+
     def expect_no_frame(self, c, seconds):
         frame = c.poll_frame(seconds)
         self.assertIsNone(frame, "unexpected frame %s" % fmt_frame(frame))
@@ -778,3 +970,14 @@ class BrokerTestCase(unittest.TestCase):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+# ---------------------------------------------------------------- /metrics
+
+# Prometheus text exposition format, 0.0.4: a sample line, # HELP, # TYPE
+_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_LABELS = r'(\{(\s*[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"\s*,?)*\s*\})?'
+_VALUE = r"([-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)|[-+]?Inf|NaN)"
+SAMPLE_RE = re.compile(r"^(" + _NAME + r")" + _LABELS + r" " + _VALUE + r"( -?\d+)?$")
+HELP_RE = re.compile(r"^# HELP (" + _NAME + r") .*$")
+TYPE_RE = re.compile(r"^# TYPE (" + _NAME + r") (counter|gauge|histogram|summary|untyped)$")
