@@ -123,6 +123,7 @@ struct conn {
     int body_refused;
     int64_t args[3];
     int redis_refs;              /* Redis replies that will call back with this conn */
+    int pubs_in_flight;          /* PUBs waiting for Redis (cmd_pub.c) */
     int64_t closing_ms;
     /* streams: [0] is the inbox, then one per subscribed channel */
     struct stream_state *streams;
@@ -271,6 +272,7 @@ void channel_join(struct broker *b, struct conn *c, struct stream_state *s);
 void channel_leave(struct broker *b, struct conn *c, struct stream_state *s);
 
 /* cmd_pub.c */
+#define PUB_PIPELINE 128         /* PUBs in flight per connection */
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
              const char *body, size_t len);
 

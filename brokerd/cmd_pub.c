@@ -1,6 +1,12 @@
 /* PUB (SPEC 2.2, 2.5): one script checks the target, stores the message
  * in its stream, notifies the brokers that deliver it, and remembers the
- * answer for retries. ACK 1 is sent only once Redis has it. */
+ * answer for retries. ACK 1 is sent only once Redis has it.
+ *
+ * A connection may have up to PUB_PIPELINE PUBs waiting for Redis at once
+ * (conn_process holds back any other command until they are answered):
+ * Redis answers in order, so the Acks go out in order, and a publisher
+ * that does not wait for each Ack gets its messages announced in batches,
+ * which the brokers then write to their devices in batches. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +21,7 @@ struct pub_req {
     struct conn *c;
     int64_t to;
     int64_t mid;
+    int refuse;  /* answer ACK 0 whatever the reply (kept in order behind the others) */
 };
 
 static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
@@ -30,16 +37,34 @@ static void pub_done(void *arg, redisReply *r)
     struct pub_req *req = arg;
     struct conn *c = req->c;
     c->redis_refs--;
-    if (c->state == CS_WAIT_REDIS) {
-        int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+    c->pubs_in_flight--;
+    if (c->state == CS_LINE || c->state == CS_BODY || c->state == CS_WAIT_REDIS) {
+        int ok = !req->refuse && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                  r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
-        if (!r || r->type == REDIS_REPLY_ERROR)
+        if (!req->refuse && (!r || r->type == REDIS_REPLY_ERROR))
             log_warn("PUB from %lld failed in redis: %s", (long long)c->client_id,
                      r ? r->str : "no reply");
         pub_ack(c, ok, req->mid, req->to);
-        conn_resume(c);
+        if (c->state == CS_WAIT_REDIS)
+            conn_resume(c);
     }
     free(req);
+}
+
+static struct pub_req *pub_req_new(struct conn *c, int64_t to, int64_t mid, int refuse)
+{
+    struct pub_req *req = xmalloc(sizeof(*req));
+    req->c = c;
+    req->to = to;
+    req->mid = mid;
+    req->refuse = refuse;
+    return req;
+}
+
+static void pub_sent(struct conn *c)
+{
+    c->redis_refs++;
+    c->pubs_in_flight++;
 }
 
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const char *body,
@@ -47,6 +72,15 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
 {
     struct broker *b = c->b;
     if (len == 0) {
+        /* Refused at once; behind earlier PUBs, the Ack waits its turn
+         * (a PING's reply comes after theirs). */
+        struct pub_req *req = pub_req_new(c, to, mid, 1);
+        if (c->pubs_in_flight > 0 &&
+            rconn_cmd(&b->store.cmd, pub_done, req, 1, (const char *[]){ "PING" }, NULL) == 0) {
+            pub_sent(c);
+            return;
+        }
+        free(req);
         pub_ack(c, 0, mid, to);
         return;
     }
@@ -70,15 +104,11 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
     size_t argvlen[10];
     for (int i = 0; i < 10; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
-    struct pub_req *req = xmalloc(sizeof(*req));
-    req->c = c;
-    req->to = to;
-    req->mid = mid;
+    struct pub_req *req = pub_req_new(c, to, mid, 0);
     if (rconn_script(&b->store.cmd, SCRIPT_PUB, pub_done, req, 3, 10, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;
     }
-    c->redis_refs++;
-    c->state = CS_WAIT_REDIS;
+    pub_sent(c);
 }

@@ -126,6 +126,20 @@ void conn_response(struct conn *c, const char *text)
         frame_add_str(out, FRAME_RESPONSE, text);
 }
 
+/* With PUBs waiting for Redis, only another PUB may go ahead (its Ack
+ * then follows theirs); anything else waits, so replies stay in order. */
+static int conn_may_pipeline(struct conn *c, struct evbuffer *in)
+{
+    char head[4];
+    if (c->pubs_in_flight < PUB_PIPELINE &&
+        evbuffer_copyout(in, head, sizeof(head)) == (ev_ssize_t)sizeof(head) &&
+        memcmp(head, "PUB ", 4) == 0)
+        return 1;
+    if (evbuffer_get_length(in) > 0 || c->pubs_in_flight >= PUB_PIPELINE)
+        c->state = CS_WAIT_REDIS;
+    return 0;
+}
+
 /* Runs the input state machine over everything buffered. */
 static void conn_process(struct conn *c)
 {
@@ -150,6 +164,8 @@ static void conn_process(struct conn *c)
             }
             break;
         case CS_LINE:
+            if (c->pubs_in_flight > 0 && !conn_may_pipeline(c, in))
+                return;  /* resumed by the last PUB's reply */
             switch (proto_take_line(in, line, sizeof(line), &len)) {
             case PROTO_NEED_MORE:
                 return;
