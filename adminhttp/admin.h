@@ -67,7 +67,9 @@ struct admin {
     uint64_t api_requests, api_errors;
 };
 
-/* auth.c: 1 if the request may go on; else replies 401 and returns 0. */
+/* auth.c: 1 if the request carries the admin token (or none is set). */
+int auth_check(struct admin *a, struct evhttp_request *req);
+/* auth_check, replying 401 {"error":"unauthorized"} when it fails. */
 int auth_ok(struct admin *a, struct evhttp_request *req);
 
 /* reply.c */

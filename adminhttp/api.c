@@ -138,8 +138,11 @@ void api_handle(struct evhttp_request *req, void *arg)
         api_reply(a, req, 405, NULL, NULL);
         return;
     }
-    if (!auth_ok(a, req))
+    if (!auth_check(a, req)) {
+        /* Before any parsing: the reply type is not known yet. */
+        api_reply(a, req, 401, NULL, NULL);
         return;
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *text = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);

@@ -7,7 +7,7 @@
 #include "admin.h"
 #include "sha256.h"
 
-int auth_ok(struct admin *a, struct evhttp_request *req)
+int auth_check(struct admin *a, struct evhttp_request *req)
 {
     const char *want = a->conf.admin_token;
     if (!want || !*want)
@@ -21,7 +21,12 @@ int auth_ok(struct admin *a, struct evhttp_request *req)
     const char *tok = shaped ? got + sizeof(prefix) - 1 : "";
     hmac_sha256("pushgate-admin", 14, want, strlen(want), dw);
     hmac_sha256("pushgate-admin", 14, tok, strlen(tok), dg);
-    if (shaped && ct_memcmp(dw, dg, SHA256_LEN) == 0)
+    return shaped && ct_memcmp(dw, dg, SHA256_LEN) == 0;
+}
+
+int auth_ok(struct admin *a, struct evhttp_request *req)
+{
+    if (auth_check(a, req))
         return 1;
     reply_error(req, 401, "unauthorized");
     return 0;

@@ -232,7 +232,8 @@ void metrics_handle(struct evhttp_request *req, void *arg)
     http_metric(out, "cluster_brokers", "gauge", "Live brokers.", TOTAL("brokers"));
     http_metric(out, "cluster_connections", "gauge", "Identified device connections.",
                 TOTAL("connections"));
-    http_metric(out, "cluster_devices", "gauge", "Devices ever identified.", TOTAL("devices"));
+    http_metric(out, "cluster_devices", "gauge", "Known devices (registered or identified).",
+                TOTAL("devices"));
     http_metric(out, "cluster_channels", "gauge", "Channels with subscribers.",
                 TOTAL("channels"));
     http_metric(out, "cluster_messages_in_total", "counter", "Messages accepted.",

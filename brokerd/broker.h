@@ -105,37 +105,35 @@ enum conn_state {
 /* A parsed command line kept while its body arrives. */
 #define CONN_LINE_MAX 1025
 
+/* Kept small: an idle device costs this plus its bufferevent. */
 struct conn {
     struct broker *b;
     struct bufferevent *bev;
-    enum conn_state state;
     int64_t client_id;           /* 0 until identified */
     uint64_t nonce;              /* unique per identified connection of this loop */
-    int64_t connected_ms;
+    int64_t since_ms;            /* connected (for the IDENTIFY timeout), or began closing */
     int64_t last_recv_ms;
-    int64_t heartbeat_ms;
-    int64_t clean_since_ms;      /* the last clean disconnect (or now, if none) */
-    int clean;                   /* the last connection ended cleanly */
-    int device_type;             /* from /registration; 0: not registered */
-    /* body-reading state: the command whose body is awaited, its line's
-     * parsed arguments, and whether the line was refused (body dropped) */
+    int32_t heartbeat_ms;
+    uint8_t state;               /* enum conn_state */
+    uint8_t device_type;         /* from /registration; 0: not registered */
+    uint8_t body_refused;        /* the line was refused: read and drop its body */
+    uint8_t cursors_dirty;
+    uint8_t registered;          /* in b->clients (identified or identifying) */
+    uint8_t feature_negotiation;
+    int32_t redis_refs;          /* Redis replies that will call back with this conn */
+    int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
+    /* body-reading state: the command whose body is awaited and its line's
+     * parsed arguments */
     const struct command *body_cmd;
-    int body_refused;
     int64_t args[3];
-    int redis_refs;              /* Redis replies that will call back with this conn */
-    int pubs_in_flight;          /* PUBs waiting for Redis (cmd_pub.c) */
-    int64_t closing_ms;
     /* streams: [0] is the inbox, then one per subscribed channel */
     struct stream_state *streams;
     uint32_t nstreams, capstreams;
     /* un-FINed messages, oldest first */
     struct pending *pend_head, *pend_tail;
     uint32_t npending;
-    int cursors_dirty;
-    int registered;              /* in b->clients (identified or identifying) */
-    int feature_negotiation;
-    struct conn *next, *prev;    /* all connections */
-    struct conn *dead_next;      /* to free at a safe point */
+    /* all connections; once closed, next links the list to free */
+    struct conn *next, *prev;
 };
 
 /* ---- a channel with local subscribers ---- */
@@ -208,6 +206,8 @@ struct broker {
     struct imap clients;         /* client_id -> struct conn * */
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
+    struct pending *pending_free;  /* records to reuse (pending.c) */
+    size_t npending_free;
     int64_t last_flush_ms;
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
@@ -284,6 +284,7 @@ void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now);
 int pending_fin(struct conn *c, int64_t mid);
 void pending_redeliver(struct conn *c, int64_t now);
 void pending_clear(struct conn *c);
+void pending_free_all(struct broker *b);   /* at teardown */
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
 const struct pending *pending_oldest(const struct conn *c, int64_t stream);
 

@@ -93,15 +93,21 @@ static void identify_unregister(struct conn *c)
         imap_del(&b->clients, id);
 }
 
+/* What IDENTIFY's script said of the device's last connection. */
+struct identify_past {
+    int64_t since_ms;            /* the last clean disconnect, or when its broker died */
+    int clean;                   /* it ended cleanly: its SENT marks are exact */
+};
+
 /* Sets s's read position and where its never-sent entries begin from the
  * stored cursor. Without one, the inbox is read from its start and a
  * channel from the last clean disconnect (SUB always stores one). */
-static void identify_cursor(struct conn *c, struct stream_state *s, const redisReply *cur,
-                            const char *field)
+static void identify_cursor(const struct identify_past *past, struct stream_state *s,
+                            const redisReply *cur, const char *field)
 {
     struct eid sent = { 0, 0 };
     if (s->channel) {
-        sent.ms = (uint64_t)c->clean_since_ms;
+        sent.ms = (uint64_t)past->since_ms;
         sent.seq = UINT64_MAX;
     }
     s->sent = sent;
@@ -111,20 +117,21 @@ static void identify_cursor(struct conn *c, struct stream_state *s, const redisR
     s->fresh_after = sent;
     /* After a crash the SENT marks are stale: anything up to now may have
      * reached the device. */
-    struct eid crash = { (uint64_t)c->clean_since_ms, UINT64_MAX };
-    if (!c->clean && eid_cmp(crash, sent) > 0)
+    struct eid crash = { (uint64_t)past->since_ms, UINT64_MAX };
+    if (!past->clean && eid_cmp(crash, sent) > 0)
         s->fresh_after = crash;
 }
 
 /* Fills c's streams from the script's subscriptions and cursors. */
-static void identify_load_streams(struct conn *c, const redisReply *subs, const redisReply *cur)
+static void identify_load_streams(struct conn *c, const struct identify_past *past,
+                                  const redisReply *subs, const redisReply *cur)
 {
-    identify_cursor(c, conn_add_stream(c, 0), cur, "in");
+    identify_cursor(past, conn_add_stream(c, 0), cur, "in");
     for (size_t k = 0; k < subs->elements; k++) {
         int64_t ch = strtoll(subs->element[k]->str, NULL, 10);
         if (ch <= 0 || conn_stream(c, ch))
             continue;
-        identify_cursor(c, conn_add_stream(c, ch), cur, subs->element[k]->str);
+        identify_cursor(past, conn_add_stream(c, ch), cur, subs->element[k]->str);
     }
 }
 
@@ -154,11 +161,11 @@ static void identify_done(void *arg, redisReply *r)
         return;
     }
     c->client_id = c->args[0];
-    c->clean_since_ms = strtoll(r->element[0]->str, NULL, 10);
-    c->clean = r->element[1]->str[0] == '1';
+    struct identify_past past = { strtoll(r->element[0]->str, NULL, 10),
+                                  r->element[1]->str[0] == '1' };
     c->device_type = atoi(r->element[4]->str);
     b->nidentified++;
-    identify_load_streams(c, r->element[2], r->element[3]);
+    identify_load_streams(c, &past, r->element[2], r->element[3]);
     identify_reply_ok(c);
     log_debug("client %lld identified (heartbeat %llds, %u streams)", (long long)c->client_id,
               (long long)(c->heartbeat_ms / 1000), c->nstreams);
@@ -224,7 +231,7 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     }
     c->redis_refs++;
     c->args[0] = req.client_id;
-    c->heartbeat_ms = req.heartbeat * 1000;
+    c->heartbeat_ms = (int32_t)(req.heartbeat * 1000);
     c->feature_negotiation = req.feature_negotiation;
     c->registered = 1;
     imap_put(&b->clients, req.client_id, c);

@@ -71,7 +71,7 @@ void conn_accept(struct broker *b, int fd)
     c->b = b;
     c->bev = bev;
     c->state = CS_MAGIC;
-    c->connected_ms = c->last_recv_ms = now_ms();
+    c->since_ms = c->last_recv_ms = now_ms();
     c->next = b->conns;
     if (b->conns)
         b->conns->prev = c;
@@ -105,7 +105,7 @@ void conn_finish(struct conn *c)
         return;
     identify_forget(c);  /* no more deliveries; cursors written now */
     c->state = CS_CLOSING;
-    c->closing_ms = now_ms();
+    c->since_ms = now_ms();
     /* The write callback goes on once the output is out. */
     if (evbuffer_get_length(conn_out(c)) == 0)
         conn_on_write(c->bev, c);
@@ -233,7 +233,7 @@ void conn_close(struct conn *c)
         c->bev = NULL;
     }
     conn_unlink(c);
-    c->dead_next = b->dead;
+    c->next = b->dead;
     b->dead = c;
 }
 
@@ -243,10 +243,10 @@ void conn_free_dead(struct broker *b)
     while (*pp) {
         struct conn *c = *pp;
         if (c->redis_refs > 0) {
-            pp = &c->dead_next;  /* a Redis reply will still name it */
+            pp = &c->next;  /* a Redis reply will still name it */
             continue;
         }
-        *pp = c->dead_next;
+        *pp = c->next;
         free(c->streams);
         free(c);
     }
@@ -258,18 +258,18 @@ void conn_tick(struct broker *b, int64_t now)
     for (struct conn *c = b->conns; c; c = next) {
         next = c->next;
         if (c->state == CS_CLOSING || c->state == CS_LINGER) {
-            if (now - c->closing_ms > CLOSING_GRACE_MS)
+            if (now - c->since_ms > CLOSING_GRACE_MS)
                 conn_close(c);
             continue;
         }
         if (c->client_id == 0) {
-            if (now - c->connected_ms > IDENTIFY_TIMEOUT_MS) {
+            if (now - c->since_ms > IDENTIFY_TIMEOUT_MS) {
                 log_debug("conn %p: no IDENTIFY within 10 s, closing", (void *)c);
                 conn_close(c);
             }
             continue;
         }
-        if (now - c->last_recv_ms > 2 * c->heartbeat_ms) {
+        if (now - c->last_recv_ms > 2 * (int64_t)c->heartbeat_ms) {
             log_debug("client %lld: heartbeat timeout, closing", (long long)c->client_id);
             conn_close(c);
             continue;

@@ -146,6 +146,7 @@ void loop_teardown(struct broker *b)
         }
     imap_free(&b->clients);
     imap_free(&b->channels);
+    pending_free_all(b);
     if (b->base)
         event_base_free(b->base);
 }

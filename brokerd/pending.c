@@ -30,9 +30,46 @@ static void pending_append(struct conn *c, struct pending *p)
     c->pend_tail = p;
 }
 
+/* Records are reused through a per-loop free list: a fan-out adds one per
+ * subscriber and a FIN drops it, so malloc/free would run per delivery.
+ * The list keeps at most PENDING_FREE_MAX, so memory goes back after a
+ * burst. */
+#define PENDING_FREE_MAX 65536
+
+static struct pending *pending_alloc(struct broker *b)
+{
+    struct pending *p = b->pending_free;
+    if (!p)
+        return xmalloc(sizeof(*p));
+    b->pending_free = p->next;
+    b->npending_free--;
+    return p;
+}
+
+static void pending_release(struct broker *b, struct pending *p)
+{
+    if (b->npending_free >= PENDING_FREE_MAX) {
+        free(p);
+        return;
+    }
+    p->next = b->pending_free;
+    b->pending_free = p;
+    b->npending_free++;
+}
+
+void pending_free_all(struct broker *b)
+{
+    while (b->pending_free) {
+        struct pending *p = b->pending_free;
+        b->pending_free = p->next;
+        free(p);
+    }
+    b->npending_free = 0;
+}
+
 void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now)
 {
-    struct pending *p = xmalloc(sizeof(*p));
+    struct pending *p = pending_alloc(c->b);
     p->msg = m;
     m->refs++;
     p->attempt = attempt;
@@ -46,7 +83,7 @@ static void pending_drop(struct conn *c, struct pending *p)
 {
     pending_unlink(c, p);
     msg_unref(p->msg);
-    free(p);
+    pending_release(c->b, p);
     c->npending--;
     c->b->npending--;
 }
