@@ -208,7 +208,7 @@ struct broker {
     uint64_t npending;           /* over all connections */
     struct pending *pending_free;  /* records to reuse (pending.c) */
     size_t npending_free;
-    int64_t last_flush_ms;
+    uint64_t flush_slice;        /* which tenth of the connections flushes its cursors */
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
     int shutting_down;

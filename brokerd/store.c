@@ -12,7 +12,10 @@
 #include "broker.h"
 
 #define REPLY_TIMEOUT_MS 2000
-#define CURSOR_FLUSH_MS 1000
+/* Each connection's cursors are written at most once a second; the
+ * connections are split into CURSOR_SLICES groups flushed one per tick, so
+ * Redis never gets every connection's HSET in one burst. */
+#define CURSOR_SLICES 10
 #define BEAT_MS 1000
 
 int store_ready(const struct broker *b)
@@ -170,9 +173,8 @@ void store_tick(struct broker *b, int64_t now)
         b->last_beat_ms = now;
         store_beat(b);
     }
-    if (now - b->last_flush_ms < CURSOR_FLUSH_MS)
-        return;
-    b->last_flush_ms = now;
+    uint64_t slice = b->flush_slice++ % CURSOR_SLICES;
     for (struct conn *c = b->conns; c; c = c->next)
-        store_flush_cursors(b, c);
+        if (c->nonce % CURSOR_SLICES == slice)
+            store_flush_cursors(b, c);
 }
