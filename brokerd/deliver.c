@@ -14,6 +14,11 @@
 #include "xmalloc.h"
 
 #define CATCH_UP_BATCH 200
+/* Frames from this size on are shared by reference; smaller ones are
+ * copied. A reference costs libevent a chain allocation and a free per
+ * connection, more than copying a small frame into the chain that is
+ * already there (callgrind: docs/PERFORMANCE.md). */
+#define SHARE_MIN_BYTES 512
 
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
                     int64_t stream, int type_filter, const char *body, size_t len)
@@ -50,14 +55,17 @@ static void msg_ref_done(const void *data, size_t len, void *arg)
     msg_unref(arg);
 }
 
-/* Writes m to c. Attempt 1 shares the pre-encoded frame by reference; a
- * redelivery gets its own header line and still shares the body. */
+/* Writes m to c. Attempt 1 writes the pre-encoded frame (shared by
+ * reference when large); a redelivery gets its own header line and still
+ * shares a large body. */
 void msg_write(struct conn *c, struct msg *m, int64_t attempt)
 {
     if (!c->bev)
         return;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (attempt == 1) {
+    if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
+        evbuffer_add(out, m->frame1, m->frame1_len);
+    } else if (attempt == 1) {
         m->refs++;
         evbuffer_add_reference(out, m->frame1, m->frame1_len, msg_ref_done, m);
     } else {
@@ -70,7 +78,9 @@ void msg_write(struct conn *c, struct msg *m, int64_t attempt)
         frame_header(hdr, FRAME_MESSAGE, ll + body_len);
         evbuffer_add(out, hdr, sizeof(hdr));
         evbuffer_add(out, line, ll);
-        if (body_len) {
+        if (body_len && m->frame1_len < SHARE_MIN_BYTES) {
+            evbuffer_add(out, m->frame1 + m->body_off, body_len);
+        } else if (body_len) {
             m->refs++;
             evbuffer_add_reference(out, m->frame1 + m->body_off, body_len, msg_ref_done, m);
         }

@@ -21,10 +21,12 @@ static int scan_decimal(const char *s, size_t len, uint64_t *out)
         unsigned char c = (unsigned char)s[i];
         if (c < '0' || c > '9')
             return -1;
-        unsigned d = c - '0';
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;  /* v * 10 + d would overflow */
-        v = v * 10 + d;
+        /* Up to 19 digits cannot overflow; past that, check each step
+         * (a division per digit was this parser's whole cost). */
+        if (i < 19)
+            v = v * 10 + (c - '0');
+        else if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, c - '0', &v))
+            return -1;  /* would overflow */
     }
     *out = v;
     return 0;
