@@ -84,9 +84,11 @@ static int loop_listen(struct broker *b, const struct cfg_addr *addr, int reusep
         return -1;
     /* Accepting starts once Redis is first ready (loop_redis_ready): until
      * then connections wait in the kernel's backlog. */
+    /* Backlog 0: the socket already listens (net_listen's backlog); -1
+     * would make libevent listen again with 128. */
     b->listener = evconnlistener_new(b->base, on_accept, b,
                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-                                         LEV_OPT_DISABLED, -1, fd);
+                                         LEV_OPT_DISABLED, 0, fd);
     if (!b->listener) {
         evutil_closesocket(fd);
         log_error("cannot listen on %s", b->tcp_bound);

@@ -45,7 +45,8 @@ evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bou
         evutil_make_listen_socket_reuseable(fd);
         if (reuseport)
             evutil_make_listen_socket_reuseable_port(fd);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+        /* The kernel caps the backlog at net.core.somaxconn. */
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
             break;
         evutil_closesocket(fd);
         fd = -1;

@@ -106,10 +106,14 @@ static void rconn_on_script(void *arg, redisReply *r)
     struct rconn *rc = sl->rc;
     int which = sl->which;
     free(sl);
-    if (!r)
-        return;
+    if (!r || !rc->ac)
+        return;  /* that connection is gone; the next one loads them again */
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-        log_error("SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        /* e.g. LOADING while Redis reads its data: try the whole connection
+         * again later (rconn_reset schedules it with backoff). */
+        log_warn("SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        if (rc->ac)
+            rconn_reset(rc, "scripts not loaded");
         return;
     }
     memcpy(rc->sha[which], r->str, 41);

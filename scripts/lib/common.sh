@@ -3,7 +3,7 @@
 
 # Debian packages the build, the tests and scripts/run need.
 PG_PACKAGES="gcc make autoconf automake pkg-config libevent-dev libjansson-dev
-libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl"
+libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl mosquitto"
 
 pg_say() { printf '==> %s\n' "$*" >&2; }
 

@@ -1,0 +1,200 @@
+/* One client connection, whatever its protocol: connect, hand the input to
+ * the adapter as one flat block, and turn what the adapter found (ready,
+ * a message, an answer) into the worker's counts and latencies.
+ * Life: PC_IDLE -> PC_CONNECTING -> PC_OPENING (handshake, subscription)
+ * -> PC_READY -> PC_DEAD. */
+#include <errno.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "pushbench.h"
+
+void pb_conn_close(struct pb_conn *c)
+{
+    if (c->bev != NULL) {
+        bufferevent_free(c->bev);   /* closes the socket */
+        c->bev = NULL;
+    }
+    c->state = PC_DEAD;
+}
+
+/* Closes c and tells the worker (failed during set-up, or lost). */
+static void conn_gone(struct pb_conn *c, const char *why)
+{
+    int was_ready = c->state == PC_READY;
+
+    if (c->state == PC_DEAD)
+        return;
+    log_debug("client %lld: %s", (long long)c->client_id, why);
+    pb_conn_close(c);
+    worker_conn_gone(c->w, was_ready);
+}
+
+/* Moves what was gathered for c into its output buffer. */
+static void gather_to_output(struct pb_conn *c)
+{
+    struct pb_worker *w = c->w;
+
+    if (w->gather_len > 0 && c->bev != NULL)
+        evbuffer_add(bufferevent_get_output(c->bev), w->gather, w->gather_len);
+    w->gather_len = 0;
+}
+
+/* Sends what was gathered while c's input was parsed with one send();
+ * what the socket does not take goes to the output buffer, which the
+ * bufferevent writes when the socket is writable again. */
+static void gather_flush(struct pb_conn *c)
+{
+    struct pb_worker *w = c->w;
+    ssize_t n = 0;
+
+    w->gather_conn = NULL;
+    if (w->gather_len == 0 || c->bev == NULL) {
+        w->gather_len = 0;
+        return;
+    }
+    n = send(bufferevent_getfd(c->bev), w->gather, w->gather_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0)
+        n = 0;   /* EAGAIN, or an error the read side reports */
+    if ((size_t)n < w->gather_len)
+        evbuffer_add(bufferevent_get_output(c->bev), w->gather + n, w->gather_len - (size_t)n);
+    w->gather_len = 0;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct pb_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+    /* Linearising costs one copy of what a read brought (16 KiB at most);
+     * the adapters then parse plain memory. */
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    ssize_t used;
+
+    if (len == 0 || data == NULL)
+        return;
+    /* Gather replies only while nothing older waits in the output. */
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        c->w->gather_conn = c;
+    used = c->proto->input(c, data, len);
+    if (c->w->gather_conn == c)
+        gather_flush(c);
+    if (used < 0) {
+        conn_gone(c, "protocol error");
+        return;
+    }
+    if (used > 0)
+        evbuffer_drain(in, (size_t)used);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct pb_conn *c = arg;
+    int one = 1;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        /* Small frames must leave at once, as the brokers' own clients do. */
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->state = PC_OPENING;
+        c->proto->open(c);
+        return;
+    }
+    conn_gone(c, (what & BEV_EVENT_EOF) ? "closed by the peer" :
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+int pb_conn_start(struct pb_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+    c->bev = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        c->state = PC_DEAD;
+        return -1;
+    }
+    bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->state = PC_CONNECTING;
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)sa, (int)len) != 0) {
+        log_debug("connect: %s", strerror(errno));
+        pb_conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+void pb_conn_write(struct pb_conn *c, const void *data, size_t len)
+{
+    struct pb_worker *w = c->w;
+
+    if (c->bev == NULL)
+        return;
+    if (w->gather_conn == c) {
+        if (w->gather_len + len <= PB_GATHER_MAX) {
+            memcpy(w->gather + w->gather_len, data, len);
+            w->gather_len += len;
+            return;
+        }
+        gather_to_output(c);   /* keep the order: gathered bytes first */
+        w->gather_conn = NULL;
+    }
+    evbuffer_add(bufferevent_get_output(c->bev), data, len);
+}
+
+size_t pb_conn_output_len(const struct pb_conn *c)
+{
+    return c->bev != NULL ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+void pb_conn_ready(struct pb_conn *c)
+{
+    if (c->state != PC_OPENING)
+        return;
+    c->state = PC_READY;
+    worker_conn_ready(c->w);
+}
+
+void pb_conn_message(struct pb_conn *c, const char *body, size_t len)
+{
+    struct pb_stats *st = &c->w->st;
+    int64_t now = pb_now_ns(), sent;
+
+    st->received++;
+    if (st->recv_first_ns == 0)
+        st->recv_first_ns = now;
+    st->recv_last_ns = now;
+    if (payload_stamp(body, len, &sent) != 0) {
+        st->bad_payloads++;
+        return;
+    }
+    hist_add(&st->latency, now > sent ? (uint64_t)(now - sent) / 1000 : 0);
+}
+
+void pb_conn_acked(struct pb_conn *c, int ok)
+{
+    struct pb_stats *st = &c->w->st;
+    int64_t now = pb_now_ns();
+
+    if (c->inflight > 0)
+        c->inflight--;
+    if (ok)
+        st->accepted++;
+    else
+        st->refused++;
+    st->ack_last_ns = now;
+    if (c->req_ns != 0) {
+        hist_add(&st->request, now > c->req_ns ? (uint64_t)(now - c->req_ns) / 1000 : 0);
+        c->req_ns = 0;
+    }
+    publisher_acked(c->w, c);
+}
+
+void pb_conn_error(struct pb_conn *c, const char *what, size_t len)
+{
+    c->w->st.errors++;
+    log_debug("client %lld: %.*s", (long long)c->client_id, (int)(len > 200 ? 200 : len), what);
+}

@@ -1,0 +1,124 @@
+/* pushgate's device protocol (SPEC section 2): the magic, IDENTIFY, SUB,
+ * PUB to a channel (client_id 0), and a FIN for every Message frame, as a
+ * real device must. */
+#include <stdio.h>
+#include <string.h>
+
+#include "frame.h"
+#include "proto.h"
+#include "pushbench.h"
+
+#define PG_FRAME_MAX (16u << 20)
+
+static void put_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+static uint32_t get_be32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+/* The magic, IDENTIFY and, for a receiver, SUB: sent together, the broker
+ * answers OK to each in order. */
+static void pg_open(struct pb_conn *c)
+{
+    char buf[256];
+    int jl, n;
+
+    memcpy(buf, PROTO_MAGIC "IDENTIFY\n", PROTO_MAGIC_LEN + 9);
+    n = PROTO_MAGIC_LEN + 9 + 4;
+    jl = snprintf(buf + n, sizeof(buf) - (size_t)n,
+                  "{\"client_id\":%lld,\"heartbeat_interval\":%llu}",
+                  (long long)c->client_id, (unsigned long long)c->w->cfg->o.heartbeat);
+    put_be32(buf + n - 4, (uint32_t)jl);
+    n += jl;
+    if (c->channel != 0)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "SUB %lld\n", (long long)c->channel);
+    c->awaiting = c->channel != 0 ? 2 : 1;
+    pb_conn_write(c, buf, (size_t)n);
+}
+
+static void pg_publish(struct pb_conn *c, int64_t channel, uint64_t seq, const char *body,
+                       size_t len)
+{
+    char line[96];
+    int n = snprintf(line, sizeof(line), "PUB 0 %lld %llu\n", (long long)channel,
+                     (unsigned long long)(c->w->cfg->mid_base + seq));
+
+    put_be32(line + n, (uint32_t)len);
+    pb_conn_write(c, line, (size_t)n + 4);
+    pb_conn_write(c, body, len);
+}
+
+static void pg_message(struct pb_conn *c, const char *d, size_t dl)
+{
+    struct frame_msg_meta m;
+    const char *body;
+    size_t body_len;
+    char fin[32] = "FIN ";
+    size_t n;
+
+    if (frame_msg_parse(d, dl, &m, &body, &body_len) != 0) {
+        pb_conn_error(c, "malformed Message frame", 23);
+        return;
+    }
+    n = 4 + fmt_u64(fin + 4, (uint64_t)m.message_id);
+    fin[n++] = '\n';
+    pb_conn_write(c, fin, n);
+    pb_conn_message(c, body, body_len);
+}
+
+static ssize_t pg_input(struct pb_conn *c, const char *data, size_t len)
+{
+    size_t off = 0;
+
+    while (len - off >= FRAME_HEADER_LEN) {
+        uint32_t size = get_be32(data + off), type = get_be32(data + off + 4);
+        const char *d = data + off + FRAME_HEADER_LEN;
+        size_t dl;
+
+        if (size < 4 || size > PG_FRAME_MAX)
+            return -1;
+        if (len - off - 4 < size)
+            break;
+        dl = size - 4;
+        switch (type) {
+        case FRAME_RESPONSE:
+            if (dl == 2 && memcmp(d, "OK", 2) == 0 && c->awaiting > 0 && --c->awaiting == 0)
+                pb_conn_ready(c);
+            break;
+        case FRAME_ERROR:
+            pb_conn_error(c, d, dl);
+            /* A refused IDENTIFY or SUB: this connection cannot take part. */
+            if (c->state == PC_OPENING)
+                return -1;
+            break;
+        case FRAME_MESSAGE:
+            pg_message(c, d, dl);
+            break;
+        case FRAME_ACK:
+            pb_conn_acked(c, dl > 6 && memcmp(d, "ACK 1 ", 6) == 0);
+            break;
+        default:
+            return -1;
+        }
+        off += 4 + size;
+    }
+    return (ssize_t)off;
+}
+
+static void pg_ping(struct pb_conn *c)
+{
+    pb_conn_write(c, "H\n", 2);
+}
+
+const struct pb_proto pb_proto_pushgate = {
+    "pushgate", 1, pg_open, pg_publish, pg_input, pg_ping,
+};
