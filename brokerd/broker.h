@@ -97,6 +97,7 @@ enum conn_state {
     CS_LINE,           /* waiting for a command line */
     CS_BODY,           /* waiting for the body of PUB/IDENTIFY */
     CS_WAIT_REDIS,     /* a command is waiting for Redis; input paused */
+    CS_FATAL_WAIT,     /* a fatal error waits for the Acks of earlier PUBs */
     CS_CLOSING,        /* flushing the last frames; input is read and dropped */
     CS_LINGER,         /* write side shut; dropping input until the peer's EOF */
     CS_DEAD,           /* closed, freed at a safe point */
@@ -273,6 +274,9 @@ void channel_leave(struct broker *b, struct conn *c, struct stream_state *s);
 
 /* cmd_pub.c */
 #define PUB_PIPELINE 128         /* PUBs in flight per connection */
+/* With PUBs in flight, an error frame takes its place behind their Acks
+ * (fatal: then the connection closes). 0, or -1 if none are in flight. */
+int pub_defer_error(struct conn *c, const char *err, const char *reason, int fatal);
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
              const char *body, size_t len);
 

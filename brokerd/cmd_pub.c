@@ -21,7 +21,9 @@ struct pub_req {
     struct conn *c;
     int64_t to;
     int64_t mid;
-    int refuse;  /* answer ACK 0 whatever the reply (kept in order behind the others) */
+    int refuse;   /* answer ACK 0 whatever the reply (kept in order behind the others) */
+    char *error;  /* or write this Error frame instead of an Ack */
+    int fatal;    /* and then close */
 };
 
 static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
@@ -38,7 +40,14 @@ static void pub_done(void *arg, redisReply *r)
     struct conn *c = req->c;
     c->redis_refs--;
     c->pubs_in_flight--;
-    if (c->state == CS_LINE || c->state == CS_BODY || c->state == CS_WAIT_REDIS) {
+    if (req->error && c->state != CS_DEAD && c->bev) {
+        frame_add_str(bufferevent_get_output(c->bev), FRAME_ERROR, req->error);
+        if (req->fatal)
+            conn_finish(c);
+        else if (c->state == CS_WAIT_REDIS)
+            conn_resume(c);
+    } else if (c->state == CS_LINE || c->state == CS_BODY || c->state == CS_WAIT_REDIS ||
+               c->state == CS_FATAL_WAIT) {
         int ok = !req->refuse && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                  r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
         if (!req->refuse && (!r || r->type == REDIS_REPLY_ERROR))
@@ -48,6 +57,7 @@ static void pub_done(void *arg, redisReply *r)
         if (c->state == CS_WAIT_REDIS)
             conn_resume(c);
     }
+    free(req->error);
     free(req);
 }
 
@@ -58,6 +68,8 @@ static struct pub_req *pub_req_new(struct conn *c, int64_t to, int64_t mid, int 
     req->to = to;
     req->mid = mid;
     req->refuse = refuse;
+    req->error = NULL;
+    req->fatal = 0;
     return req;
 }
 
@@ -66,6 +78,26 @@ static void pub_sent(struct conn *c)
     c->redis_refs++;
     c->pubs_in_flight++;
 }
+
+int pub_defer_error(struct conn *c, const char *err, const char *reason, int fatal)
+{
+    if (c->pubs_in_flight == 0)
+        return -1;
+    struct pub_req *req = pub_req_new(c, 0, 0, 1);
+    size_t n = strlen(err) + (reason ? strlen(reason) + 1 : 0) + 1;
+    req->error = xmalloc(n);
+    snprintf(req->error, n, reason ? "%s %s" : "%s", err, reason);
+    req->fatal = fatal;
+    /* A PING's reply comes after those of the PUBs sent before it. */
+    if (rconn_cmd(&c->b->store.cmd, pub_done, req, 1, (const char *[]){ "PING" }, NULL) < 0) {
+        free(req->error);
+        free(req);
+        return -1;
+    }
+    pub_sent(c);
+    return 0;
+}
+
 
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const char *body,
              size_t len)

@@ -95,6 +95,8 @@ void conn_error(struct conn *c, const char *err, const char *reason)
     struct evbuffer *out = conn_out(c);
     c->b->stats.protocol_errors++;
     log_debug("client %lld: %s %s", (long long)c->client_id, err, reason ? reason : "");
+    if (pub_defer_error(c, err, reason, 0) == 0)
+        return;  /* behind the Acks of the PUBs before it */
     if (out)
         frame_add_error(out, err, reason);
 }
@@ -113,9 +115,17 @@ void conn_finish(struct conn *c)
 
 void conn_fatal(struct conn *c, const char *err, const char *reason)
 {
-    if (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD)
+    if (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD ||
+        c->state == CS_FATAL_WAIT)
         return;
-    conn_error(c, err, reason);
+    c->b->stats.protocol_errors++;
+    if (pub_defer_error(c, err, reason, 1) == 0) {
+        c->state = CS_FATAL_WAIT;  /* read nothing more; closed after the Acks */
+        return;
+    }
+    struct evbuffer *out = conn_out(c);
+    if (out)
+        frame_add_error(out, err, reason);
     conn_finish(c);
 }
 

@@ -349,3 +349,37 @@ class PubDedupTest(BrokerTestCase):
         self.assert_message(d, mid, ch, s1.client_id, b"from 1")
         self.pub_ok(s2, d.client_id, ch, mid, b"from 2")
         self.assert_message(d, mid, ch, s2.client_id, b"from 2")
+
+
+class PubPipelineTest(BrokerTestCase):
+    """PUBs sent without waiting for their Acks (brokerd keeps several in
+    flight): every reply still comes back in the order of the commands."""
+
+    def test_replies_keep_their_order(self):
+        d = self.identified()
+        s = self.identified()
+        ch, m1, m2, m3 = new_id(), new_id(), new_id(), new_id()
+        frame = lambda line, body: line.encode() + b"\n" + struct.pack(">I", len(body)) + body
+        s.send_raw(frame("PUB %d %d %d" % (d.client_id, ch, m1), b"one")
+                   + frame("PUB x %d %d" % (ch, m2), b"refused line")
+                   + frame("PUB %d %d %d" % (d.client_id, ch, m2), b"")
+                   + frame("PUB %d %d %d" % (d.client_id, ch, m3), b"three")
+                   + b"H\n")
+        self.assertEqual(s.read_frame(), (FRAME_ACK, b"ACK 1 %d %d" % (m1, d.client_id)))
+        ftype, data = s.read_frame()
+        self.assertEqual((ftype, data.split(b" ")[0]), (1, b"E_INVALID"), fmt_frame((ftype, data)))
+        self.assertEqual(s.read_frame(), (FRAME_ACK, b"ACK 0 %d %d" % (m2, d.client_id)))
+        self.assertEqual(s.read_frame(), (FRAME_ACK, b"ACK 1 %d %d" % (m3, d.client_id)))
+        self.assertEqual(s.read_frame(), (0, b"H"))
+        got = [self.expect_message(d)[0] for _ in range(2)]
+        self.assertEqual(got, [m1, m3])
+
+    def test_fatal_error_comes_after_earlier_acks(self):
+        d = self.identified()
+        s = self.identified()
+        ch, m1 = new_id(), new_id()
+        s.send_raw(b"PUB %d %d %d\n" % (d.client_id, ch, m1) + struct.pack(">I", 3) + b"one"
+                   + b"PUB %d %d %d\n" % (d.client_id, ch, new_id())
+                   + struct.pack(">I", DEFAULT_MAX_MSG_SIZE + 1))
+        self.assertEqual(s.read_frame(), (FRAME_ACK, b"ACK 1 %d %d" % (m1, d.client_id)))
+        self.expect_fatal(s, "E_BAD_MESSAGE")
