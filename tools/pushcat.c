@@ -41,7 +41,7 @@ struct pushcat_conf {
     enum log_level log_level;
 };
 
-#define OPT(n, t, f, d, lo, hi, h) { n, t, offsetof(struct pushcat_conf, f), d, lo, hi, h }
+#define OPT(...) CFG_OPT(struct pushcat_conf, __VA_ARGS__)
 static const struct cfg_opt pushcat_opts[] = {
     OPT("broker", CFG_ADDR, broker, "127.0.0.1:8600", 0, 0, "broker TCP address host:port"),
     OPT("client-id", CFG_STR, client_id, NULL, 0, 0, "device id to IDENTIFY as (required)"),

@@ -13,7 +13,7 @@
 
 enum { EXIT_USAGE = 2 };
 
-#define OPT(n, t, f, d, lo, hi, h) { n, t, offsetof(struct pb_opts, f), d, lo, hi, h }
+#define OPT(...) CFG_OPT(struct pb_opts, __VA_ARGS__)
 static const struct cfg_opt pb_options[] = {
     OPT("proto", CFG_STR, proto, "pushgate", 0, 0, "pushgate, mqtt (3.1.1, QoS 0) or redis (pub/sub)"),
     OPT("workload", CFG_STR, workload, "fanout", 0, 0, "idle, fanout, unicast or put"),
