@@ -84,7 +84,9 @@ struct stream_state {
 };
 
 struct pending {
-    struct pending *next, *prev;
+    struct pending *next, *prev;        /* the connection's, oldest first */
+    struct pending *due_next, *due_prev;  /* the loop's, by deadline */
+    struct conn *conn;
     struct msg *msg;
     int64_t deadline_ms;
     int64_t attempt;
@@ -209,7 +211,8 @@ struct broker {
     uint64_t npending;           /* over all connections */
     struct pending *pending_free;  /* records to reuse (pending.c) */
     size_t npending_free;
-    uint64_t flush_slice;        /* which tenth of the connections flushes its cursors */
+    struct pending *due_head, *due_tail;  /* every connection's, by deadline */
+    struct conn *tick_next;      /* where the next tick's walk starts (conn.c) */
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
     int shutting_down;
@@ -286,7 +289,7 @@ void cmd_fin(struct conn *c, int64_t mid);
 /* pending.c */
 void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now);
 int pending_fin(struct conn *c, int64_t mid);
-void pending_redeliver(struct conn *c, int64_t now);
+void pending_redeliver(struct broker *b, int64_t now);  /* those past their deadline */
 void pending_clear(struct conn *c);
 void pending_free_all(struct broker *b);   /* at teardown */
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
@@ -318,6 +321,8 @@ void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
 /* Commands go through b->store.cmd with rconn_cmd / rconn_script. */
+/* Writes c's read positions if they moved; conn_tick calls it about once a
+ * second per connection, so Redis never gets every HSET in one burst. */
 void store_flush_cursors(struct broker *b, struct conn *c);
 void store_tick(struct broker *b, int64_t now);
 /* Takes this broker out of the registry (at shutdown). */

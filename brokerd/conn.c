@@ -8,6 +8,7 @@
 #include <event2/bufferevent.h>
 
 #include "broker.h"
+#include "net.h"
 #include "proto.h"
 #include "xmalloc.h"
 
@@ -62,6 +63,7 @@ void conn_accept(struct broker *b, int fd)
         evutil_closesocket(fd);
         return;
     }
+    net_nodelay(fd);
     struct bufferevent *bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         evutil_closesocket(fd);
@@ -219,6 +221,8 @@ void conn_resume(struct conn *c)
 static void conn_unlink(struct conn *c)
 {
     struct broker *b = c->b;
+    if (b->tick_next == c)
+        b->tick_next = c->next;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -262,28 +266,43 @@ void conn_free_dead(struct broker *b)
     }
 }
 
+/* Each tick looks at a tenth of the connections, from where the last one
+ * stopped: every connection is seen about once a second, and no tick walks
+ * them all (with 10,000 connections that walk stalled the loop for over a
+ * millisecond). Timeouts are thus up to a second late. */
+#define TICK_SLICES 10
+
+static void conn_check(struct broker *b, struct conn *c, int64_t now)
+{
+    if (c->state == CS_CLOSING || c->state == CS_LINGER) {
+        if (now - c->since_ms > CLOSING_GRACE_MS)
+            conn_close(c);
+        return;
+    }
+    if (c->client_id == 0) {
+        if (now - c->since_ms > IDENTIFY_TIMEOUT_MS) {
+            log_debug("conn %p: no IDENTIFY within 10 s, closing", (void *)c);
+            conn_close(c);
+        }
+        return;
+    }
+    if (now - c->last_recv_ms > 2 * (int64_t)c->heartbeat_ms) {
+        log_debug("client %lld: heartbeat timeout, closing", (long long)c->client_id);
+        conn_close(c);
+        return;
+    }
+    store_flush_cursors(b, c);
+}
+
 void conn_tick(struct broker *b, int64_t now)
 {
-    struct conn *next;
-    for (struct conn *c = b->conns; c; c = next) {
-        next = c->next;
-        if (c->state == CS_CLOSING || c->state == CS_LINGER) {
-            if (now - c->since_ms > CLOSING_GRACE_MS)
-                conn_close(c);
-            continue;
-        }
-        if (c->client_id == 0) {
-            if (now - c->since_ms > IDENTIFY_TIMEOUT_MS) {
-                log_debug("conn %p: no IDENTIFY within 10 s, closing", (void *)c);
-                conn_close(c);
-            }
-            continue;
-        }
-        if (now - c->last_recv_ms > 2 * (int64_t)c->heartbeat_ms) {
-            log_debug("client %lld: heartbeat timeout, closing", (long long)c->client_id);
-            conn_close(c);
-            continue;
-        }
-        pending_redeliver(c, now);
+    pending_redeliver(b, now);
+    uint32_t n = (b->nconns + TICK_SLICES - 1) / TICK_SLICES;
+    struct conn *c = b->tick_next ? b->tick_next : b->conns;
+    while (c && n-- > 0) {
+        struct conn *next = c->next;  /* conn_check may unlink c */
+        conn_check(b, c, now);
+        c = next;
     }
+    b->tick_next = c;
 }

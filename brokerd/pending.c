@@ -1,6 +1,7 @@
 /* Messages written to a connection and not FINed yet (SPEC 2.5), oldest
- * first. Every record has the same timeout, so the list is also in
- * deadline order and redelivery only looks at its head. */
+ * first. Every record has the same timeout, so a record is also appended
+ * to one list per loop in deadline order: each tick redelivers from its
+ * head and touches no connection that has nothing due. */
 #include <stdlib.h>
 
 #include "broker.h"
@@ -8,6 +9,16 @@
 
 static void pending_unlink(struct conn *c, struct pending *p)
 {
+    struct broker *b = c->b;
+    if (p->due_prev)
+        p->due_prev->due_next = p->due_next;
+    else
+        b->due_head = p->due_next;
+    if (p->due_next)
+        p->due_next->due_prev = p->due_prev;
+    else
+        b->due_tail = p->due_prev;
+    p->due_next = p->due_prev = NULL;
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -21,6 +32,14 @@ static void pending_unlink(struct conn *c, struct pending *p)
 
 static void pending_append(struct conn *c, struct pending *p)
 {
+    struct broker *b = c->b;
+    p->due_prev = b->due_tail;
+    p->due_next = NULL;
+    if (b->due_tail)
+        b->due_tail->due_next = p;
+    else
+        b->due_head = p;
+    b->due_tail = p;
     p->prev = c->pend_tail;
     p->next = NULL;
     if (c->pend_tail)
@@ -70,6 +89,7 @@ void pending_free_all(struct broker *b)
 void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now)
 {
     struct pending *p = pending_alloc(c->b);
+    p->conn = c;
     p->msg = m;
     m->refs++;
     p->attempt = attempt;
@@ -105,16 +125,25 @@ int pending_fin(struct conn *c, int64_t mid)
     return 0;
 }
 
-void pending_redeliver(struct conn *c, int64_t now)
+void pending_redeliver(struct broker *b, int64_t now)
 {
-    while (c->bev && c->pend_head && c->pend_head->deadline_ms <= now) {
-        struct pending *p = c->pend_head;
+    /* Each record goes back to the tail with a later deadline, so the loop
+     * ends however many there are. */
+    struct pending *last = b->due_tail;
+    while (b->due_head && b->due_head->deadline_ms <= now) {
+        struct pending *p = b->due_head;
+        struct conn *c = p->conn;
         pending_unlink(c, p);
-        p->attempt++;
-        p->deadline_ms = now + (int64_t)c->b->conf.msg_timeout * 1000;
+        p->deadline_ms = now + (int64_t)b->conf.msg_timeout * 1000;
         pending_append(c, p);
-        msg_write(c, p->msg, p->attempt);
-        c->b->stats.redeliveries++;
+        /* A closing connection gets no more messages; its records go with it. */
+        if (c->bev && c->state != CS_CLOSING && c->state != CS_LINGER) {
+            p->attempt++;
+            msg_write(c, p->msg, p->attempt);
+            b->stats.redeliveries++;
+        }
+        if (p == last)
+            break;
     }
 }
 

@@ -12,10 +12,6 @@
 #include "broker.h"
 
 #define REPLY_TIMEOUT_MS 2000
-/* Each connection's cursors are written at most once a second; the
- * connections are split into CURSOR_SLICES groups flushed one per tick, so
- * Redis never gets every connection's HSET in one burst. */
-#define CURSOR_SLICES 10
 #define BEAT_MS 1000
 
 int store_ready(const struct broker *b)
@@ -172,9 +168,4 @@ void store_tick(struct broker *b, int64_t now)
     if (!b->shutting_down && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = now;
         store_beat(b);
-    }
-    uint64_t slice = b->flush_slice++ % CURSOR_SLICES;
-    for (struct conn *c = b->conns; c; c = c->next)
-        if (c->nonce % CURSOR_SLICES == slice)
-            store_flush_cursors(b, c);
-}
+    }}

@@ -1,6 +1,8 @@
 #include "net.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,4 +65,11 @@ evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bou
     getsockname(fd, (struct sockaddr *)&ss, &len);
     net_format((struct sockaddr *)&ss, len, bound, cap);
     return fd;
+}
+
+void net_nodelay(evutil_socket_t fd)
+{
+    int one = 1;
+    /* Fails only on non-TCP sockets, where there is nothing to turn off. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

@@ -13,4 +13,9 @@
  * into bound. Returns the socket, or -1 after logging why. */
 evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bound, size_t cap);
 
+/* Turns Nagle's algorithm off on a connected socket: a push gateway's
+ * frames are small and must leave at once, not wait for the peer's
+ * (possibly delayed) ACK of the previous one. */
+void net_nodelay(evutil_socket_t fd);
+
 #endif
