@@ -44,7 +44,7 @@ static void page_handle(struct evhttp_request *req, void *arg)
 static int admin_setup(struct admin *a)
 {
     char bound[CFG_HOST_MAX + 8];
-    a->base = event_base_new();
+    a->base = daemon_event_base();
     if (!a->base)
         return -1;
     a->http = http_listen(a->base, &a->conf.http_address, bound, sizeof(bound));

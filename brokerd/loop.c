@@ -100,7 +100,7 @@ static int loop_listen(struct broker *b, const struct cfg_addr *addr, int reusep
 
 int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
 {
-    b->base = event_base_new();
+    b->base = daemon_event_base();
     if (!b->base || pipe(b->stop_pipe) < 0)
         return -1;
     b->started_ms = now_ms();

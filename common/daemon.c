@@ -51,3 +51,15 @@ void daemon_signals_free(struct daemon_signals *s)
         event_free(s->intr);
     s->term = s->intr = NULL;
 }
+
+struct event_base *daemon_event_base(void)
+{
+    struct event_config *ec = event_config_new();
+    if (!ec)
+        return NULL;
+    /* Safe here: no daemon dup()s a socket that a loop watches. */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}

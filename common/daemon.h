@@ -15,6 +15,11 @@ struct event;
 int daemon_configure(const struct cfg_program *prog, void *conf, const enum log_level *level,
                      int argc, char **argv);
 
+/* A new event loop. It batches epoll changes until the next wait, so a
+ * connection's read or write interest switched off and on again in one turn
+ * (evhttp does it for every request) costs no system call. NULL on failure. */
+struct event_base *daemon_event_base(void);
+
 struct daemon_signals {
     struct event *term, *intr;
     void (*stop)(void *arg);

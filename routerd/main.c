@@ -31,7 +31,7 @@ static void router_stop(void *arg)
 
 static int router_setup(struct router *r)
 {
-    r->base = event_base_new();
+    r->base = daemon_event_base();
     if (!r->base || router_http_start(r) < 0)
         return -1;
     if (!r->conf.secret || !*r->conf.secret)
