@@ -97,3 +97,24 @@ class RedeliveryTest(BrokerTestCase):
         self.expect_no_frame(d, 2.0)
         d.send_line("FIN %d" % mid)
         self.expect_error(d, "E_FIN_FAILED")
+
+    def test_closed_connection_leaves_the_others_redelivered(self):
+        # The loop keeps one list of pending messages in deadline order: a
+        # connection that goes away takes its entries with it, and the
+        # others' still come again, in their order.
+        ch = new_id()
+        gone = self.subscribed(ch)
+        stays = self.subscribed(ch)
+        s = self.identified()
+        first, second = new_id(), new_id()
+        self.pub_ok(s, 0, ch, first, b"one")
+        self.pub_ok(s, 0, ch, second, b"two")
+        for d in (gone, stays):
+            self.assert_message(d, first, ch, s.client_id, b"one", attempt=1)
+            self.assert_message(d, second, ch, s.client_id, b"two", attempt=1)
+        gone.close()
+        self.assert_message(stays, first, ch, s.client_id, b"one", attempt=2, timeout=4)
+        self.assert_message(stays, second, ch, s.client_id, b"two", attempt=2, timeout=4)
+        self.fin(stays, first)
+        self.fin(stays, second)
+        self.expect_no_frame(stays, 2.0)

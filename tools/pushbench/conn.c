@@ -82,6 +82,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     /* Gather replies only while nothing older waits in the output. */
     if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         c->w->gather_conn = c;
+    c->w->read_ns = pb_now_ns();
     used = c->proto->input(c, data, len);
     if (c->w->gather_conn == c)
         gather_flush(c);
@@ -161,7 +162,7 @@ void pb_conn_ready(struct pb_conn *c)
 void pb_conn_message(struct pb_conn *c, const char *body, size_t len)
 {
     struct pb_stats *st = &c->w->st;
-    int64_t now = pb_now_ns(), sent;
+    int64_t now = c->w->read_ns, sent;
 
     st->received++;
     if (st->recv_first_ns == 0)

@@ -166,6 +166,9 @@ struct pb_worker {
     struct pb_conn *gather_conn;
     char *gather;
     size_t gather_len;
+    /* When the input being parsed was read: one clock read per read, not
+     * per message (messages that came in one read arrived together). */
+    int64_t read_ns;
     struct pb_stats st;
 };
 
