@@ -125,6 +125,9 @@ struct conn {
     uint8_t feature_negotiation;
     int32_t redis_refs;          /* Redis replies that will call back with this conn */
     int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
+    uint32_t npending;           /* in pend_head..pend_tail; here, not beside
+                                    them, so that no padding rounds the struct
+                                    up to the next malloc size class */
     /* body-reading state: the command whose body is awaited and its line's
      * parsed arguments */
     const struct command *body_cmd;
@@ -134,7 +137,6 @@ struct conn {
     uint32_t nstreams, capstreams;
     /* un-FINed messages, oldest first */
     struct pending *pend_head, *pend_tail;
-    uint32_t npending;
     /* all connections; once closed, next links the list to free */
     struct conn *next, *prev;
 };
