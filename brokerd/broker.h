@@ -15,6 +15,7 @@
 #include "frame.h"
 #include "imap.h"
 #include "log.h"
+#include "loops.h"
 #include "rconn.h"
 
 struct bufferevent;
@@ -197,8 +198,7 @@ struct broker {
     struct event_base *base;
     struct evconnlistener *listener;
     struct event *tick_ev;
-    struct event *stop_ev;
-    int stop_pipe[2];            /* another thread writes a byte to stop this loop */
+    struct loop_wake wake;       /* another thread stops this loop through it */
     struct daemon_signals signals;
     char broadcast[CFG_HOST_MAX + 8];
     char tcp_bound[CFG_HOST_MAX + 8];
@@ -323,7 +323,7 @@ void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
 /* Commands go through b->store.cmd with rconn_cmd / rconn_script. */
-/* Writes c's read positions if they moved; conn_tick calls it about once a
+/* Writes c's read positions if they moved; conn_tick calls it every half
  * second per connection, so Redis never gets every HSET in one burst. */
 void store_flush_cursors(struct broker *b, struct conn *c);
 void store_tick(struct broker *b, int64_t now);

@@ -270,11 +270,11 @@ void conn_free_dead(struct broker *b)
     }
 }
 
-/* Each tick looks at a tenth of the connections, from where the last one
- * stopped: every connection is seen about once a second, and no tick walks
+/* Each tick looks at a fifth of the connections, from where the last one
+ * stopped: every connection is seen every half second, and no tick walks
  * them all (with 10,000 connections that walk stalled the loop for over a
- * millisecond). Timeouts are thus up to a second late. */
-#define TICK_SLICES 10
+ * millisecond). Timeouts are thus up to half a second late. */
+#define TICK_SLICES 5
 
 static void conn_check(struct broker *b, struct conn *c, int64_t now)
 {
