@@ -24,7 +24,7 @@ static const struct cfg_opt broker_opts[] = {
     OPT("max-pending", CFG_UINT, max_pending, "1000", 1, 1000000,
         "un-FINed messages in flight per connection"),
     CFG_OFFLINE_OPTS(struct broker_conf),
-    OPT("threads", CFG_UINT, threads, "0", 0, 64,
+    OPT("threads", CFG_UINT, threads, "0", 0, LOOPS_MAX,
         "event loops, all on the TCP port (0: one per core)"),
 };
 

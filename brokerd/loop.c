@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -62,13 +61,10 @@ void loop_stop(struct broker *b)
         conn_close(b->conns);  /* unlinks it */
 }
 
-/* Another thread asks this loop to stop by writing to its pipe. */
-static void loop_on_stop_pipe(evutil_socket_t fd, short what, void *arg)
+/* Another thread asks this loop to stop (loop_wake). */
+static void loop_stop_cb(void *arg)
 {
-    char c;
-    (void)what;
-    if (read(fd, &c, 1) >= 0)
-        loop_stop(arg);
+    loop_stop(arg);
 }
 
 void loop_redis_ready(struct broker *b)
@@ -101,7 +97,7 @@ static int loop_listen(struct broker *b, const struct cfg_addr *addr, int reusep
 int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
 {
     b->base = daemon_event_base();
-    if (!b->base || pipe(b->stop_pipe) < 0)
+    if (!b->base || loop_wake_init(&b->wake, b->base, loop_stop_cb, b) < 0)
         return -1;
     b->started_ms = now_ms();
     /* Seeded by the clock: a broker restarted with the same id never reuses a
@@ -114,8 +110,6 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
     event_add(b->tick_ev, &tv);
-    b->stop_ev = event_new(b->base, b->stop_pipe[0], EV_READ, loop_on_stop_pipe, b);
-    event_add(b->stop_ev, NULL);
     return 0;
 }
 
@@ -134,11 +128,7 @@ void loop_teardown(struct broker *b)
         evconnlistener_free(b->listener);
     if (b->tick_ev)
         event_free(b->tick_ev);
-    if (b->stop_ev)
-        event_free(b->stop_ev);
-    for (int i = 0; i < 2; i++)
-        if (b->stop_pipe[i] > 0)
-            close(b->stop_pipe[i]);
+    loop_wake_free(&b->wake);
     daemon_signals_free(&b->signals);
     for (size_t i = 0; i < b->channels.cap; i++)
         if (b->channels.slots[i].key) {

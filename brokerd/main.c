@@ -8,15 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
 
 #include "broker.h"
+#include "loops.h"
 #include "xmalloc.h"
-
-#define MAX_THREADS 64
 
 /* Loop i of a process is broker id + i * LOOP_ID_STEP: ids of different
  * processes (below LOOP_ID_STEP) never meet. */
@@ -35,26 +33,17 @@ static int64_t broker_id_from(const char *addr)
     return h ? (int64_t)h : 1;
 }
 
+static struct event_base *loop_base(void *arg, int i)
+{
+    return ((struct broker_proc *)arg)->loops[i].base;
+}
+
 static void on_stop(void *arg)
 {
     struct broker_proc *p = arg;
     loop_stop(&p->loops[0]);
     for (int i = 1; i < p->n; i++)
-        if (write(p->loops[i].stop_pipe[1], "x", 1) < 0)
-            log_warn("cannot wake loop %d", i);
-}
-
-static void *loop_thread(void *arg)
-{
-    struct broker *b = arg;
-    event_base_dispatch(b->base);
-    return NULL;
-}
-
-static int nthreads(const struct broker_conf *conf)
-{
-    long n = conf->threads ? (long)conf->threads : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+        loop_wake(&p->loops[i].wake);
 }
 
 /* Sets up every loop; loop 0 binds first so that a port of 0 becomes one
@@ -104,22 +93,13 @@ int main(int argc, char **argv)
     int rc = daemon_configure(&broker_cfg_program, &conf, &conf.log_level, argc, argv);
     if (rc >= 0)
         return rc;
-    p.n = nthreads(&conf);
+    p.n = loops_count(conf.threads);
     p.loops = xcalloc((size_t)p.n, sizeof(*p.loops));
     pthread_mutex_init(&p.lock, NULL);
     rc = 1;
     if (proc_setup(&p, &conf) == 0) {
         log_info("brokerd %s started, %d loop%s", PACKAGE_VERSION, p.n, p.n > 1 ? "s" : "");
-        pthread_t *th = xcalloc((size_t)p.n, sizeof(*th));
-        int started = 1;
-        for (int i = 1; i < p.n && pthread_create(&th[i], NULL, loop_thread, &p.loops[i]) == 0;
-             i++)
-            started++;
-        event_base_dispatch(p.loops[0].base);
-        for (int i = 1; i < started; i++)
-            pthread_join(th[i], NULL);
-        free(th);
-        rc = started == p.n ? 0 : 1;
+        rc = loops_run(p.n, loop_base, &p) == 0 ? 0 : 1;
         log_info("brokerd stopped");
     }
     if (p.http)

@@ -12,8 +12,9 @@ struct evhttp_request;
 struct evbuffer;
 
 /* A new evhttp on base accepting on addr; the bound address goes to bound.
- * NULL on failure (logged). */
-struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr,
+ * reuseport: several loops share the port (net_listen). NULL on failure
+ * (logged). */
+struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr, int reuseport,
                            char *bound, size_t cap);
 /* Sends status with a Content-Type and the given bytes. */
 void http_send(struct evhttp_request *req, int status, const char *type, const char *body,

@@ -18,6 +18,8 @@ static const struct cfg_opt router_opts[] = {
         "shared secret for device tokens (the brokers' --secret)"),
     OPT("offline-max", CFG_UINT, offline_max, "10000", 1, 100000000,
         "messages kept per device and per channel"),
+    OPT("threads", CFG_UINT, threads, "0", 0, LOOPS_MAX,
+        "event loops, all on the same ports (0: one per core)"),
 };
 
 const struct cfg_program router_cfg_program = {

@@ -1,5 +1,7 @@
 /* routerd's two HTTP listeners: routes, /ping and /metrics on both. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -24,16 +26,25 @@ static void http_metrics(struct evhttp_request *req, void *arg)
     struct router *r = arg;
     if (!http_require_get(req))
         return;
+    unsigned long long reg = 0, puts = 0, errors = 0, unavailable = 0;
+    for (int i = 0; i < r->proc->n; i++) {
+        struct router *l = &r->proc->loops[i];
+        reg += l->stats.registrations;
+        puts += l->stats.puts;
+        errors += l->stats.errors;
+        unavailable += l->stats.unavailable;
+    }
+    /* Each loop has its own Redis connection: this one answered. */
+    unsigned long long up = (unsigned long long)r->redis.ready;
     struct evbuffer *out = evbuffer_new();
-    http_metric(out, "router_registrations_total", "counter", "Registrations answered OK.",
-                r->stats.registrations);
-    http_metric(out, "router_puts_total", "counter", "Pushes accepted (code 0).", r->stats.puts);
+    http_metric(out, "router_registrations_total", "counter", "Registrations answered OK.", reg);
+    http_metric(out, "router_puts_total", "counter", "Pushes accepted (code 0).", puts);
     http_metric(out, "router_errors_total", "counter", "Requests answered with an error code.",
-                r->stats.errors);
+                errors);
     http_metric(out, "router_unavailable_total", "counter",
-                "Requests answered 503 because Redis was unreachable.", r->stats.unavailable);
-    http_metric(out, "router_redis_up", "gauge", "1 when Redis is connected and ready.",
-                (unsigned long long)r->redis.ready);
+                "Requests answered 503 because Redis was unreachable.", unavailable);
+    http_metric(out, "router_redis_up", "gauge",
+                "1 when the Redis connection of the loop that answered is ready.", up);
     http_send_metrics(req, out);
     evbuffer_free(out);
 }
@@ -44,12 +55,19 @@ static void http_not_found(struct evhttp_request *req, void *arg)
     reply_send(r, req, RC_NOT_FOUND, 0, NULL);
 }
 
+/* Loop 0 binds addr (port 0: any) into bound; the others bind the port
+ * loop 0 got, which first_bound holds. */
 static struct evhttp *router_listen(struct router *r, const char *what,
-                                    const struct cfg_addr *addr, const char *path,
+                                    const struct cfg_addr *addr, char *bound,
+                                    const char *first_bound, const char *path,
                                     void (*handler)(struct evhttp_request *, void *))
 {
-    char bound[CFG_HOST_MAX + 8];
-    struct evhttp *http = http_listen(r->base, addr, bound, sizeof(bound));
+    struct cfg_addr a = *addr;
+    if (r->index > 0) {
+        const char *colon = strrchr(first_bound, ':');
+        a.port = (uint16_t)atoi(colon ? colon + 1 : "0");
+    }
+    struct evhttp *http = http_listen(r->base, &a, r->proc->n > 1, bound, CFG_HOST_MAX + 8);
     if (!http)
         return NULL;
     evhttp_set_max_body_size(http, (ev_ssize_t)(r->conf.max_msg_size + BODY_SLACK));
@@ -59,14 +77,17 @@ static struct evhttp *router_listen(struct router *r, const char *what,
     evhttp_set_cb(http, "/ping", http_ping, r);
     evhttp_set_cb(http, "/metrics", http_metrics, r);
     evhttp_set_gencb(http, http_not_found, r);
-    log_info("listening %s %s", what, bound);
+    if (r->index == 0)
+        log_info("listening %s %s", what, bound);
     return http;
 }
 
 int router_http_start(struct router *r)
 {
-    r->reg_http = router_listen(r, "registration", &r->conf.registration_address,
-                                "/registration", registration_handle);
-    r->put_http = router_listen(r, "put", &r->conf.put_address, "/put", put_handle);
+    struct router *first = &r->proc->loops[0];
+    r->reg_http = router_listen(r, "registration", &r->conf.registration_address, r->reg_bound,
+                                first->reg_bound, "/registration", registration_handle);
+    r->put_http = router_listen(r, "put", &r->conf.put_address, r->put_bound, first->put_bound,
+                                "/put", put_handle);
     return r->reg_http && r->put_http ? 0 : -1;
 }

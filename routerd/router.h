@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "loops.h"
 #include "rconn.h"
 
 struct evhttp;
@@ -28,6 +29,7 @@ struct router_conf {
     uint64_t max_msg_size;
     char *secret;
     uint64_t offline_max;
+    uint64_t threads;
 };
 
 extern const struct cfg_program router_cfg_program;
@@ -55,22 +57,37 @@ enum router_script {
     RS_COUNT,
 };
 
+/* Each loop counts its own; /metrics, on any loop, adds them up. Atomic so
+ * that another loop may read them while this one counts. */
 struct router_stats {
-    uint64_t registrations;
-    uint64_t puts;               /* answered code 0 */
-    uint64_t errors;             /* answered another code */
-    uint64_t unavailable;        /* answered 503 */
+    _Atomic uint64_t registrations;
+    _Atomic uint64_t puts;       /* answered code 0 */
+    _Atomic uint64_t errors;     /* answered another code */
+    _Atomic uint64_t unavailable;  /* answered 503 */
 };
 
+struct router_proc;
+
+/* One event loop (--threads runs several, each with its own listeners on
+ * the shared ports and its own Redis connection). */
 struct router {
     struct router_conf conf;
+    struct router_proc *proc;
+    int index;                   /* loop 0 handles the signals */
     struct event_base *base;
     struct evhttp *reg_http, *put_http;
+    char reg_bound[CFG_HOST_MAX + 8], put_bound[CFG_HOST_MAX + 8];
     struct event *tick_ev;
     struct daemon_signals signals;
+    struct loop_wake wake;       /* loop 0 stops the others through it */
     struct rconn redis;
     struct router_stats stats;
     int shutting_down;
+};
+
+struct router_proc {
+    int n;
+    struct router *loops;
 };
 
 /* reply.c: {"code","msg","data"} with the HTTP status of the code */
@@ -100,7 +117,8 @@ int router_request_ok(struct router *r, struct evhttp_request *req, int is_put);
 /* scripts.c */
 extern const char *const router_script_text[RS_COUNT];
 
-/* http.c: /ping, /metrics and the listeners */
+/* http.c: /ping, /metrics and the listeners. Loop 0 binds the configured
+ * addresses; the others bind the ports it got (SO_REUSEPORT when n > 1). */
 int router_http_start(struct router *r);
 
 #endif
