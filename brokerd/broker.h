@@ -287,6 +287,7 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
 
 /* cmd_fin.c */
 void cmd_fin(struct conn *c, int64_t mid);
+int fin_message(struct conn *c, int64_t mid);  /* -1 (nothing done): no such message */
 
 /* pending.c */
 void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now);

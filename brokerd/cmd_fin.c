@@ -1,11 +1,16 @@
 /* FIN (SPEC 2.5): the device is done with a message. */
 #include "broker.h"
 
+int fin_message(struct conn *c, int64_t mid)
+{
+    if (pending_fin(c, mid) < 0)
+        return -1;
+    c->b->stats.fins++;
+    return 0;
+}
+
 void cmd_fin(struct conn *c, int64_t mid)
 {
-    if (pending_fin(c, mid) < 0) {
+    if (fin_message(c, mid) < 0)
         conn_error(c, "E_FIN_FAILED", "no such un-finished message");
-        return;
-    }
-    c->b->stats.fins++;
 }

@@ -77,3 +77,20 @@ class FinTest(BrokerTestCase):
         self.expect_alive(d)
         d.send_line("FIN %d" % mid)
         self.expect_error(d, "E_FIN_FAILED")
+
+    def test_fins_in_one_packet(self):
+        # A burst of FINs in one write, a bad one in the middle: each plain
+        # FIN finishes its message, the bad ones get their errors in line
+        # order, and the ones after them still count.
+        d = self.identified()
+        s = self.identified()
+        mids = [self.deliver(d, s, b"m%d" % i) for i in range(5)]
+        unknown = new_id()
+        d.send_raw(b"FIN %d\nFIN %d\nFIN %d\nFIN 01\nFIN %d\r\nFIN %d\nFIN %d\n"
+                   % (mids[0], mids[1], unknown, mids[2], mids[3], mids[4]))
+        self.expect_error(d, "E_FIN_FAILED")
+        self.expect_error(d, "E_INVALID")
+        self.expect_alive(d)
+        for m in mids:
+            with self.subTest(message_id=m):
+                self.expect_refused(d, "FIN %d" % m, "E_FIN_FAILED")
