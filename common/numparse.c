@@ -17,16 +17,19 @@ static int scan_decimal(const char *s, size_t len, uint64_t *out)
         *out = 0;
         return 0;
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < '0' || c > '9')
+    /* Up to 19 digits cannot overflow: no check in that loop (a division
+     * per digit, then a check per digit, were this parser's whole cost). */
+    size_t safe = len < 19 ? len : 19, i;
+    for (i = 0; i < safe; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9)
             return -1;
-        /* Up to 19 digits cannot overflow; past that, check each step
-         * (a division per digit was this parser's whole cost). */
-        if (i < 19)
-            v = v * 10 + (c - '0');
-        else if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, c - '0', &v))
-            return -1;  /* would overflow */
+        v = v * 10 + d;
+    }
+    for (; i < len; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9 || __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
+            return -1;  /* not a digit, or would overflow */
     }
     *out = v;
     return 0;
