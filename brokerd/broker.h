@@ -124,6 +124,7 @@ struct conn {
     uint8_t cursors_dirty;
     uint8_t registered;          /* in b->clients (identified or identifying) */
     uint8_t feature_negotiation;
+    uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
     int32_t redis_refs;          /* Redis replies that will call back with this conn */
     int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
     uint32_t npending;           /* in pend_head..pend_tail; here, not beside

@@ -106,6 +106,8 @@ static void pending_drop(struct conn *c, struct pending *p)
     pending_release(c->b, p);
     c->npending--;
     c->b->npending--;
+    if (c->npending == 0)
+        c->pend_unordered = 0;
 }
 
 int pending_fin(struct conn *c, int64_t mid)
@@ -136,6 +138,7 @@ void pending_redeliver(struct broker *b, int64_t now)
         pending_unlink(c, p);
         p->deadline_ms = now + (int64_t)b->conf.msg_timeout * 1000;
         pending_append(c, p);
+        c->pend_unordered = 1;
         /* A closing connection gets no more messages; its records go with it. */
         if (c->bev && c->state != CS_CLOSING && c->state != CS_LINGER) {
             p->attempt++;
@@ -155,10 +158,19 @@ void pending_clear(struct conn *c)
 
 const struct pending *pending_oldest(const struct conn *c, int64_t stream)
 {
-    /* Redelivery reorders the list, so compare entry ids. */
+    /* A stream's messages are written, and so appended, in entry order (live
+     * ones only past s->sent, catch-up reads in order): its first record is
+     * its oldest. Only a redelivery, which moves a record to the tail,
+     * breaks that; then compare entry ids over the whole list. With a
+     * thousand records per connection, the full walk on every cursor write
+     * was a tenth of brokerd's time in a long fan-out. */
     const struct pending *best = NULL;
     for (const struct pending *p = c->pend_head; p; p = p->next)
-        if (p->msg->stream == stream && (!best || eid_cmp(p->msg->eid, best->msg->eid) < 0))
-            best = p;
+        if (p->msg->stream == stream) {
+            if (!c->pend_unordered)
+                return p;
+            if (!best || eid_cmp(p->msg->eid, best->msg->eid) < 0)
+                best = p;
+        }
     return best;
 }

@@ -2,7 +2,7 @@
 
 import time
 
-from lib.harness import BrokerTestCase, new_id, now_ms
+from lib.harness import FRAME_RESPONSE, BrokerTestCase, new_id, now_ms
 
 
 class RedeliveryTest(BrokerTestCase):
@@ -118,3 +118,30 @@ class RedeliveryTest(BrokerTestCase):
         self.fin(stays, first)
         self.fin(stays, second)
         self.expect_no_frame(stays, 2.0)
+
+    def test_redelivered_message_survives_a_reconnect(self):
+        # A redelivery moves the older message behind the newer one in the
+        # broker's list of pending messages; the read position written at
+        # the disconnect must still start at the older one.
+        ch = new_id()
+        d = self.subscribed(ch)
+        s = self.identified()
+        older, newer = new_id(), new_id()
+        self.pub_ok(s, 0, ch, older, b"older")
+        self.assert_message(d, older, ch, s.client_id, b"older", attempt=1)
+        time.sleep(0.5)
+        self.pub_ok(s, 0, ch, newer, b"newer")
+        self.assert_message(d, newer, ch, s.client_id, b"newer", attempt=1)
+        self.assert_message(d, older, ch, s.client_id, b"older", attempt=2, timeout=4)
+        self.go_offline(d)
+        back = self.connect()
+        self.assertEqual(back.identify(d.client_id), (FRAME_RESPONSE, b"OK"))
+        got = {}
+        for _ in range(2):
+            mid, ch_got, _frm, _ts, attempt, body = self.expect_message(back)
+            self.assertEqual(ch_got, ch)
+            self.assertGreaterEqual(attempt, 2, "message %d came before: attempt > 1" % mid)
+            got[mid] = body
+        self.assertEqual(got, {older: b"older", newer: b"newer"})
+        self.fin(back, older)
+        self.fin(back, newer)
