@@ -216,6 +216,7 @@ struct broker {
     size_t npending_free;
     struct pending *due_head, *due_tail;  /* every connection's, by deadline */
     struct conn *tick_next;      /* where the next tick's walk starts (conn.c) */
+    uint32_t tick_pass;          /* walks over the whole list begun (conn.c) */
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
     int shutting_down;
@@ -325,7 +326,7 @@ void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
 /* Commands go through b->store.cmd with rconn_cmd / rconn_script. */
-/* Writes c's read positions if they moved; conn_tick calls it every half
+/* Writes c's read positions if they moved; conn_tick calls it about once a
  * second per connection, so Redis never gets every HSET in one burst. */
 void store_flush_cursors(struct broker *b, struct conn *c);
 void store_tick(struct broker *b, int64_t now);

@@ -302,6 +302,10 @@ void conn_free_dead(struct broker *b)
  * them all (with 10,000 connections that walk stalled the loop for over a
  * millisecond). Timeouts are thus up to half a second late. */
 #define TICK_SLICES 5
+/* Read positions are written on every other pass, about once a second:
+ * with devices that each get a message a second or two, every pass would
+ * send Redis one HSET per message. */
+#define CURSOR_PASSES 2
 
 static void conn_check(struct broker *b, struct conn *c, int64_t now)
 {
@@ -322,12 +326,15 @@ static void conn_check(struct broker *b, struct conn *c, int64_t now)
         conn_close(c);
         return;
     }
-    store_flush_cursors(b, c);
+    if (b->tick_pass % CURSOR_PASSES == 0)
+        store_flush_cursors(b, c);
 }
 
 void conn_tick(struct broker *b, int64_t now)
 {
     pending_redeliver(b, now);
+    if (!b->tick_next)
+        b->tick_pass++;  /* this walk starts over at the head */
     uint32_t n = (b->nconns + TICK_SLICES - 1) / TICK_SLICES;
     struct conn *c = b->tick_next ? b->tick_next : b->conns;
     while (c && n-- > 0) {
