@@ -16,6 +16,7 @@
 #include "imap.h"
 #include "log.h"
 #include "loops.h"
+#include "net.h"
 #include "rconn.h"
 
 struct bufferevent;
@@ -216,7 +217,8 @@ struct broker {
     size_t npending_free;
     struct pending *due_head, *due_tail;  /* every connection's, by deadline */
     struct conn *tick_next;      /* where the next tick's walk starts (conn.c) */
-    uint32_t tick_pass;          /* walks over the whole list begun (conn.c) */
+    int64_t cursor_pass_ms;      /* when the last pass that writes cursors began */
+    int cursor_pass;             /* this pass writes cursors (conn.c) */
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
     int shutting_down;
@@ -235,7 +237,7 @@ struct broker_proc {
 };
 
 /* loop.c: one event loop */
-int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport);
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share);
 void loop_start(struct broker *b);       /* connects to Redis */
 void loop_stop(struct broker *b);        /* idempotent; the loop exits when drained */
 void loop_teardown(struct broker *b);

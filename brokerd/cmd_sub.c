@@ -28,6 +28,11 @@ struct stream_state *conn_add_stream(struct conn *c, int64_t channel)
     struct stream_state *s = &c->streams[c->nstreams++];
     memset(s, 0, sizeof(*s));
     s->channel = channel;
+    /* A stream started over (UNSUB, SUB) may read again from a position
+     * older than records of that channel still pending: their order is
+     * then no longer the entries' (pending_oldest). */
+    if (c->npending > 0)
+        c->pend_unordered = 1;
     return s;
 }
 

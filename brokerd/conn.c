@@ -302,10 +302,11 @@ void conn_free_dead(struct broker *b)
  * them all (with 10,000 connections that walk stalled the loop for over a
  * millisecond). Timeouts are thus up to half a second late. */
 #define TICK_SLICES 5
-/* Read positions are written on every other pass, about once a second:
- * with devices that each get a message a second or two, every pass would
- * send Redis one HSET per message. */
-#define CURSOR_PASSES 2
+/* Read positions are written by the first pass that begins about a second
+ * after the last one that did (900 ms, so that tick jitter does not skip
+ * to the pass after): with devices that each get a message a second or
+ * two, writing them on every pass would send Redis one HSET per message. */
+#define CURSOR_EVERY_MS 900
 
 static void conn_check(struct broker *b, struct conn *c, int64_t now)
 {
@@ -326,15 +327,18 @@ static void conn_check(struct broker *b, struct conn *c, int64_t now)
         conn_close(c);
         return;
     }
-    if (b->tick_pass % CURSOR_PASSES == 0)
+    if (b->cursor_pass)
         store_flush_cursors(b, c);
 }
 
 void conn_tick(struct broker *b, int64_t now)
 {
     pending_redeliver(b, now);
-    if (!b->tick_next)
-        b->tick_pass++;  /* this walk starts over at the head */
+    if (!b->tick_next) {  /* a pass over the list begins */
+        b->cursor_pass = now - b->cursor_pass_ms >= CURSOR_EVERY_MS;
+        if (b->cursor_pass)
+            b->cursor_pass_ms = now;
+    }
     uint32_t n = (b->nconns + TICK_SLICES - 1) / TICK_SLICES;
     struct conn *c = b->tick_next ? b->tick_next : b->conns;
     while (c && n-- > 0) {
