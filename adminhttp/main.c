@@ -47,7 +47,7 @@ static int admin_setup(struct admin *a)
     a->base = daemon_event_base();
     if (!a->base)
         return -1;
-    a->http = http_listen(a->base, &a->conf.http_address, 0, bound, sizeof(bound));
+    a->http = http_listen(a->base, &a->conf.http_address, NET_ALONE, bound, sizeof(bound));
     if (!a->http)
         return -1;
     log_info("listening http %s", bound);

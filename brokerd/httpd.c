@@ -128,7 +128,7 @@ static void http_not_found(struct evhttp_request *req, void *arg)
 int httpd_start(struct broker_proc *p, char *bound, size_t cap)
 {
     struct broker *b0 = &p->loops[0];
-    p->http = http_listen(b0->base, &b0->conf.http_address, 0, bound, cap);
+    p->http = http_listen(b0->base, &b0->conf.http_address, NET_ALONE, bound, cap);
     if (!p->http)
         return -1;
     evhttp_set_max_body_size(p->http, 4096);

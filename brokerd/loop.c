@@ -73,9 +73,9 @@ void loop_redis_ready(struct broker *b)
         evconnlistener_enable(b->listener);
 }
 
-static int loop_listen(struct broker *b, const struct cfg_addr *addr, int reuseport)
+static int loop_listen(struct broker *b, const struct cfg_addr *addr, enum net_share share)
 {
-    evutil_socket_t fd = net_listen(addr, reuseport, b->tcp_bound, sizeof(b->tcp_bound));
+    evutil_socket_t fd = net_listen(addr, share, b->tcp_bound, sizeof(b->tcp_bound));
     if (fd < 0)
         return -1;
     /* Accepting starts once Redis is first ready (loop_redis_ready): until
@@ -94,7 +94,7 @@ static int loop_listen(struct broker *b, const struct cfg_addr *addr, int reusep
     return 0;
 }
 
-int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share)
 {
     b->base = daemon_event_base();
     if (!b->base || loop_wake_init(&b->wake, b->base, loop_stop_cb, b) < 0)
@@ -105,7 +105,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, int reuseport)
     b->next_nonce = (uint64_t)b->started_ms << 10;
     imap_init(&b->clients);
     imap_init(&b->channels);
-    if (loop_listen(b, tcp, reuseport) < 0)
+    if (loop_listen(b, tcp, share) < 0)
         return -1;
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);

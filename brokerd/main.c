@@ -56,7 +56,7 @@ static int proc_setup(struct broker_proc *p, struct broker_conf *conf)
         b->conf = *conf;
         b->proc = p;
         b->index = i;
-        if (loop_setup(b, &tcp, p->n > 1) < 0)
+        if (loop_setup(b, &tcp, net_share_of(i, p->n)) < 0)
             return -1;
         if (i == 0) {
             const char *colon = strrchr(b->tcp_bound, ':');
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     rc = 1;
     if (proc_setup(&p, &conf) == 0) {
         log_info("brokerd %s started, %d loop%s", PACKAGE_VERSION, p.n, p.n > 1 ? "s" : "");
-        rc = loops_run(p.n, loop_base, &p) == 0 ? 0 : 1;
+        rc = loops_run(p.n, loop_base, on_stop, &p) == 0 ? 0 : 1;
         log_info("brokerd stopped");
     }
     if (p.http)

@@ -7,10 +7,10 @@
 #include "log.h"
 #include "net.h"
 
-struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr, int reuseport,
-                           char *bound, size_t cap)
+struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr,
+                           enum net_share share, char *bound, size_t cap)
 {
-    evutil_socket_t fd = net_listen(addr, reuseport, bound, cap);
+    evutil_socket_t fd = net_listen(addr, share, bound, cap);
     if (fd < 0)
         return NULL;
     struct evhttp *http = evhttp_new(base);

@@ -5,17 +5,18 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "net.h"
 
 struct event_base;
 struct evhttp;
 struct evhttp_request;
 struct evbuffer;
 
-/* A new evhttp on base accepting on addr; the bound address goes to bound.
- * reuseport: several loops share the port (net_listen). NULL on failure
- * (logged). */
-struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr, int reuseport,
-                           char *bound, size_t cap);
+/* A new evhttp on base accepting on addr, sharing the port with other loops
+ * as `share` says (net_listen); the bound address goes to bound. NULL on
+ * failure (logged). */
+struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr,
+                           enum net_share share, char *bound, size_t cap);
 /* Sends status with a Content-Type and the given bytes. */
 void http_send(struct evhttp_request *req, int status, const char *type, const char *body,
                size_t len);

@@ -21,15 +21,18 @@ static void *loop_thread(void *arg)
     return NULL;
 }
 
-int loops_run(int n, struct event_base *(*base_of)(void *arg, int i), void *arg)
+int loops_run(int n, struct event_base *(*base_of)(void *arg, int i), void (*stop)(void *arg),
+              void *arg)
 {
     pthread_t *th = xcalloc((size_t)n, sizeof(*th));
     int started = 1;
     for (int i = 1; i < n && pthread_create(&th[i], NULL, loop_thread, base_of(arg, i)) == 0;
          i++)
         started++;
-    if (started < n)
-        log_error("could start only %d of %d event loops", started, n);
+    if (started < n) {
+        log_error("could start only %d of %d event loops: stopping", started, n);
+        stop(arg);
+    }
     event_base_dispatch(base_of(arg, 0));
     for (int i = 1; i < started; i++)
         pthread_join(th[i], NULL);

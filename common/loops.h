@@ -17,9 +17,11 @@ int loops_count(uint64_t configured);
 
 /* Dispatches loop 0's base (base_of(arg, 0)) on the calling thread and each
  * other loop's on a thread of its own; returns once every loop has exited.
- * 0, or -1 when a thread could not be started (the loops that did start are
- * still waited for). */
-int loops_run(int n, struct event_base *(*base_of)(void *arg, int i), void *arg);
+ * 0, or -1 when a thread could not be started: then stop(arg) is called at
+ * once (a loop nobody runs would still get its share of the port's
+ * connections), and the loops that did start are waited for. */
+int loops_run(int n, struct event_base *(*base_of)(void *arg, int i), void (*stop)(void *arg),
+              void *arg);
 
 /* A pipe a loop watches: any thread may ask it to run fn(arg). */
 struct loop_wake {

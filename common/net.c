@@ -1,5 +1,6 @@
 #include "net.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,7 +25,27 @@ static void net_format(const struct sockaddr *sa, socklen_t len, char *buf, size
         snprintf(buf, cap, "%s:%s", host, port);
 }
 
-evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bound, size_t cap)
+enum net_share net_share_of(int index, int n)
+{
+    return n <= 1 ? NET_ALONE : index == 0 ? NET_SHARE_FIRST : NET_SHARE_JOIN;
+}
+
+/* SO_REUSEPORT would let another process of the same user bind the port too,
+ * without an error, and take part of its connections: the first loop checks
+ * with a plain bind that nothing listens there yet. */
+static int net_port_taken(const struct addrinfo *ai)
+{
+    evutil_socket_t fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    evutil_make_listen_socket_reuseable(fd);
+    int taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+    evutil_closesocket(fd);
+    return taken;
+}
+
+evutil_socket_t net_listen(const struct cfg_addr *addr, enum net_share share, char *bound,
+                           size_t cap)
 {
     struct addrinfo hints, *res = NULL;
     char port[8];
@@ -41,11 +62,15 @@ evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bou
     }
     evutil_socket_t fd = -1;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (share == NET_SHARE_FIRST && addr->port != 0 && net_port_taken(ai)) {
+            errno = EADDRINUSE;
+            continue;
+        }
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
             continue;
         evutil_make_listen_socket_reuseable(fd);
-        if (reuseport)
+        if (share != NET_ALONE)
             evutil_make_listen_socket_reuseable_port(fd);
         /* The kernel caps the backlog at net.core.somaxconn. */
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)

@@ -7,11 +7,24 @@
 
 #include "cfg.h"
 
+/* How a listening socket shares its port with the other event loops of
+ * this process (SO_REUSEPORT). */
+enum net_share {
+    NET_ALONE,        /* one loop: the port is this socket's alone */
+    NET_SHARE_FIRST,  /* the first of several loops: fails, as NET_ALONE would,
+                         if anything already listens on the port */
+    NET_SHARE_JOIN,   /* a later loop: joins the first one's port */
+};
+
+/* The share for loop `index` of `n`. */
+enum net_share net_share_of(int index, int n);
+
 /* Resolves addr, binds, listens (non-blocking, SO_REUSEADDR, close-on-exec;
- * SO_REUSEPORT too when reuseport is set, so that several loops share the
- * port) and writes the bound "host:port" (the real port when 0 was asked)
- * into bound. Returns the socket, or -1 after logging why. */
-evutil_socket_t net_listen(const struct cfg_addr *addr, int reuseport, char *bound, size_t cap);
+ * SO_REUSEPORT too unless NET_ALONE) and writes the bound "host:port" (the
+ * real port when 0 was asked) into bound. Returns the socket, or -1 after
+ * logging why. */
+evutil_socket_t net_listen(const struct cfg_addr *addr, enum net_share share, char *bound,
+                           size_t cap);
 
 /* Turns Nagle's algorithm off on a connected socket: a push gateway's
  * frames are small and must leave at once, not wait for the peer's

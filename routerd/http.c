@@ -67,7 +67,8 @@ static struct evhttp *router_listen(struct router *r, const char *what,
         const char *colon = strrchr(first_bound, ':');
         a.port = (uint16_t)atoi(colon ? colon + 1 : "0");
     }
-    struct evhttp *http = http_listen(r->base, &a, r->proc->n > 1, bound, CFG_HOST_MAX + 8);
+    struct evhttp *http = http_listen(r->base, &a, net_share_of(r->index, r->proc->n), bound,
+                                      CFG_HOST_MAX + 8);
     if (!http)
         return NULL;
     evhttp_set_max_body_size(http, (ev_ssize_t)(r->conf.max_msg_size + BODY_SLACK));

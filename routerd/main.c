@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     rc = 1;
     if (proc_setup(&p, &conf) == 0) {
         log_info("routerd %s started, %d loop%s", PACKAGE_VERSION, p.n, p.n > 1 ? "s" : "");
-        rc = loops_run(p.n, loop_base, &p) == 0 ? 0 : 1;
+        rc = loops_run(p.n, loop_base, proc_stop, &p) == 0 ? 0 : 1;
         log_info("routerd stopped");
     }
     for (int i = 0; i < p.n; i++)

@@ -3,8 +3,10 @@ own Redis connection. Every loop answers /put and /registration, message
 ids stay unique and increasing, and /metrics (on whichever loop answers)
 adds up the counters of all of them."""
 
+import subprocess
+
 from lib.cluster import ANDROID, ClusterTestCase, request
-from lib.harness import new_id
+from lib.harness import daemon_path, new_id
 
 LOOPS = 3
 PUTS = 30   # each on a connection of its own: the kernel spreads them over the loops
@@ -45,3 +47,20 @@ class RouterThreads(ClusterTestCase):
         self.assertEqual(self.metric(self.router.reg_port, name), before + PUTS // 3)
         st, rep = self.cluster.put(new_id(), b"nobody")
         self.assertEqual((st, rep["code"]), (404, 9), rep)
+
+    def test_a_second_process_cannot_take_the_ports(self):
+        # The loops share their ports with SO_REUSEPORT, which would let
+        # another routerd (or brokerd) of the same user bind them too and
+        # silently take part of the connections: it must fail instead.
+        for name, args in (
+                ("routerd", ["--registration-address", "127.0.0.1:%d" % self.router.reg_port,
+                             "--put-address", "127.0.0.1:0"]),
+                ("routerd", ["--registration-address", "127.0.0.1:0",
+                             "--put-address", "127.0.0.1:%d" % self.router.put_port]),
+                ("brokerd", ["--tcp-address", "%s:%d" % self.cluster.brokers[0].tcp,
+                             "--http-address", "127.0.0.1:0", "--threads", "2"])):
+            with self.subTest(name=name, args=args):
+                proc = subprocess.run([daemon_path(name), "--redis", "127.0.0.1:1"] + args,
+                                      capture_output=True, timeout=10)
+                self.assertEqual(proc.returncode, 1, proc.stderr.decode())
+                self.assertIn(b"Address already in use", proc.stderr)
