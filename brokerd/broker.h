@@ -90,7 +90,7 @@ struct pending {
     struct pending *due_next, *due_prev;  /* the loop's, by deadline */
     struct conn *conn;
     struct msg *msg;
-    int64_t deadline_ms;
+    int64_t deadline_ms;         /* mono_ms() */
     int64_t attempt;
 };
 
@@ -294,9 +294,10 @@ void cmd_fin(struct conn *c, int64_t mid);
 int fin_message(struct conn *c, int64_t mid);  /* -1 (nothing done): no such message */
 
 /* pending.c */
-void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now);
+/* Deadlines are on the monotonic clock (mono_ms). */
+void pending_add(struct conn *c, struct msg *m, int64_t attempt);
 int pending_fin(struct conn *c, int64_t mid);
-void pending_redeliver(struct broker *b, int64_t now);  /* those past their deadline */
+void pending_redeliver(struct broker *b);  /* those past their deadline */
 void pending_clear(struct conn *c);
 void pending_free_all(struct broker *b);   /* at teardown */
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */

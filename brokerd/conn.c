@@ -333,7 +333,7 @@ static void conn_check(struct broker *b, struct conn *c, int64_t now)
 
 void conn_tick(struct broker *b, int64_t now)
 {
-    pending_redeliver(b, now);
+    pending_redeliver(b);
     if (!b->tick_next) {  /* a pass over the list begins */
         b->cursor_pass = now - b->cursor_pass_ms >= CURSOR_EVERY_MS;
         if (b->cursor_pass)

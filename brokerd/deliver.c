@@ -110,7 +110,7 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
     }
     s->sent = m->eid;
     msg_write(c, m, 1);
-    pending_add(c, m, 1, now);
+    pending_add(c, m, 1);
 }
 
 /* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to> <type>\n<body>"
@@ -260,7 +260,7 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     int64_t attempt = eid_cmp(eid, s->fresh_after) > 0 ? 1 : 2;
     s->sent = eid;
     msg_write(c, m, attempt);
-    pending_add(c, m, attempt, now);
+    pending_add(c, m, attempt);
     msg_unref(m);
     return 0;
 }

@@ -86,14 +86,14 @@ void pending_free_all(struct broker *b)
     b->npending_free = 0;
 }
 
-void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t now)
+void pending_add(struct conn *c, struct msg *m, int64_t attempt)
 {
     struct pending *p = pending_alloc(c->b);
     p->conn = c;
     p->msg = m;
     m->refs++;
     p->attempt = attempt;
-    p->deadline_ms = now + (int64_t)c->b->conf.msg_timeout * 1000;
+    p->deadline_ms = mono_ms() + (int64_t)c->b->conf.msg_timeout * 1000;
     pending_append(c, p);
     c->npending++;
     c->b->npending++;
@@ -127,8 +127,9 @@ int pending_fin(struct conn *c, int64_t mid)
     return 0;
 }
 
-void pending_redeliver(struct broker *b, int64_t now)
+void pending_redeliver(struct broker *b)
 {
+    int64_t now = mono_ms();
     /* Each record goes back to the tail with a later deadline, so the loop
      * ends however many there are. */
     struct pending *last = b->due_tail;
