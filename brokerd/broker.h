@@ -294,8 +294,8 @@ void cmd_fin(struct conn *c, int64_t mid);
 int fin_message(struct conn *c, int64_t mid);  /* -1 (nothing done): no such message */
 
 /* pending.c */
-/* Deadlines are on the monotonic clock (mono_ms). */
-void pending_add(struct conn *c, struct msg *m, int64_t attempt);
+/* mono: mono_ms() now; the deadline is on that clock. */
+void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono);
 int pending_fin(struct conn *c, int64_t mid);
 void pending_redeliver(struct broker *b);  /* those past their deadline */
 void pending_clear(struct conn *c);

@@ -89,7 +89,10 @@ void msg_write(struct conn *c, struct msg *m, int64_t attempt)
 }
 
 /* Sends m on stream s of c if it is the next thing c should get. */
-static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, int64_t now)
+/* now: wall clock, for expiry; mono: mono_ms(), for the pending deadline.
+ * Both are read once per notice, not per subscriber. */
+static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, int64_t now,
+                         int64_t mono)
 {
     if (c->state == CS_DEAD || !c->bev)
         return;
@@ -110,7 +113,7 @@ static void deliver_live(struct conn *c, struct stream_state *s, struct msg *m, 
     }
     s->sent = m->eid;
     msg_write(c, m, 1);
-    pending_add(c, m, 1);
+    pending_add(c, m, 1, mono);
 }
 
 /* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to> <type>\n<body>"
@@ -188,17 +191,17 @@ void deliver_notice(struct broker *b, const char *data, size_t len)
     size_t body_len = len - 2 - (size_t)hl;
     struct msg *m = msg_new(&meta, eid, expire, to ? 0 : meta.channel_id, (int)type, body,
                             body_len);
-    int64_t now = now_ms();
+    int64_t now = now_ms(), mono = mono_ms();
     if (to) {
         struct conn *c = imap_get(&b->clients, to);
         if (c && c->nstreams > 0)
-            deliver_live(c, &c->streams[0], m, now);
+            deliver_live(c, &c->streams[0], m, now, mono);
     } else {
         struct channel *ch = imap_get(&b->channels, meta.channel_id);
         for (uint32_t i = 0; ch && i < ch->n; i++) {
             struct stream_state *s = conn_stream(ch->conns[i], meta.channel_id);
             if (s)
-                deliver_live(ch->conns[i], s, m, now);
+                deliver_live(ch->conns[i], s, m, now, mono);
         }
     }
     msg_unref(m);
@@ -228,7 +231,7 @@ static int64_t entry_int(const redisReply *fields, const char *name)
 
 /* Sends one XRANGE entry; returns 0, or -1 when c has no room left. */
 static int catch_up_entry(struct conn *c, struct stream_state *s, const redisReply *e,
-                          int64_t now)
+                          int64_t now, int64_t mono)
 {
     struct eid eid;
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
@@ -260,7 +263,7 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     int64_t attempt = eid_cmp(eid, s->fresh_after) > 0 ? 1 : 2;
     s->sent = eid;
     msg_write(c, m, attempt);
-    pending_add(c, m, attempt);
+    pending_add(c, m, attempt, mono);
     msg_unref(m);
     return 0;
 }
@@ -278,9 +281,9 @@ static void catch_up_reply(void *arg, redisReply *r)
     s->flags &= ~(uint32_t)SS_CATCHING_UP;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return;  /* Redis went away: the resync reads again */
-    int64_t now = now_ms();
+    int64_t now = now_ms(), mono = mono_ms();
     for (size_t i = 0; i < r->elements; i++)
-        if (catch_up_entry(c, s, r->element[i], now) < 0)
+        if (catch_up_entry(c, s, r->element[i], now, mono) < 0)
             return;
     if (r->elements == CATCH_UP_BATCH || (s->flags & SS_MISSED))
         deliver_catch_up(c, s);

@@ -86,14 +86,14 @@ void pending_free_all(struct broker *b)
     b->npending_free = 0;
 }
 
-void pending_add(struct conn *c, struct msg *m, int64_t attempt)
+void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono)
 {
     struct pending *p = pending_alloc(c->b);
     p->conn = c;
     p->msg = m;
     m->refs++;
     p->attempt = attempt;
-    p->deadline_ms = mono_ms() + (int64_t)c->b->conf.msg_timeout * 1000;
+    p->deadline_ms = mono + (int64_t)c->b->conf.msg_timeout * 1000;
     pending_append(c, p);
     c->npending++;
     c->b->npending++;
