@@ -15,8 +15,10 @@
  * name given ("1"/"0"). Returns {device_id, broker address or "", status}
  * with status "ok", "ios" (no broker) or "nobroker". The same serial and
  * type always get the same id; a device keeps its broker while it lives,
- * else gets the live broker with the fewest devices (those it reported at
- * its last heartbeat, plus those assigned to it since). */
+ * else gets the live address with the fewest devices (those its brokers
+ * reported at their last heartbeat, plus those assigned to them since).
+ * Loads add up per address: the loops of one brokerd (--threads) share
+ * it, and the kernel, not routerd, picks the loop a device lands on. */
 static const char register_lua[] =
     LUA_NOW_MS
     LUA_LIVE_BROKER
@@ -36,17 +38,23 @@ static const char register_lua[] =
     "  local v = live(cur) "
     "  if v then return {id, v[2], 'ok'} end "
     "end "
-    "local best, addr, load "
+    "local loads, first, addr, load = {}, {} "
     "for _, b in ipairs(redis.call('SMEMBERS', 'pg:brokers')) do "
     "  local v = live(b) "
     "  if v then "
-    "    local l = tonumber(v[3] or '0') + tonumber(v[4] or '0') "
-    "    if not best or l < load then best, addr, load = b, v[2], l end "
+    "    loads[v[2]] = (loads[v[2]] or 0) + tonumber(v[3] or '0') + tonumber(v[4] or '0') "
+    "    if not first[v[2]] or b < first[v[2]] then first[v[2]] = b end "
     "  elseif redis.call('EXISTS', 'pg:bk:' .. b) == 0 then "
     "    redis.call('SREM', 'pg:brokers', b) "
     "  end "
     "end "
-    "if not best then return {id, '', 'nobroker'} end "
+    /* Ties go to the smaller address, so that the choice does not depend on
+     * the order of a Lua table. */
+    "for a, l in pairs(loads) do "
+    "  if not addr or l < load or (l == load and a < addr) then addr, load = a, l end "
+    "end "
+    "if not addr then return {id, '', 'nobroker'} end "
+    "local best = first[addr] "
     "redis.call('HSET', dev, 'assigned', best) "
     "redis.call('HINCRBY', 'pg:bk:' .. best, 'assigned', 1) "
     "return {id, addr, 'ok'}";
