@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 
@@ -86,13 +87,15 @@ struct stream_state {
 };
 
 struct pending {
-    struct pending *next, *prev;        /* the connection's, oldest first */
-    struct pending *due_next, *due_prev;  /* the loop's, by deadline */
+    TAILQ_ENTRY(pending) link;   /* the connection's list, oldest first; free list */
+    TAILQ_ENTRY(pending) due;    /* the loop's list, by deadline */
     struct conn *conn;
     struct msg *msg;
     int64_t deadline_ms;         /* mono_ms() */
     int64_t attempt;
 };
+
+TAILQ_HEAD(pending_list, pending);
 
 /* ---- a device connection (conn.c) ---- */
 
@@ -128,7 +131,7 @@ struct conn {
     uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
     int32_t redis_refs;          /* Redis replies that will call back with this conn */
     int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
-    uint32_t npending;           /* in pend_head..pend_tail; here, not beside
+    uint32_t npending;           /* in pend; here, not beside
                                     them, so that no padding rounds the struct
                                     up to the next malloc size class */
     /* body-reading state: the command whose body is awaited and its line's
@@ -139,7 +142,7 @@ struct conn {
     struct stream_state *streams;
     uint32_t nstreams, capstreams;
     /* un-FINed messages, oldest first */
-    struct pending *pend_head, *pend_tail;
+    struct pending_list pend;
     /* all connections; once closed, next links the list to free */
     struct conn *next, *prev;
 };
@@ -213,9 +216,9 @@ struct broker {
     struct imap clients;         /* client_id -> struct conn * */
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
-    struct pending *pending_free;  /* records to reuse (pending.c) */
+    struct pending *pending_free;  /* records to reuse, linked by link.tqe_next (pending.c) */
     size_t npending_free;
-    struct pending *due_head, *due_tail;  /* every connection's, by deadline */
+    struct pending_list due;     /* every connection's, by deadline */
     struct conn *tick_next;      /* where the next tick's walk starts (conn.c) */
     int64_t cursor_pass_ms;      /* when the last pass that writes cursors began */
     int cursor_pass;             /* this pass writes cursors (conn.c) */

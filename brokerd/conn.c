@@ -75,6 +75,7 @@ void conn_accept(struct broker *b, int fd)
         return;
     }
     struct conn *c = xcalloc(1, sizeof(*c));
+    TAILQ_INIT(&c->pend);
     c->b = b;
     c->bev = bev;
     c->state = CS_MAGIC;

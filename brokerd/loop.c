@@ -103,6 +103,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
     /* Seeded by the clock: a broker restarted with the same id never reuses a
      * token its last run left in Redis. */
     b->next_nonce = (uint64_t)b->started_ms << 10;
+    TAILQ_INIT(&b->due);
     imap_init(&b->clients);
     imap_init(&b->channels);
     if (loop_listen(b, tcp, share) < 0)

@@ -9,44 +9,14 @@
 
 static void pending_unlink(struct conn *c, struct pending *p)
 {
-    struct broker *b = c->b;
-    if (p->due_prev)
-        p->due_prev->due_next = p->due_next;
-    else
-        b->due_head = p->due_next;
-    if (p->due_next)
-        p->due_next->due_prev = p->due_prev;
-    else
-        b->due_tail = p->due_prev;
-    p->due_next = p->due_prev = NULL;
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        c->pend_head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    else
-        c->pend_tail = p->prev;
-    p->next = p->prev = NULL;
+    TAILQ_REMOVE(&c->b->due, p, due);
+    TAILQ_REMOVE(&c->pend, p, link);
 }
 
 static void pending_append(struct conn *c, struct pending *p)
 {
-    struct broker *b = c->b;
-    p->due_prev = b->due_tail;
-    p->due_next = NULL;
-    if (b->due_tail)
-        b->due_tail->due_next = p;
-    else
-        b->due_head = p;
-    b->due_tail = p;
-    p->prev = c->pend_tail;
-    p->next = NULL;
-    if (c->pend_tail)
-        c->pend_tail->next = p;
-    else
-        c->pend_head = p;
-    c->pend_tail = p;
+    TAILQ_INSERT_TAIL(&c->b->due, p, due);
+    TAILQ_INSERT_TAIL(&c->pend, p, link);
 }
 
 /* Records are reused through a per-loop free list: a fan-out adds one per
@@ -60,7 +30,7 @@ static struct pending *pending_alloc(struct broker *b)
     struct pending *p = b->pending_free;
     if (!p)
         return xmalloc(sizeof(*p));
-    b->pending_free = p->next;
+    b->pending_free = TAILQ_NEXT(p, link);
     b->npending_free--;
     return p;
 }
@@ -71,7 +41,7 @@ static void pending_release(struct broker *b, struct pending *p)
         free(p);
         return;
     }
-    p->next = b->pending_free;
+    TAILQ_NEXT(p, link) = b->pending_free;
     b->pending_free = p;
     b->npending_free++;
 }
@@ -80,7 +50,7 @@ void pending_free_all(struct broker *b)
 {
     while (b->pending_free) {
         struct pending *p = b->pending_free;
-        b->pending_free = p->next;
+        b->pending_free = TAILQ_NEXT(p, link);
         free(p);
     }
     b->npending_free = 0;
@@ -112,9 +82,9 @@ static void pending_drop(struct conn *c, struct pending *p)
 
 int pending_fin(struct conn *c, int64_t mid)
 {
-    struct pending *p = c->pend_head;
+    struct pending *p = TAILQ_FIRST(&c->pend);
     while (p && p->msg->meta.message_id != mid)
-        p = p->next;
+        p = TAILQ_NEXT(p, link);
     if (!p)
         return -1;
     pending_drop(c, p);
@@ -132,9 +102,8 @@ void pending_redeliver(struct broker *b)
     int64_t now = mono_ms();
     /* Each record goes back to the tail with a later deadline, so the loop
      * ends however many there are. */
-    struct pending *last = b->due_tail;
-    while (b->due_head && b->due_head->deadline_ms <= now) {
-        struct pending *p = b->due_head;
+    struct pending *last = TAILQ_LAST(&b->due, pending_list), *p;
+    while ((p = TAILQ_FIRST(&b->due)) != NULL && p->deadline_ms <= now) {
         struct conn *c = p->conn;
         pending_unlink(c, p);
         p->deadline_ms = now + (int64_t)b->conf.msg_timeout * 1000;
@@ -153,8 +122,9 @@ void pending_redeliver(struct broker *b)
 
 void pending_clear(struct conn *c)
 {
-    while (c->pend_head)
-        pending_drop(c, c->pend_head);
+    struct pending *p;
+    while ((p = TAILQ_FIRST(&c->pend)) != NULL)
+        pending_drop(c, p);
 }
 
 const struct pending *pending_oldest(const struct conn *c, int64_t stream)
@@ -166,7 +136,8 @@ const struct pending *pending_oldest(const struct conn *c, int64_t stream)
      * thousand records per connection, the full walk on every cursor write
      * was a tenth of brokerd's time in a long fan-out. */
     const struct pending *best = NULL;
-    for (const struct pending *p = c->pend_head; p; p = p->next)
+    const struct pending *p;
+    TAILQ_FOREACH(p, &c->pend, link)
         if (p->msg->stream == stream) {
             if (!c->pend_unordered)
                 return p;
