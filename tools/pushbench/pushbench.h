@@ -240,6 +240,7 @@ int coord_run(const struct pb_config *cfg);
 /* "figure NAME VALUE": one line per figure, for scripts/bench. */
 void report_figure(const char *name, double value);
 void report_setup(const struct pb_run *r);
+void report_published(const struct pb_run *r);   /* messages_sent/accepted/refused */
 void report_cpu(const struct pb_run *r, double deliveries);
 void report_latency(const char *prefix, const struct hist *h);
 void report_losses(const struct pb_run *r);

@@ -26,6 +26,17 @@ void report_setup(const struct pb_run *r)
     report_figure("connect_per_s", t > 0 ? (double)s->conns_ready / t : 0);
 }
 
+void report_published(const struct pb_run *r)
+{
+    const struct pb_stats *ps = &r->pub;
+
+    report_figure("messages_sent", (double)ps->sent);
+    /* Without answers (MQTT QoS 0, Redis) every message sent counts. */
+    report_figure("messages_accepted",
+                  (double)(r->cfg->pub_proto->has_ack ? ps->accepted : ps->sent));
+    report_figure("messages_refused", (double)ps->refused);
+}
+
 void report_cpu(const struct pb_run *r, double deliveries)
 {
     double wall = seconds(r->ready.t_ns, r->end.t_ns);

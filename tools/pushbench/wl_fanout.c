@@ -24,10 +24,7 @@ static void fanout_report(const struct pb_run *r)
                       ? (double)(rs->recv_last_ns - r->pub.send_first_ns) / 1e9 : 0;
 
     report_setup(r);
-    report_figure("messages_sent", (double)r->pub.sent);
-    report_figure("messages_accepted", (double)(r->cfg->pub_proto->has_ack ? r->pub.accepted
-                                                                          : r->pub.sent));
-    report_figure("messages_refused", (double)r->pub.refused);
+    report_published(r);
     report_figure("deliveries", (double)rs->received);
     report_figure("delivery_span_s", span);
     report_figure("deliveries_per_s", span > 0 ? (double)rs->received / span : 0);

@@ -26,10 +26,7 @@ static void unicast_report(const struct pb_run *r)
                       ? (double)(rs->recv_last_ns - ps->send_first_ns) / 1e9 : 0;
 
     report_setup(r);
-    report_figure("messages_sent", (double)ps->sent);
-    report_figure("messages_accepted", (double)(r->cfg->pub_proto->has_ack ? ps->accepted
-                                                                          : ps->sent));
-    report_figure("messages_refused", (double)ps->refused);
+    report_published(r);
     report_figure("send_rate_per_s", send > 0 ? (double)(ps->sent - 1) / send : 0);
     report_figure("deliveries", (double)rs->received);
     report_figure("achieved_rate_per_s", span > 0 ? (double)rs->received / span : 0);
