@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "frame.h"
 #include "imap.h"
+#include "slab.h"
 #include "log.h"
 #include "loops.h"
 #include "net.h"
@@ -87,7 +88,7 @@ struct stream_state {
 };
 
 struct pending {
-    TAILQ_ENTRY(pending) link;   /* the connection's list, oldest first; free list */
+    TAILQ_ENTRY(pending) link;   /* the connection's list, oldest first */
     TAILQ_ENTRY(pending) due;    /* the loop's list, by deadline */
     struct conn *conn;
     struct msg *msg;
@@ -216,8 +217,7 @@ struct broker {
     struct imap clients;         /* client_id -> struct conn * */
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
-    struct pending *pending_free;  /* records to reuse, linked by link.tqe_next (pending.c) */
-    size_t npending_free;
+    struct slab_pool pending_pool; /* where struct pending records come from */
     struct pending_list due;     /* every connection's, by deadline */
     struct conn *tick_next;      /* where the next tick's walk starts (conn.c) */
     int64_t cursor_pass_ms;      /* when the last pass that writes cursors began */
@@ -302,7 +302,8 @@ void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono);
 int pending_fin(struct conn *c, int64_t mid);
 void pending_redeliver(struct broker *b);  /* those past their deadline */
 void pending_clear(struct conn *c);
-void pending_free_all(struct broker *b);   /* at teardown */
+void pending_pool_init(struct broker *b);
+void pending_pool_free(struct broker *b);   /* at teardown */
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
 const struct pending *pending_oldest(const struct conn *c, int64_t stream);
 

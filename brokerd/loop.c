@@ -104,6 +104,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
      * token its last run left in Redis. */
     b->next_nonce = (uint64_t)b->started_ms << 10;
     TAILQ_INIT(&b->due);
+    pending_pool_init(b);
     imap_init(&b->clients);
     imap_init(&b->channels);
     if (loop_listen(b, tcp, share) < 0)
@@ -139,7 +140,7 @@ void loop_teardown(struct broker *b)
         }
     imap_free(&b->clients);
     imap_free(&b->channels);
-    pending_free_all(b);
+    pending_pool_free(b);
     if (b->base)
         event_base_free(b->base);
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "broker.h"
-#include "xmalloc.h"
 
 static void pending_unlink(struct conn *c, struct pending *p)
 {
@@ -19,46 +18,22 @@ static void pending_append(struct conn *c, struct pending *p)
     TAILQ_INSERT_TAIL(&c->pend, p, link);
 }
 
-/* Records are reused through a per-loop free list: a fan-out adds one per
- * subscriber and a FIN drops it, so malloc/free would run per delivery.
- * The list keeps at most PENDING_FREE_MAX, so memory goes back after a
- * burst. */
-#define PENDING_FREE_MAX 65536
-
-static struct pending *pending_alloc(struct broker *b)
+void pending_pool_init(struct broker *b)
 {
-    struct pending *p = b->pending_free;
-    if (!p)
-        return xmalloc(sizeof(*p));
-    b->pending_free = TAILQ_NEXT(p, link);
-    b->npending_free--;
-    return p;
+    slab_pool_init(&b->pending_pool, sizeof(struct pending));
 }
 
-static void pending_release(struct broker *b, struct pending *p)
+/* At teardown, once every connection has dropped its records. */
+void pending_pool_free(struct broker *b)
 {
-    if (b->npending_free >= PENDING_FREE_MAX) {
-        free(p);
-        return;
-    }
-    TAILQ_NEXT(p, link) = b->pending_free;
-    b->pending_free = p;
-    b->npending_free++;
-}
-
-void pending_free_all(struct broker *b)
-{
-    while (b->pending_free) {
-        struct pending *p = b->pending_free;
-        b->pending_free = TAILQ_NEXT(p, link);
-        free(p);
-    }
-    b->npending_free = 0;
+    slab_pool_destroy(&b->pending_pool);
 }
 
 void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono)
 {
-    struct pending *p = pending_alloc(c->b);
+    /* A fan-out adds one record per subscriber and each FIN drops one: they
+     * come from the loop's slabs, not from malloc (docs/PERFORMANCE.md). */
+    struct pending *p = slab_alloc(&c->b->pending_pool);
     p->conn = c;
     p->msg = m;
     m->refs++;
@@ -73,7 +48,7 @@ static void pending_drop(struct conn *c, struct pending *p)
 {
     pending_unlink(c, p);
     msg_unref(p->msg);
-    pending_release(c->b, p);
+    slab_free(&c->b->pending_pool, p);
     c->npending--;
     c->b->npending--;
     if (c->npending == 0)
