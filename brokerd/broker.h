@@ -73,6 +73,9 @@ struct msg {
     char frame1[];
 };
 
+/* Channel messages delivered together, connection by connection (deliver.c). */
+#define DELIVER_BATCH_MAX 128
+
 /* ---- per-connection state of one stream the device reads ---- */
 
 /* CATCHING_UP: an XRANGE is in flight; MISSED: a notice came meanwhile;
@@ -204,6 +207,10 @@ struct broker {
     struct event_base *base;
     struct evconnlistener *listener;
     struct event *tick_ev;
+    /* Channel messages read from Redis and not yet written (deliver.c). */
+    struct msg *batch[DELIVER_BATCH_MAX];
+    unsigned nbatch;
+    struct event *batch_ev;      /* writes the batch once the read is done */
     struct loop_wake wake;       /* another thread stops this loop through it */
     struct daemon_signals signals;
     char broadcast[CFG_HOST_MAX + 8];
@@ -313,6 +320,8 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
 void msg_unref(struct msg *m);
 void msg_write(struct conn *c, struct msg *m, int64_t attempt);
 void deliver_notice(struct broker *b, const char *data, size_t len);
+int deliver_batch_init(struct broker *b);
+void deliver_batch_free(struct broker *b);  /* at teardown: drops what is left */
 void deliver_catch_up(struct conn *c, struct stream_state *s);
 
 /* cursor.c: stream entry ids and the devices' read positions */

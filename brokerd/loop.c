@@ -112,7 +112,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
     event_add(b->tick_ev, &tv);
-    return 0;
+    return deliver_batch_init(b);
 }
 
 void loop_start(struct broker *b)
@@ -128,6 +128,7 @@ void loop_teardown(struct broker *b)
     conn_free_dead(b);
     if (b->listener)
         evconnlistener_free(b->listener);
+    deliver_batch_free(b);
     if (b->tick_ev)
         event_free(b->tick_ev);
     loop_wake_free(&b->wake);

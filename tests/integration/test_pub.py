@@ -174,6 +174,30 @@ class PubChannelTest(BrokerTestCase):
         self.assert_message(d, mid, ch, s.client_id, b"only d")
         self.expect_no_frame(a, 0.5)
 
+    def test_mixed_messages_arrive_in_the_order_they_were_published(self):
+        # Channel messages read from Redis together are written as a batch;
+        # a direct message among them must still come after the earlier
+        # ones and before the later ones.
+        ch1, ch2 = new_id(), new_id()
+        d = self.subscribed(ch1)
+        self.sub(d, ch2)
+        e = self.subscribed(ch1)
+        s = self.identified()
+        sent = []   # (message_id, channel_id, to d only)
+        for i in range(90):
+            sent.append((new_id(), ch1 if i % 3 != 1 else ch2, i % 3 == 2))
+        s.send_raw(b"".join(b"PUB %d %d %d\n" % (d.client_id if direct else 0, ch, mid)
+                            + struct.pack(">I", 3) + b"%03d" % i
+                            for i, (mid, ch, direct) in enumerate(sent)))
+        for mid, _ch, direct in sent:
+            self.expect_ack(s, True, mid, d.client_id if direct else 0)
+        got_d = [self.expect_message(d)[:2] for _ in sent]
+        self.assertEqual(got_d, [(mid, ch) for mid, ch, _ in sent])
+        want_e = [(mid, ch) for mid, ch, direct in sent if ch == ch1 and not direct]
+        got_e = [self.expect_message(e)[:2] for _ in want_e]
+        self.assertEqual(got_e, want_e)
+        self.expect_no_frame(e, 0.3)
+
 
 class PubErrorsTest(BrokerTestCase):
 
