@@ -17,6 +17,10 @@
 
 void pb_conn_close(struct pb_conn *c)
 {
+    if (c->read_ev != NULL) {
+        event_free(c->read_ev);
+        c->read_ev = NULL;
+    }
     if (c->bev != NULL) {
         bufferevent_free(c->bev);   /* closes the socket */
         c->bev = NULL;
@@ -67,29 +71,65 @@ static void gather_flush(struct pb_conn *c)
     w->gather_len = 0;
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* Hands data (len bytes, what c's input holds) to the adapter; returns the
+ * bytes used, or -1 when c is gone. */
+static ssize_t conn_input(struct pb_conn *c, const char *data, size_t len)
 {
-    struct pb_conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t len = evbuffer_get_length(in);
-    /* Linearising costs one copy of what a read brought (16 KiB at most);
-     * the adapters then parse plain memory. */
-    const char *data = (const char *)evbuffer_pullup(in, -1);
     ssize_t used;
 
-    if (len == 0 || data == NULL)
-        return;
     /* Gather replies only while nothing older waits in the output. */
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         c->w->gather_conn = c;
     c->w->read_ns = pb_now_ns();
     used = c->proto->input(c, data, len);
     if (c->w->gather_conn == c)
         gather_flush(c);
-    if (used < 0) {
+    if (used < 0)
         conn_gone(c, "protocol error");
+    return used;
+}
+
+/* Reads with recv() instead of the bufferevent: libevent 2.1 reads at most
+ * 4 KiB per wake-up, so a fan-out's burst took several wake-ups and as
+ * many sends of FINs, each waking the broker too. A read lands in the
+ * worker's buffer and is parsed from there; only a partial frame left at
+ * its end is kept, in the bufferevent's input, and the next read is
+ * appended to it. */
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pb_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t kept = evbuffer_get_length(in);
+    struct evbuffer_iovec v;
+    char *dst = c->w->rbuf;
+    const char *data;
+    ssize_t n, used;
+
+    (void)what;
+    if (kept > 0) {
+        if (evbuffer_reserve_space(in, PB_READ_MAX, &v, 1) != 1) {
+            conn_gone(c, "out of memory");
+            return;
+        }
+        dst = v.iov_base;
+    }
+    n = recv(fd, dst, PB_READ_MAX, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        conn_gone(c, n == 0 ? "closed by the peer" : strerror(errno));
         return;
     }
+    if (n < 0)
+        return;
+    if (kept == 0) {
+        used = conn_input(c, dst, (size_t)n);
+        if (used >= 0 && used < n)
+            evbuffer_add(in, dst + used, (size_t)(n - used));
+        return;
+    }
+    v.iov_len = (size_t)n;
+    evbuffer_commit_space(in, &v, 1);
+    data = (const char *)evbuffer_pullup(in, -1);
+    used = conn_input(c, data, kept + (size_t)n);
     if (used > 0)
         evbuffer_drain(in, (size_t)used);
 }
@@ -102,6 +142,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         /* Small frames must leave at once, as the brokers' own clients do. */
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->read_ev = event_new(c->w->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST,
+                               conn_read_cb, c);
+        if (c->read_ev == NULL || event_add(c->read_ev, NULL) != 0) {
+            conn_gone(c, "cannot watch the socket");
+            return;
+        }
         c->state = PC_OPENING;
         c->proto->open(c);
         return;
@@ -117,8 +163,8 @@ int pb_conn_start(struct pb_conn *c, const struct sockaddr *sa, socklen_t len)
         c->state = PC_DEAD;
         return -1;
     }
-    bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(c->bev, NULL, NULL, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_WRITE);
     c->state = PC_CONNECTING;
     if (bufferevent_socket_connect(c->bev, (struct sockaddr *)sa, (int)len) != 0) {
         log_debug("connect: %s", strerror(errno));

@@ -121,7 +121,8 @@ struct pb_worker;
 struct pb_conn {
     struct pb_worker *w;
     const struct pb_proto *proto;
-    struct bufferevent *bev;
+    struct bufferevent *bev;     /* connects and writes; holds a partial frame */
+    struct event *read_ev;       /* reads, once connected (conn.c) */
     enum pb_conn_state state;
     int64_t client_id;
     int64_t channel;             /* subscribed channel; 0 for a publisher */
@@ -130,7 +131,9 @@ struct pb_conn {
     int64_t req_ns;              /* put: when the request in flight was sent */
 };
 
-#define PB_GATHER_MAX 16384
+#define PB_GATHER_MAX 32768
+/* Bytes one read takes from a socket. */
+#define PB_READ_MAX 65536
 
 /* Starts the TCP connect of c; 0, or -1 (c is dead). */
 int pb_conn_start(struct pb_conn *c, const struct sockaddr *sa, socklen_t len);
@@ -169,6 +172,7 @@ struct pb_worker {
     /* When the input being parsed was read: one clock read per read, not
      * per message (messages that came in one read arrived together). */
     int64_t read_ns;
+    char *rbuf;                  /* PB_READ_MAX: what a read brought */
     struct pb_stats st;
 };
 

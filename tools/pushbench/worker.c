@@ -203,6 +203,7 @@ void worker_main(const struct pb_config *cfg, int index, int publisher, uint64_t
         payload_fill(w->body, cfg->o.size, 0);
     }
     w->gather = xmalloc(PB_GATHER_MAX);
+    w->rbuf = xmalloc(PB_READ_MAX);
     worker_init_conns(w, first);
     if ((w->base = event_base_new()) == NULL)
         _exit(1);
