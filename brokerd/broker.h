@@ -133,6 +133,7 @@ struct conn {
     uint8_t registered;          /* in b->clients (identified or identifying) */
     uint8_t feature_negotiation;
     uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
+    uint8_t in_flush;            /* on b->flush (output.c) */
     int32_t redis_refs;          /* Redis replies that will call back with this conn */
     int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
     uint32_t npending;           /* in pend; here, not beside
@@ -211,6 +212,10 @@ struct broker {
     struct msg *batch[DELIVER_BATCH_MAX];
     unsigned nbatch;
     struct event *batch_ev;      /* writes the batch once the read is done */
+    /* Connections written to in this loop pass (output.c). */
+    struct conn **flush;
+    uint32_t nflush, capflush;
+    struct event *flush_ev;
     struct loop_wake wake;       /* another thread stops this loop through it */
     struct daemon_signals signals;
     char broadcast[CFG_HOST_MAX + 8];
@@ -263,6 +268,15 @@ void conn_error(struct conn *c, const char *err, const char *reason);
 void conn_response(struct conn *c, const char *text);
 void conn_resume(struct conn *c);                /* after a Redis reply */
 void conn_free_dead(struct broker *b);
+/* The output went out: finish a close, or resume paused input. */
+void conn_drained(struct conn *c);
+
+/* output.c */
+/* c's output, to add frames to; they go out at the end of the loop pass.
+ * NULL once c's socket is closed. */
+struct evbuffer *conn_writer(struct conn *c);
+int output_init(struct broker *b);
+void output_free(struct broker *b);   /* at teardown */
 void conn_tick(struct broker *b, int64_t now);
 
 /* cmd.c: the command table and dispatch */

@@ -28,8 +28,9 @@ struct pub_req {
 
 static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
 {
-    if (c->bev)
-        frame_add_ack(bufferevent_get_output(c->bev), ok, mid, to);
+    struct evbuffer *out = conn_writer(c);
+    if (out)
+        frame_add_ack(out, ok, mid, to);
     if (ok)
         c->b->stats.messages_in++;
 }
@@ -41,7 +42,7 @@ static void pub_done(void *arg, redisReply *r)
     c->redis_refs--;
     c->pubs_in_flight--;
     if (req->error && c->state != CS_DEAD && c->bev) {
-        frame_add_str(bufferevent_get_output(c->bev), FRAME_ERROR, req->error);
+        frame_add_str(conn_writer(c), FRAME_ERROR, req->error);
         if (req->fatal)
             conn_finish(c);
         else if (c->state == CS_WAIT_REDIS)

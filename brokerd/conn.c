@@ -36,10 +36,8 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
     conn_process(c);
 }
 
-static void conn_on_write(struct bufferevent *bev, void *arg)
+void conn_drained(struct conn *c)
 {
-    struct conn *c = arg;
-    /* The output drained: finish a close, or resume paused input. */
     if (c->state != CS_CLOSING) {
         conn_process(c);
         return;
@@ -47,8 +45,14 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
     /* Closing a socket with unread input makes the kernel send a reset,
      * which can destroy the last frames in flight. Send our FIN instead
      * and drop what still comes until the peer closes (or the grace ends). */
-    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     c->state = CS_LINGER;
+}
+
+static void conn_on_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_drained(arg);
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
@@ -100,11 +104,11 @@ static struct evbuffer *conn_out(struct conn *c)
 
 void conn_error(struct conn *c, const char *err, const char *reason)
 {
-    struct evbuffer *out = conn_out(c);
     c->b->stats.protocol_errors++;
     log_debug("client %lld: %s %s", (long long)c->client_id, err, reason ? reason : "");
     if (pub_defer_error(c, err, reason, 0) == 0)
         return;  /* behind the Acks of the PUBs before it */
+    struct evbuffer *out = conn_writer(c);
     if (out)
         frame_add_error(out, err, reason);
 }
@@ -118,7 +122,7 @@ void conn_finish(struct conn *c)
     c->since_ms = now_ms();
     /* The write callback goes on once the output is out. */
     if (evbuffer_get_length(conn_out(c)) == 0)
-        conn_on_write(c->bev, c);
+        conn_drained(c);
 }
 
 void conn_fatal(struct conn *c, const char *err, const char *reason)
@@ -131,7 +135,7 @@ void conn_fatal(struct conn *c, const char *err, const char *reason)
         c->state = CS_FATAL_WAIT;  /* read nothing more; closed after the Acks */
         return;
     }
-    struct evbuffer *out = conn_out(c);
+    struct evbuffer *out = conn_writer(c);
     if (out)
         frame_add_error(out, err, reason);
     conn_finish(c);
@@ -139,7 +143,7 @@ void conn_fatal(struct conn *c, const char *err, const char *reason)
 
 void conn_response(struct conn *c, const char *text)
 {
-    struct evbuffer *out = conn_out(c);
+    struct evbuffer *out = conn_writer(c);
     if (out)
         frame_add_str(out, FRAME_RESPONSE, text);
 }
@@ -288,8 +292,8 @@ void conn_free_dead(struct broker *b)
     struct conn **pp = &b->dead;
     while (*pp) {
         struct conn *c = *pp;
-        if (c->redis_refs > 0) {
-            pp = &c->next;  /* a Redis reply will still name it */
+        if (c->redis_refs > 0 || c->in_flush) {
+            pp = &c->next;  /* a Redis reply, or this pass's flush, will still name it */
             continue;
         }
         *pp = c->next;

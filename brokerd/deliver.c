@@ -60,9 +60,9 @@ static void msg_ref_done(const void *data, size_t len, void *arg)
  * shares a large body. */
 void msg_write(struct conn *c, struct msg *m, int64_t attempt)
 {
-    if (!c->bev)
+    struct evbuffer *out = conn_writer(c);
+    if (!out)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
         evbuffer_add(out, m->frame1, m->frame1_len);
     } else if (attempt == 1) {
