@@ -273,7 +273,7 @@ void conn_drained(struct conn *c);
 
 /* output.c */
 /* c's output, to add frames to; they go out at the end of the loop pass.
- * NULL once c's socket is closed. */
+ * NULL once c's socket is closed or shut for writing. */
 struct evbuffer *conn_writer(struct conn *c);
 int output_init(struct broker *b);
 void output_free(struct broker *b);   /* at teardown */

@@ -41,8 +41,9 @@ static void pub_done(void *arg, redisReply *r)
     struct conn *c = req->c;
     c->redis_refs--;
     c->pubs_in_flight--;
-    if (req->error && c->state != CS_DEAD && c->bev) {
-        frame_add_str(conn_writer(c), FRAME_ERROR, req->error);
+    struct evbuffer *out;
+    if (req->error && (out = conn_writer(c)) != NULL) {
+        frame_add_str(out, FRAME_ERROR, req->error);
         if (req->fatal)
             conn_finish(c);
         else if (c->state == CS_WAIT_REDIS)

@@ -22,7 +22,8 @@
 struct evbuffer *conn_writer(struct conn *c)
 {
     struct broker *b = c->b;
-    if (!c->bev)
+    /* After shutdown(SHUT_WR) a write would fail and reset the connection. */
+    if (!c->bev || c->state == CS_LINGER)
         return NULL;
     if (!c->in_flush) {
         if (b->nflush == b->capflush) {
@@ -46,7 +47,9 @@ static void conn_flush(struct conn *c)
      * drains it; this is the write it would have made, done earlier. An
      * error (a reset peer) is left for the bufferevent to find. */
     evbuffer_unfreeze(out, 1);
-    (void)evbuffer_write(out, bufferevent_getfd(c->bev));
+    /* One writev takes at most 128 chains (each large frame is a chain). */
+    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(c->bev)) > 0)
+        ;
     evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) > 0)
         return;

@@ -1,7 +1,7 @@
 /* Fixed-size objects carved out of aligned slabs, for records that come and
  * go by the million (a fan-out's pending messages). Allocation and free are
- * a list push and pop; a slab whose objects are all free goes back to
- * malloc, beyond a few kept for the next burst. One pool per event loop:
+ * a list push and pop; a slab whose objects are all free goes back to the
+ * system, beyond a few kept for the next burst. One pool per event loop:
  * no locking. */
 #ifndef PG_SLAB_H
 #define PG_SLAB_H

@@ -22,14 +22,6 @@ void *xmalloc(size_t size)
     return p;
 }
 
-void *xaligned_alloc(size_t align, size_t size)
-{
-    void *p = aligned_alloc(align, size);
-    if (p == NULL)
-        xmalloc_die("xaligned_alloc", align, size);
-    return p;
-}
-
 void *xcalloc(size_t nmemb, size_t size)
 {
     if (nmemb == 0 || size == 0)

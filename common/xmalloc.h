@@ -6,8 +6,6 @@
 
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);          /* overflow-checked */
-/* align: a power of two that divides size. */
-void *xaligned_alloc(size_t align, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);

@@ -1,14 +1,15 @@
 /* The slab pool: objects are distinct, reused, and whole slabs go back to
  * malloc once free, beyond the few kept for the next burst. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "slab.h"
 
-/* (16384 - 64) / 64: the objects of one slab of brokerd's pending records. */
-#define PER_SLAB_64 255
+/* (131072 - 64) / 64: the objects of one slab of brokerd's pending records. */
+#define PER_SLAB_64 2047
 
 Test(slab, object_size_rounds_to_16_and_fills_a_slab)
 {
@@ -94,4 +95,15 @@ Test(slab, a_slab_with_one_object_in_use_stays)
     cr_assert_eq(sp.nslabs, 4);
     slab_pool_destroy(&sp);
     free(objs);
+}
+
+/* A double free that would count more free objects than the slab has
+ * aborts rather than hand the slab back with objects still in use. */
+Test(slab, a_free_too_many_aborts, .signal = SIGABRT)
+{
+    struct slab_pool sp;
+    slab_pool_init(&sp, 64);
+    void *a = slab_alloc(&sp);
+    slab_free(&sp, a);
+    slab_free(&sp, a);
 }

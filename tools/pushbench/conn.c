@@ -92,46 +92,51 @@ static ssize_t conn_input(struct pb_conn *c, const char *data, size_t len)
 /* Reads with recv() instead of the bufferevent: libevent 2.1 reads at most
  * 4 KiB per wake-up, so a fan-out's burst took several wake-ups and as
  * many sends of FINs, each waking the broker too. A read lands in the
- * worker's buffer and is parsed from there; only a partial frame left at
- * its end is kept, in the bufferevent's input, and the next read is
- * appended to it. */
+ * worker's buffer, behind what the last read left of a partial frame, and
+ * is parsed from there. A partial frame is kept in the bufferevent's
+ * input; one too large for the buffer grows there, read after read. */
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct pb_conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    size_t kept = evbuffer_get_length(in);
+    size_t kept = evbuffer_get_length(in), room = PB_READ_MAX - kept;
+    char *buf = c->w->rbuf, *dst = buf + kept;
     struct evbuffer_iovec v;
-    char *dst = c->w->rbuf;
-    const char *data;
     ssize_t n, used;
 
     (void)what;
-    if (kept > 0) {
+    if (kept > PB_READ_MAX / 2) {
         if (evbuffer_reserve_space(in, PB_READ_MAX, &v, 1) != 1) {
             conn_gone(c, "out of memory");
             return;
         }
         dst = v.iov_base;
+        room = PB_READ_MAX;
     }
-    n = recv(fd, dst, PB_READ_MAX, 0);
+    n = recv(fd, dst, room, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         conn_gone(c, n == 0 ? "closed by the peer" : strerror(errno));
         return;
     }
     if (n < 0)
         return;
-    if (kept == 0) {
-        used = conn_input(c, dst, (size_t)n);
-        if (used >= 0 && used < n)
-            evbuffer_add(in, dst + used, (size_t)(n - used));
+    if (dst != buf + kept) {   /* a large frame, growing in the input */
+        v.iov_len = (size_t)n;
+        if (evbuffer_commit_space(in, &v, 1) != 0) {
+            conn_gone(c, "out of memory");
+            return;
+        }
+        used = conn_input(c, (const char *)evbuffer_pullup(in, -1), kept + (size_t)n);
+        if (used > 0)
+            evbuffer_drain(in, (size_t)used);
         return;
     }
-    v.iov_len = (size_t)n;
-    evbuffer_commit_space(in, &v, 1);
-    data = (const char *)evbuffer_pullup(in, -1);
-    used = conn_input(c, data, kept + (size_t)n);
-    if (used > 0)
-        evbuffer_drain(in, (size_t)used);
+    if (kept > 0)
+        evbuffer_remove(in, buf, kept);
+    used = conn_input(c, buf, kept + (size_t)n);
+    if (used >= 0 && (size_t)used < kept + (size_t)n &&
+        evbuffer_add(in, buf + used, kept + (size_t)n - (size_t)used) != 0)
+        conn_gone(c, "out of memory");
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -142,6 +147,10 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         /* Small frames must leave at once, as the brokers' own clients do. */
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /* Its input's end belongs to the bufferevent's reads, which are
+         * not used: make sure it is not frozen (it is when the bufferevent
+         * is made on an open socket). */
+        evbuffer_unfreeze(bufferevent_get_input(bev), 0);
         c->read_ev = event_new(c->w->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST,
                                conn_read_cb, c);
         if (c->read_ev == NULL || event_add(c->read_ev, NULL) != 0) {
