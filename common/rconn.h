@@ -30,6 +30,8 @@ struct rconn {
     int nscripts, loaded;
     char (*sha)[41];
     struct event *retry_ev;
+    struct event *flush_ev;      /* writes queued commands at the end of the pass */
+    int flush_pending;
     int64_t backoff_ms;
     uint64_t in_flight;
     int64_t last_reply_ms;
