@@ -100,7 +100,6 @@ int pub_defer_error(struct conn *c, const char *err, const char *reason, int fat
     return 0;
 }
 
-
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const char *body,
              size_t len)
 {

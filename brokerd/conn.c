@@ -102,15 +102,20 @@ static struct evbuffer *conn_out(struct conn *c)
     return c->bev ? bufferevent_get_output(c->bev) : NULL;
 }
 
+static void conn_write_error(struct conn *c, const char *err, const char *reason)
+{
+    struct evbuffer *out = conn_writer(c);
+    if (out)
+        frame_add_error(out, err, reason);
+}
+
 void conn_error(struct conn *c, const char *err, const char *reason)
 {
     c->b->stats.protocol_errors++;
     log_debug("client %lld: %s %s", (long long)c->client_id, err, reason ? reason : "");
     if (pub_defer_error(c, err, reason, 0) == 0)
         return;  /* behind the Acks of the PUBs before it */
-    struct evbuffer *out = conn_writer(c);
-    if (out)
-        frame_add_error(out, err, reason);
+    conn_write_error(c, err, reason);
 }
 
 void conn_finish(struct conn *c)
@@ -135,9 +140,7 @@ void conn_fatal(struct conn *c, const char *err, const char *reason)
         c->state = CS_FATAL_WAIT;  /* read nothing more; closed after the Acks */
         return;
     }
-    struct evbuffer *out = conn_writer(c);
-    if (out)
-        frame_add_error(out, err, reason);
+    conn_write_error(c, err, reason);
     conn_finish(c);
 }
 

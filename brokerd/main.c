@@ -59,8 +59,7 @@ static int proc_setup(struct broker_proc *p, struct broker_conf *conf)
         if (loop_setup(b, &tcp, net_share_of(i, p->n)) < 0)
             return -1;
         if (i == 0) {
-            const char *colon = strrchr(b->tcp_bound, ':');
-            tcp.port = (uint16_t)atoi(colon ? colon + 1 : "0");
+            tcp.port = net_bound_port(b->tcp_bound);
             log_info("listening tcp %s", b->tcp_bound);
             if (conf->broadcast_address && *conf->broadcast_address)
                 snprintf(b->broadcast, sizeof(b->broadcast), "%s", conf->broadcast_address);

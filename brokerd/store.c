@@ -168,4 +168,5 @@ void store_tick(struct broker *b, int64_t now)
     if (!b->shutting_down && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = now;
         store_beat(b);
-    }}
+    }
+}

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -90,6 +91,12 @@ evutil_socket_t net_listen(const struct cfg_addr *addr, enum net_share share, ch
     getsockname(fd, (struct sockaddr *)&ss, &len);
     net_format((struct sockaddr *)&ss, len, bound, cap);
     return fd;
+}
+
+uint16_t net_bound_port(const char *bound)
+{
+    const char *colon = strrchr(bound, ':');
+    return (uint16_t)atoi(colon ? colon + 1 : "0");
 }
 
 void net_nodelay(evutil_socket_t fd)

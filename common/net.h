@@ -26,6 +26,10 @@ enum net_share net_share_of(int index, int n);
 evutil_socket_t net_listen(const struct cfg_addr *addr, enum net_share share, char *bound,
                            size_t cap);
 
+/* The port of a "host:port" that net_listen wrote into bound (0 if none):
+ * what the later loops of a process bind after the first took port 0. */
+uint16_t net_bound_port(const char *bound);
+
 /* Turns Nagle's algorithm off on a connected socket: a push gateway's
  * frames are small and must leave at once, not wait for the peer's
  * (possibly delayed) ACK of the previous one. */

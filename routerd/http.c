@@ -1,7 +1,5 @@
 /* routerd's two HTTP listeners: routes, /ping and /metrics on both. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -63,10 +61,8 @@ static struct evhttp *router_listen(struct router *r, const char *what,
                                     void (*handler)(struct evhttp_request *, void *))
 {
     struct cfg_addr a = *addr;
-    if (r->index > 0) {
-        const char *colon = strrchr(first_bound, ':');
-        a.port = (uint16_t)atoi(colon ? colon + 1 : "0");
-    }
+    if (r->index > 0)
+        a.port = net_bound_port(first_bound);
     struct evhttp *http = http_listen(r->base, &a, net_share_of(r->index, r->proc->n), bound,
                                       CFG_HOST_MAX + 8);
     if (!http)
