@@ -1,0 +1,37 @@
+/* Redis key names (keys.h). */
+#include <stdio.h>
+
+#include "keys.h"
+
+static char *key1(char buf[KEY_MAX], const char *fmt, int64_t id)
+{
+    snprintf(buf, KEY_MAX, fmt, (long long)id);
+    return buf;
+}
+
+char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld", d); }
+char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:subs", d); }
+char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:cur", d); }
+char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:in", d); }
+char *key_ch(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld", c); }
+char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld:subs", c); }
+char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld:brokers", c); }
+char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:%lld", b); }
+char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:%lld", b); }
+
+char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
+{
+    snprintf(buf, KEY_MAX, "pg:dup:%lld:%lld", (long long)from, (long long)mid);
+    return buf;
+}
+
+char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel)
+{
+    return channel ? key_ch(buf, channel) : key_dev_in(buf, device);
+}
+
+char *arg_int(char buf[ARG_INT_MAX], int64_t v)
+{
+    snprintf(buf, ARG_INT_MAX, "%lld", (long long)v);
+    return buf;
+}

@@ -1,0 +1,37 @@
+/* Every Redis key and pub/sub channel name pushgate's C code uses, and the
+ * decimal arguments sent with them. The one place in C that spells "pg:";
+ * lua/lib.lua is the one place in Lua. The layout is in docs/DESIGN.md
+ * ("Redis keys"). Each builder writes into a caller's buffer and returns it,
+ * so that a call reads as the key it makes: key_dev_subs(k, id). */
+#ifndef PG_KEYS_H
+#define PG_KEYS_H
+#include <stdint.h>
+
+#define KEY_MAX 64               /* longest: "pg:dup:" + two int64 */
+#define ARG_INT_MAX 24           /* "-9223372036854775808" and a NUL */
+
+/* Keys without an id. */
+#define KEY_BROKERS "pg:brokers"      /* set of broker ids */
+#define KEY_CHANNELS "pg:channels"    /* channels by subscriber count */
+#define KEY_DEVICES "pg:devices"      /* every known device */
+#define KEY_KEPT "pg:kept"            /* devices that may hold offline messages */
+#define KEY_STATS "pg:stats"          /* cluster counters */
+
+char *key_dev(char buf[KEY_MAX], int64_t device);         /* pg:dev:{d} */
+char *key_dev_subs(char buf[KEY_MAX], int64_t device);    /* pg:dev:{d}:subs */
+char *key_dev_cur(char buf[KEY_MAX], int64_t device);     /* pg:dev:{d}:cur */
+char *key_dev_in(char buf[KEY_MAX], int64_t device);      /* pg:dev:{d}:in */
+char *key_ch(char buf[KEY_MAX], int64_t channel);         /* pg:ch:{c} */
+char *key_ch_subs(char buf[KEY_MAX], int64_t channel);    /* pg:ch:{c}:subs */
+char *key_ch_brokers(char buf[KEY_MAX], int64_t channel); /* pg:ch:{c}:brokers */
+char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid); /* pg:dup:{from}:{mid} */
+char *key_bk(char buf[KEY_MAX], int64_t broker);          /* pg:bk:{b} */
+/* A broker's pub/sub channel of notices: pg:n:bk:{b}. */
+char *key_notice(char buf[KEY_MAX], int64_t broker);
+/* A stream a device reads: its inbox (channel 0) or a channel's. */
+char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel);
+
+/* A decimal argument for a Redis command. */
+char *arg_int(char buf[ARG_INT_MAX], int64_t v);
+
+#endif
