@@ -3,21 +3,23 @@
 
 #include "keys.h"
 
-static char *key1(char buf[KEY_MAX], const char *fmt, int64_t id)
+/* prefix, the id in decimal, suffix: the format stays a literal, so that
+ * -Wformat=2 checks it. */
+static char *key1(char buf[KEY_MAX], const char *prefix, int64_t id, const char *suffix)
 {
-    snprintf(buf, KEY_MAX, fmt, (long long)id);
+    snprintf(buf, KEY_MAX, "%s%lld%s", prefix, (long long)id, suffix);
     return buf;
 }
 
-char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld", d); }
-char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:subs", d); }
-char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:cur", d); }
-char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:in", d); }
-char *key_ch(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld", c); }
-char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld:subs", c); }
-char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld:brokers", c); }
-char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:%lld", b); }
-char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:%lld", b); }
+char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ""); }
+char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":subs"); }
+char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":cur"); }
+char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":in"); }
+char *key_ch(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ""); }
+char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":subs"); }
+char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":brokers"); }
+char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:", b, ""); }
+char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:", b, ""); }
 
 char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
 {
