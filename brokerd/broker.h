@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "frame.h"
 #include "imap.h"
+#include "keys.h"
 #include "slab.h"
 #include "log.h"
 #include "loops.h"
@@ -371,12 +372,5 @@ int httpd_start(struct broker_proc *p, char *bound, size_t cap);
 /* Copies b's numbers into b->snap for /stats (each tick). */
 void broker_publish_snapshot(struct broker *b);
 
-
-
-/* Redis key names, "pg:" prefixed (see docs/DESIGN.md). */
-#define KEY_MAX 64
-
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
 
 #endif

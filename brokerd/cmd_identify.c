@@ -216,15 +216,12 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     struct conn *old = imap_get(&b->clients, req.client_id);
     if (old && old != c)
         conn_replaced(old);
-    char key[3][KEY_MAX], bid[24], token[CONN_TOKEN_MAX], did[24];
-    snprintf(key[0], KEY_MAX, "pg:dev:%lld", (long long)req.client_id);
-    snprintf(key[1], KEY_MAX, "pg:dev:%lld:subs", (long long)req.client_id);
-    snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)req.client_id);
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    char key[3][KEY_MAX], bid[ARG_INT_MAX], token[CONN_TOKEN_MAX], did[ARG_INT_MAX];
     c->nonce = ++b->next_nonce;
     conn_token(c, token);
-    snprintf(did, sizeof(did), "%lld", (long long)req.client_id);
-    const char *argv[] = { key[0], key[1], key[2], bid, token, did };
+    const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
+                           key_dev_cur(key[2], req.client_id), arg_int(bid, b->id), token,
+                           arg_int(did, req.client_id) };
     if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
         conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
         return;

@@ -118,22 +118,20 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
         return;
     }
     char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX];
-    char from_s[24], mid_s[24], to_s[24], ch_s[24], ttl_s[24], max_s[24];
-    snprintf(dup, sizeof(dup), "pg:dup:%lld:%lld", (long long)c->client_id, (long long)mid);
-    if (to) {
-        snprintf(stream, sizeof(stream), "pg:dev:%lld:in", (long long)to);
-        snprintf(target, sizeof(target), "pg:dev:%lld", (long long)to);
-    } else {
-        snprintf(stream, sizeof(stream), "pg:ch:%lld", (long long)channel);
-        snprintf(target, sizeof(target), "pg:ch:%lld:subs", (long long)channel);
-    }
-    snprintf(from_s, sizeof(from_s), "%lld", (long long)c->client_id);
-    snprintf(mid_s, sizeof(mid_s), "%lld", (long long)mid);
-    snprintf(to_s, sizeof(to_s), "%lld", (long long)to);
-    snprintf(ch_s, sizeof(ch_s), "%lld", (long long)channel);
-    snprintf(ttl_s, sizeof(ttl_s), "%llu", (unsigned long long)b->conf.offline_ttl * 1000);
-    snprintf(max_s, sizeof(max_s), "%llu", (unsigned long long)b->conf.offline_max);
-    const char *argv[] = { dup, stream, target, from_s, mid_s, to_s, ch_s, body, ttl_s, max_s };
+    char from_s[ARG_INT_MAX], mid_s[ARG_INT_MAX], to_s[ARG_INT_MAX], ch_s[ARG_INT_MAX];
+    char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX];
+    /* The stream the message goes to, and what must exist for it to be
+     * routed: the device, or the channel's subscribers. */
+    key_stream(stream, to, to ? 0 : channel);
+    if (to)
+        key_dev(target, to);
+    else
+        key_ch_subs(target, channel);
+    const char *argv[] = { key_dup(dup, c->client_id, mid), stream, target,
+                           arg_int(from_s, c->client_id), arg_int(mid_s, mid), arg_int(to_s, to),
+                           arg_int(ch_s, channel), body,
+                           arg_int(ttl_s, (int64_t)b->conf.offline_ttl * 1000),
+                           arg_int(max_s, (int64_t)b->conf.offline_max) };
     size_t argvlen[10];
     for (int i = 0; i < 10; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);

@@ -66,10 +66,9 @@ void channel_join(struct broker *b, struct conn *c, struct stream_state *s)
  * IDENTIFY sent later on the same connection adds it back, in order. */
 static void channel_forget(struct broker *b, int64_t id)
 {
-    char key[KEY_MAX], bid[24];
-    snprintf(key, sizeof(key), "pg:ch:%lld:brokers", (long long)id);
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SREM", key, bid }, NULL);
+    char key[KEY_MAX], bid[ARG_INT_MAX];
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+              (const char *[]){ "SREM", key_ch_brokers(key, id), arg_int(bid, b->id) }, NULL);
 }
 
 void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
@@ -132,17 +131,12 @@ static void sub_done(void *arg, redisReply *r)
 static void sub_send(struct conn *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[4][KEY_MAX], dev[24], ch[24], bid[24];
-    snprintf(key[0], KEY_MAX, "pg:dev:%lld:subs", (long long)c->client_id);
-    snprintf(key[1], KEY_MAX, "pg:ch:%lld:subs", (long long)channel);
-    snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)c->client_id);
-    snprintf(key[3], KEY_MAX, "pg:ch:%lld", (long long)channel);
-    snprintf(dev, sizeof(dev), "%lld", (long long)c->client_id);
-    snprintf(ch, sizeof(ch), "%lld", (long long)channel);
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    char key[4][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX];
     /* SUB: 4 keys, device, channel, broker; UNSUB: 3 keys, device, channel. */
     int nkeys = sub ? 4 : 3;
-    const char *argv[] = { key[0], key[1], key[2], key[3], dev, ch, bid };
+    const char *argv[] = { key_dev_subs(key[0], c->client_id), key_ch_subs(key[1], channel),
+                           key_dev_cur(key[2], c->client_id), key_ch(key[3], channel),
+                           arg_int(dev, c->client_id), arg_int(ch, channel), arg_int(bid, b->id) };
     const char **args = argv;
     if (!sub) {
         argv[3] = dev;

@@ -353,13 +353,10 @@ static void catch_up_reply(void *arg, redisReply *r)
 void deliver_catch_up(struct conn *c, struct stream_state *s)
 {
     struct broker *b = c->b;
-    char key[KEY_MAX], start[48];
-    if (s->channel)
-        snprintf(key, sizeof(key), "pg:ch:%lld", (long long)s->channel);
-    else
-        snprintf(key, sizeof(key), "pg:dev:%lld:in", (long long)c->client_id);
+    char key[KEY_MAX], start[48], count[ARG_INT_MAX];
     snprintf(start, sizeof(start), "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
-    const char *argv[] = { "XRANGE", key, start, "+", "COUNT", STRINGIFY(CATCH_UP_BATCH) };
+    const char *argv[] = { "XRANGE", key_stream(key, c->client_id, s->channel), start, "+",
+                           "COUNT", arg_int(count, CATCH_UP_BATCH) };
     struct catch_up *cu = xmalloc(sizeof(*cu));
     cu->c = c;
     cu->channel = s->channel;

@@ -23,22 +23,22 @@ int store_ready(const struct broker *b)
  * of every stream, since notices may have been lost meanwhile. */
 static void store_resync(struct broker *b)
 {
-    char bid[24];
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    char bid[ARG_INT_MAX];
+    arg_int(bid, b->id);
     log_info("redis ready: resyncing %u connections, %zu channels", b->nidentified,
              b->channels.count);
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
             continue;
         char key[KEY_MAX];
-        snprintf(key, sizeof(key), "pg:ch:%lld:brokers", (long long)b->channels.slots[i].key);
+        key_ch_brokers(key, (int64_t)b->channels.slots[i].key);
         rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", key, bid }, NULL);
     }
     for (struct conn *c = b->conns; c; c = c->next) {
         if (c->client_id == 0 || c->state == CS_DEAD)
             continue;
         char key[KEY_MAX], token[CONN_TOKEN_MAX];
-        snprintf(key, sizeof(key), "pg:dev:%lld", (long long)c->client_id);
+        key_dev(key, c->client_id);
         conn_token(c, token);
         const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", token };
         rconn_cmd(&b->store.cmd, NULL, NULL, 8, argv, NULL);
@@ -100,8 +100,7 @@ static void store_on_sub_ready(struct rconn *rc, void *arg)
     struct broker *b = arg;
     char name[KEY_MAX];
     (void)rc;
-    snprintf(name, sizeof(name), "pg:n:bk:%lld", (long long)b->id);
-    rconn_subscribe(&b->store.sub, name, store_on_notice, b);
+    rconn_subscribe(&b->store.sub, key_notice(name, b->id), store_on_notice, b);
 }
 
 void store_init(struct broker *b)
@@ -132,21 +131,20 @@ void store_flush_cursors(struct broker *b, struct conn *c)
 /* The registry entry routerd assigns devices from (docs/DESIGN.md). */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[24], out[24], proc[24], vals[7][24];
-    snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
-    snprintf(id, sizeof(id), "%lld", (long long)b->id);
-    snprintf(out, sizeof(out), "%llu",
-             (unsigned long long)(b->stats.messages_out - b->beat_messages_out));
+    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[7][ARG_INT_MAX];
+    key_bk(key, b->id);
+    arg_int(id, b->id);
+    arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
     b->beat_messages_out = b->stats.messages_out;
-    snprintf(proc, sizeof(proc), "%lld", (long long)b->proc->loops[0].id);
-    snprintf(vals[0], 24, "%u", b->nidentified);
-    snprintf(vals[1], 24, "%lld", (long long)b->started_ms);
-    snprintf(vals[2], 24, "%llu", (unsigned long long)b->stats.messages_in);
-    snprintf(vals[3], 24, "%llu", (unsigned long long)b->stats.messages_out);
-    snprintf(vals[4], 24, "%llu", (unsigned long long)b->npending);
-    snprintf(vals[5], 24, "%zu", b->channels.count);
-    snprintf(vals[6], 24, "%u", b->nconns);
-    const char *argv[] = { key, "pg:brokers", id, out, "addr", b->broadcast, "conns", vals[0],
+    arg_int(proc, b->proc->loops[0].id);
+    arg_int(vals[0], b->nidentified);
+    arg_int(vals[1], b->started_ms);
+    arg_int(vals[2], (int64_t)b->stats.messages_in);
+    arg_int(vals[3], (int64_t)b->stats.messages_out);
+    arg_int(vals[4], (int64_t)b->npending);
+    arg_int(vals[5], (int64_t)b->channels.count);
+    arg_int(vals[6], b->nconns);
+    const char *argv[] = { key, KEY_BROKERS, id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc };
@@ -155,11 +153,10 @@ static void store_beat(struct broker *b)
 
 void store_leave(struct broker *b)
 {
-    char key[KEY_MAX], id[24];
-    snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
-    snprintf(id, sizeof(id), "%lld", (long long)b->id);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key }, NULL);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SREM", "pg:brokers", id }, NULL);
+    char key[KEY_MAX], id[ARG_INT_MAX];
+    rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key_bk(key, b->id) }, NULL);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+              (const char *[]){ "SREM", KEY_BROKERS, arg_int(id, b->id) }, NULL);
 }
 
 void store_tick(struct broker *b, int64_t now)
