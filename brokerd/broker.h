@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loops.h"
 #include "net.h"
+#include "proto_errors.h"
 #include "rconn.h"
 
 struct bufferevent;
@@ -262,10 +263,14 @@ void loop_redis_ready(struct broker *b); /* Redis became ready: accept devices *
 /* conn.c */
 void conn_accept(struct broker *b, int fd);
 void conn_close(struct conn *c);                 /* safe inside callbacks */
-void conn_fatal(struct conn *c, const char *err, const char *reason);
+/* Writes error err (reason NULL: the table's) and, if the table says it
+ * is fatal, closes c once it is out. Behind PUBs in flight it waits for
+ * their Acks. reason must outlive the call (a literal). */
+void conn_fail(struct conn *c, enum proto_error err, const char *reason);
+/* Just the Error frame. */
+void conn_write_error(struct conn *c, enum proto_error err, const char *reason);
 /* Flushes what is queued, then closes without losing it to a reset. */
 void conn_finish(struct conn *c);
-void conn_error(struct conn *c, const char *err, const char *reason);
 void conn_response(struct conn *c, const char *text);
 void conn_resume(struct conn *c);                /* after a Redis reply */
 void conn_free_dead(struct broker *b);
@@ -291,7 +296,7 @@ void cmd_identify(struct conn *c, const char *body, size_t len);
 /* Drops c's registration: the client map, its channels, its cursors and
  * presence in Redis. Idempotent. */
 void identify_forget(struct conn *c);
-/* Another connection identified with c's client_id: E_REPLACED, close. */
+/* Another connection identified with c's client_id: closed with ERR_REPLACED. */
 void conn_replaced(struct conn *c);
 /* The connection's name in Redis ("<broker id>:<nonce>", unique across
  * loops and processes): the presence field "conn", and kick notices. */
@@ -310,7 +315,7 @@ void channel_leave(struct broker *b, struct conn *c, struct stream_state *s);
 #define PUB_PIPELINE 128         /* PUBs in flight per connection */
 /* With PUBs in flight, an error frame takes its place behind their Acks
  * (fatal: then the connection closes). 0, or -1 if none are in flight. */
-int pub_defer_error(struct conn *c, const char *err, const char *reason, int fatal);
+int pub_defer_error(struct conn *c, enum proto_error err, const char *reason);
 void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
              const char *body, size_t len);
 

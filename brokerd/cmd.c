@@ -74,17 +74,17 @@ static int cmd_field(struct conn *c, enum field f, const char *w, size_t len, in
     case F_ID:
         if (parse_id(w, len, out) == 0)
             return 0;
-        conn_error(c, "E_INVALID", "id must be a positive int64");
+        conn_fail(c, ERR_INVALID, "id must be a positive int64");
         return -1;
     case F_ID_OR_ZERO:
         if (parse_id_or_zero(w, len, out) == 0)
             return 0;
-        conn_error(c, "E_INVALID", "client id must be 0 or a positive int64");
+        conn_fail(c, ERR_INVALID, "client id must be 0 or a positive int64");
         return -1;
     case F_CHANNEL:
         if (parse_id(w, len, out) == 0)
             return 0;
-        conn_error(c, "E_BAD_CHANNEL", "channel id must be a positive int64");
+        conn_fail(c, ERR_BAD_CHANNEL, "channel id must be a positive int64");
         return -1;
     default:
         return 0;
@@ -96,15 +96,15 @@ static int cmd_check(struct conn *c, const struct command *cmd, const struct pro
                      int split_ok)
 {
     if (!split_ok || w->n != cmd->words) {
-        conn_error(c, "E_INVALID", "wrong number of words");
+        conn_fail(c, ERR_INVALID, "wrong number of words");
         return -1;
     }
     if (cmd->needs_identify && c->client_id == 0) {
-        conn_error(c, "E_INVALID_CLIENT", "IDENTIFY first");
+        conn_fail(c, ERR_INVALID_CLIENT, "IDENTIFY first");
         return -1;
     }
     if (cmd_is(cmd, "IDENTIFY") && c->client_id != 0) {
-        conn_error(c, "E_INVALID", "already identified");
+        conn_fail(c, ERR_INVALID, "already identified");
         return -1;
     }
     for (int i = 1; i < cmd->words; i++)
@@ -119,7 +119,7 @@ void cmd_line(struct conn *c, char *line, size_t len)
     int split_ok = proto_split(line, len, &w) == 0;
     const struct command *cmd = cmd_find(w.w[0], w.len[0]);
     if (!cmd) {
-        conn_error(c, "E_INVALID", "unknown command");
+        conn_fail(c, ERR_INVALID, "unknown command");
         return;
     }
     int ok = cmd_check(c, cmd, &w, split_ok) == 0;
@@ -139,12 +139,12 @@ int cmd_body_too_big(struct conn *c, uint32_t size)
     if (cmd_is(c->body_cmd, "IDENTIFY")) {
         if (size <= PROTO_MAX_IDENTIFY)
             return 0;
-        conn_fatal(c, "E_BAD_BODY", "IDENTIFY body over 4096 bytes");
+        conn_fail(c, ERR_BAD_BODY, "IDENTIFY body over 4096 bytes");
         return 1;
     }
     if (size <= c->b->conf.max_msg_size)
         return 0;
-    conn_fatal(c, "E_BAD_MESSAGE", "message body over max_msg_size");
+    conn_fail(c, ERR_BAD_MESSAGE, "message body over max_msg_size");
     return 1;
 }
 

@@ -12,5 +12,5 @@ int fin_message(struct conn *c, int64_t mid)
 void cmd_fin(struct conn *c, int64_t mid)
 {
     if (fin_message(c, mid) < 0)
-        conn_error(c, "E_FIN_FAILED", "no such un-finished message");
+        conn_fail(c, ERR_FIN_FAILED, NULL);
 }

@@ -156,7 +156,7 @@ static void identify_done(void *arg, redisReply *r)
         log_warn("IDENTIFY of %lld failed in redis: %s", (long long)c->args[0],
                  r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
         identify_unregister(c);
-        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        conn_fail(c, ERR_IDENTIFY_FAILED, NULL);
         conn_resume(c);
         return;
     }
@@ -188,7 +188,7 @@ void conn_token(const struct conn *c, char buf[CONN_TOKEN_MAX])
 void conn_replaced(struct conn *c)
 {
     log_info("client %lld replaced by a newer connection", (long long)c->client_id);
-    conn_fatal(c, "E_REPLACED", "another connection identified as this client");
+    conn_fail(c, ERR_REPLACED, NULL);
 }
 
 void cmd_identify(struct conn *c, const char *body, size_t len)
@@ -199,18 +199,18 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     json_t *o = json_loadb(body, len, 0, NULL);
     if (!o || identify_parse(o, &req, &why) < 0) {
         json_decref(o);
-        conn_fatal(c, "E_BAD_BODY", why);
+        conn_fail(c, ERR_BAD_BODY, why);
         return;
     }
     int authorized = !b->conf.secret || !*b->conf.secret ||
                      (req.token && token_check(b->conf.secret, req.client_id, req.token));
     json_decref(o);
     if (!authorized) {
-        conn_fatal(c, "E_UNAUTHORIZED", "missing or wrong token");
+        conn_fail(c, ERR_UNAUTHORIZED, "missing or wrong token");
         return;
     }
     if (!store_ready(b)) {
-        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        conn_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
     struct conn *old = imap_get(&b->clients, req.client_id);
@@ -223,7 +223,7 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
                            key_dev_cur(key[2], req.client_id), arg_int(bid, b->id), token,
                            arg_int(did, req.client_id) };
     if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
-        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        conn_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
     c->redis_refs++;

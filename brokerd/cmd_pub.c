@@ -22,8 +22,9 @@ struct pub_req {
     int64_t to;
     int64_t mid;
     int refuse;   /* answer ACK 0 whatever the reply (kept in order behind the others) */
-    char *error;  /* or write this Error frame instead of an Ack */
-    int fatal;    /* and then close */
+    int error;    /* or write Error frame err instead of an Ack (and close if fatal) */
+    enum proto_error err;
+    const char *reason;
 };
 
 static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
@@ -41,10 +42,9 @@ static void pub_done(void *arg, redisReply *r)
     struct conn *c = req->c;
     c->redis_refs--;
     c->pubs_in_flight--;
-    struct evbuffer *out;
-    if (req->error && (out = conn_writer(c)) != NULL) {
-        frame_add_str(out, FRAME_ERROR, req->error);
-        if (req->fatal)
+    if (req->error && conn_writer(c) != NULL) {
+        conn_write_error(c, req->err, req->reason);
+        if (proto_errors[req->err].fatal)
             conn_finish(c);
         else if (c->state == CS_WAIT_REDIS)
             conn_resume(c);
@@ -59,7 +59,6 @@ static void pub_done(void *arg, redisReply *r)
         if (c->state == CS_WAIT_REDIS)
             conn_resume(c);
     }
-    free(req->error);
     free(req);
 }
 
@@ -70,8 +69,7 @@ static struct pub_req *pub_req_new(struct conn *c, int64_t to, int64_t mid, int 
     req->to = to;
     req->mid = mid;
     req->refuse = refuse;
-    req->error = NULL;
-    req->fatal = 0;
+    req->error = 0;
     return req;
 }
 
@@ -81,18 +79,16 @@ static void pub_sent(struct conn *c)
     c->pubs_in_flight++;
 }
 
-int pub_defer_error(struct conn *c, const char *err, const char *reason, int fatal)
+int pub_defer_error(struct conn *c, enum proto_error err, const char *reason)
 {
     if (c->pubs_in_flight == 0)
         return -1;
     struct pub_req *req = pub_req_new(c, 0, 0, 1);
-    size_t n = strlen(err) + (reason ? strlen(reason) + 1 : 0) + 1;
-    req->error = xmalloc(n);
-    snprintf(req->error, n, reason ? "%s %s" : "%s", err, reason);
-    req->fatal = fatal;
+    req->error = 1;
+    req->err = err;
+    req->reason = reason;
     /* A PING's reply comes after those of the PUBs sent before it. */
     if (rconn_cmd(&c->b->store.cmd, pub_done, req, 1, (const char *[]){ "PING" }, NULL) < 0) {
-        free(req->error);
         free(req);
         return -1;
     }

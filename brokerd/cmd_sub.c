@@ -111,7 +111,7 @@ static void sub_done(void *arg, redisReply *r)
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
     if (!r || r->type == REDIS_REPLY_ERROR || (sub && r->type != REDIS_REPLY_STRING)) {
-        conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");
+        conn_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         conn_resume(c);
         return;
     }
@@ -149,7 +149,7 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
     if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2 + sub,
                      args, NULL) < 0) {
         free(req);
-        conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");
+        conn_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         return;
     }
     c->redis_refs++;

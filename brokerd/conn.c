@@ -102,20 +102,11 @@ static struct evbuffer *conn_out(struct conn *c)
     return c->bev ? bufferevent_get_output(c->bev) : NULL;
 }
 
-static void conn_write_error(struct conn *c, const char *err, const char *reason)
+void conn_write_error(struct conn *c, enum proto_error err, const char *reason)
 {
     struct evbuffer *out = conn_writer(c);
     if (out)
-        frame_add_error(out, err, reason);
-}
-
-void conn_error(struct conn *c, const char *err, const char *reason)
-{
-    c->b->stats.protocol_errors++;
-    log_debug("client %lld: %s %s", (long long)c->client_id, err, reason ? reason : "");
-    if (pub_defer_error(c, err, reason, 0) == 0)
-        return;  /* behind the Acks of the PUBs before it */
-    conn_write_error(c, err, reason);
+        frame_add_error(out, proto_errors[err].name, reason);
 }
 
 void conn_finish(struct conn *c)
@@ -130,18 +121,27 @@ void conn_finish(struct conn *c)
         conn_drained(c);
 }
 
-void conn_fatal(struct conn *c, const char *err, const char *reason)
+void conn_fail(struct conn *c, enum proto_error err, const char *reason)
 {
-    if (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD ||
-        c->state == CS_FATAL_WAIT)
+    int fatal = proto_errors[err].fatal;
+    if (fatal && (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD ||
+                  c->state == CS_FATAL_WAIT))
         return;
+    if (!reason)
+        reason = proto_errors[err].reason;
     c->b->stats.protocol_errors++;
-    if (pub_defer_error(c, err, reason, 1) == 0) {
-        c->state = CS_FATAL_WAIT;  /* read nothing more; closed after the Acks */
+    log_debug("client %lld: %s %s", (long long)c->client_id, proto_errors[err].name,
+              reason ? reason : "");
+    if (pub_defer_error(c, err, reason) == 0) {
+        /* Behind the Acks of the PUBs before it; a fatal one reads nothing
+         * more and closes after them. */
+        if (fatal)
+            c->state = CS_FATAL_WAIT;
         return;
     }
     conn_write_error(c, err, reason);
-    conn_finish(c);
+    if (fatal)
+        conn_finish(c);
 }
 
 void conn_response(struct conn *c, const char *text)
@@ -209,7 +209,7 @@ static void conn_process(struct conn *c)
                 c->state = CS_LINE;
                 break;
             default:
-                conn_fatal(c, "E_BAD_PROTOCOL", "expected the magic \"  V1\"");
+                conn_fail(c, ERR_BAD_PROTOCOL, "expected the magic \"  V1\"");
                 return;
             }
             break;
@@ -225,7 +225,7 @@ static void conn_process(struct conn *c)
                     cmd_line(c, line, len);
                 break;
             default:
-                conn_fatal(c, "E_INVALID", "line longer than 1024 bytes");
+                conn_fail(c, ERR_LINE_TOO_LONG, NULL);
                 return;
             }
             break;

@@ -154,7 +154,7 @@ static void deliver_disconnect(struct broker *b, const char *data, size_t len)
     struct conn *c;
     if (parse_id(data + 2, len - 2, &id) == 0 && (c = imap_get(&b->clients, id)) != NULL) {
         log_info("client %lld disconnected by an administrator", (long long)id);
-        conn_fatal(c, "E_DISCONNECTED", "disconnected by an administrator");
+        conn_fail(c, ERR_DISCONNECTED, NULL);
     }
 }
 
