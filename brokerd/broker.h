@@ -290,6 +290,11 @@ void cmd_line(struct conn *c, char *line, size_t len);
 void cmd_body(struct conn *c, const char *body, size_t len);
 /* For a body of `size` bytes: 1 (after the fatal error) if over the limit. */
 int cmd_body_too_big(struct conn *c, uint32_t size);
+/* Whether the input begins with a command that may be read while PUBs
+ * wait for Redis. */
+int cmd_may_pipeline(struct evbuffer *in);
+/* Finishes the plain FIN lines at the front of the input (a fast path). */
+void cmd_take_fins(struct conn *c, struct evbuffer *in);
 
 /* cmd_identify.c */
 void cmd_identify(struct conn *c, const char *body, size_t len);

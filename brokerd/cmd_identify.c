@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "proto.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -65,7 +66,7 @@ static int identify_parse(json_t *o, struct identify_req *req, const char **why)
 static void identify_reply_ok(struct conn *c)
 {
     if (!c->feature_negotiation) {
-        conn_response(c, "OK");
+        conn_response(c, PROTO_RESPONSE_OK);
         return;
     }
     struct broker *b = c->b;
@@ -153,7 +154,7 @@ static void identify_done(void *arg, redisReply *r)
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;  /* closed or replaced meanwhile */
     if (!identify_reply_valid(r)) {
-        log_warn("IDENTIFY of %lld failed in redis: %s", (long long)c->args[0],
+        log_warn("client %lld: identifying failed in redis: %s", (long long)c->args[0],
                  r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
         identify_unregister(c);
         conn_fail(c, ERR_IDENTIFY_FAILED, NULL);

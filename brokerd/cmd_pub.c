@@ -53,7 +53,7 @@ static void pub_done(void *arg, redisReply *r)
         int ok = !req->refuse && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                  r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
         if (!req->refuse && (!r || r->type == REDIS_REPLY_ERROR))
-            log_warn("PUB from %lld failed in redis: %s", (long long)c->client_id,
+            log_warn("client %lld: publishing failed in redis: %s", (long long)c->client_id,
                      r ? r->str : "no reply");
         pub_ack(c, ok, req->mid, req->to);
         if (c->state == CS_WAIT_REDIS)

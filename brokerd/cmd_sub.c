@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "proto.h"
 #include "xmalloc.h"
 
 struct stream_state *conn_stream(struct conn *c, int64_t channel)
@@ -124,7 +125,7 @@ static void sub_done(void *arg, redisReply *r)
         channel_leave(b, c, s);
         conn_del_stream(c, s);
     }
-    conn_response(c, "OK");
+    conn_response(c, PROTO_RESPONSE_OK);
     conn_resume(c);
 }
 
@@ -159,7 +160,7 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
 void cmd_sub(struct conn *c, int64_t channel)
 {
     if (conn_stream(c, channel)) {
-        conn_response(c, "OK");  /* already subscribed: idempotent */
+        conn_response(c, PROTO_RESPONSE_OK);  /* already subscribed: idempotent */
         return;
     }
     sub_send(c, channel, 1);

@@ -151,43 +151,16 @@ void conn_response(struct conn *c, const char *text)
         frame_add_str(out, FRAME_RESPONSE, text);
 }
 
-/* With PUBs waiting for Redis, only another PUB may go ahead (its Ack
- * then follows theirs); anything else waits, so replies stay in order. */
+/* With PUBs waiting for Redis, only a command the table lets through may
+ * go ahead (its reply then follows theirs); anything else waits, so
+ * replies stay in order. */
 static int conn_may_pipeline(struct conn *c, struct evbuffer *in)
 {
-    char head[4];
-    if (c->pubs_in_flight < PUB_PIPELINE &&
-        evbuffer_copyout(in, head, sizeof(head)) == (ev_ssize_t)sizeof(head) &&
-        memcmp(head, "PUB ", 4) == 0)
+    if (c->pubs_in_flight < PUB_PIPELINE && cmd_may_pipeline(in))
         return 1;
     if (evbuffer_get_length(in) > 0 || c->pubs_in_flight >= PUB_PIPELINE)
         c->state = CS_WAIT_REDIS;
     return 0;
-}
-
-/* The "FIN <id>" lines that lie whole at the start of the input's first
- * chunk, finished straight from it with one drain for them all. A burst of
- * deliveries brings a burst of FINs back, and taking each through
- * proto_take_line and the command table was about 40% of brokerd's
- * instructions per delivery (callgrind, fanout). The first line that is not
- * a plain FIN of a pending message (a '\r', a bad id, an unknown id, another
- * command) is left to the general path, which answers it as before. */
-static void conn_take_fins(struct conn *c, struct evbuffer *in)
-{
-    struct evbuffer_iovec v;
-    if (c->client_id == 0 || evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-        return;
-    const char *start = v.iov_base, *p = start, *end = start + v.iov_len;
-    int64_t mid;
-    while (end - p > 5 && memcmp(p, "FIN ", 4) == 0) {
-        size_t room = (size_t)(end - p) - 4;
-        const char *nl = memchr(p + 4, '\n', room < 21 ? room : 21);
-        if (!nl || parse_id(p + 4, (size_t)(nl - p) - 4, &mid) < 0 || fin_message(c, mid) < 0)
-            break;
-        p = nl + 1;
-    }
-    if (p > start)
-        evbuffer_drain(in, (size_t)(p - start));
 }
 
 /* Runs the input state machine over everything buffered. */
@@ -216,7 +189,7 @@ static void conn_process(struct conn *c)
         case CS_LINE:
             if (c->pubs_in_flight > 0 && !conn_may_pipeline(c, in))
                 return;  /* resumed by the last PUB's reply */
-            conn_take_fins(c, in);
+            cmd_take_fins(c, in);
             switch (proto_take_line(in, line, sizeof(line), &len)) {
             case PROTO_NEED_MORE:
                 return;

@@ -3,8 +3,7 @@
 
 #include "keys.h"
 
-/* prefix, the id in decimal, suffix: the format stays a literal, so that
- * -Wformat=2 checks it. */
+/* prefix, the id in decimal, suffix: every key with one id. */
 static char *key1(char buf[KEY_MAX], const char *prefix, int64_t id, const char *suffix)
 {
     snprintf(buf, KEY_MAX, "%s%lld%s", prefix, (long long)id, suffix);
