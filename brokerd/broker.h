@@ -125,8 +125,9 @@ struct conn {
     struct bufferevent *bev;
     int64_t client_id;           /* 0 until identified */
     uint64_t nonce;              /* unique per identified connection of this loop */
-    int64_t since_ms;            /* connected (for the IDENTIFY timeout), or began closing */
-    int64_t last_recv_ms;
+    int64_t since_ms;            /* mono_ms(): connected (for the IDENTIFY timeout),
+                                    or began closing */
+    int64_t last_recv_ms;        /* mono_ms() */
     int32_t heartbeat_ms;
     uint8_t state;               /* enum conn_state */
     uint8_t device_type;         /* from /registration; 0: not registered */
@@ -238,7 +239,8 @@ struct broker {
     int cursor_pass;             /* this pass writes cursors (conn.c) */
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
-    int shutting_down;
+    int stopping;                /* loop_stop ran: draining, then exit */
+    int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
     struct store store;
     struct broker_stats stats;
     struct broker_snapshot snap; /* published each tick, under proc->lock */
@@ -262,6 +264,8 @@ void loop_redis_ready(struct broker *b); /* Redis became ready: accept devices *
 
 /* conn.c */
 void conn_accept(struct broker *b, int fd);
+/* Every change of c->state goes through here (a debug trace). */
+void conn_set_state(struct conn *c, enum conn_state st);
 void conn_close(struct conn *c);                 /* safe inside callbacks */
 /* Writes error err (reason NULL: the table's) and, if the table says it
  * is fatal, closes c once it is out. Behind PUBs in flight it waits for
@@ -283,7 +287,8 @@ void conn_drained(struct conn *c);
 struct evbuffer *conn_writer(struct conn *c);
 int output_init(struct broker *b);
 void output_free(struct broker *b);   /* at teardown */
-void conn_tick(struct broker *b, int64_t now);
+/* Timeouts, on the monotonic clock (mono: mono_ms()). */
+void conn_tick(struct broker *b, int64_t mono);
 
 /* cmd.c: the command table and dispatch */
 void cmd_line(struct conn *c, char *line, size_t len);
@@ -363,6 +368,21 @@ void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t c
 void cursor_write(struct broker *b, struct conn *c, int gone);
 
 /* store.c */
+/* A Redis command sent for a connection. Until its reply the connection
+ * holds a reference (redis_refs), so that conn_free_dead keeps it: done
+ * then gets it still allocated, though maybe closed (check its state).
+ * Embed it first in the request; done frees the request. */
+struct store_call;
+typedef void store_done_cb(struct store_call *call, struct redisReply *r);
+struct store_call {
+    struct conn *c;
+    store_done_cb *done;
+};
+#define STORE_CMD (-1)           /* store_call's script: a plain command */
+/* Sends a command (script STORE_CMD) or script for c. 0, or -1 when Redis
+ * is away: then done is never called and the caller frees the request. */
+int store_call(struct store_call *call, struct conn *c, store_done_cb *done, int script,
+               int nkeys, int argc, const char **argv, const size_t *argvlen);
 void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);

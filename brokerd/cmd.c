@@ -165,7 +165,7 @@ void cmd_line(struct conn *c, char *line, size_t len)
         /* The body follows whatever was wrong with the line. */
         c->body_cmd = cmd;
         c->body_refused = !ok;
-        c->state = CS_BODY;
+        conn_set_state(c, CS_BODY);
         return;
     }
     if (ok)

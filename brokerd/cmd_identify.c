@@ -146,11 +146,11 @@ static int identify_reply_valid(const redisReply *r)
            r->element[4]->type == REDIS_REPLY_STRING;
 }
 
-static void identify_done(void *arg, redisReply *r)
+static void identify_done(struct store_call *call, redisReply *r)
 {
-    struct conn *c = arg;
+    struct conn *c = call->c;
     struct broker *b = c->b;
-    c->redis_refs--;
+    free(call);
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;  /* closed or replaced meanwhile */
     if (!identify_reply_valid(r)) {
@@ -223,17 +223,18 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
                            key_dev_cur(key[2], req.client_id), arg_int(bid, b->id), token,
                            arg_int(did, req.client_id) };
-    if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
+    struct store_call *call = xmalloc(sizeof(*call));
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 3, 6, argv, NULL) < 0) {
+        free(call);
         conn_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
-    c->redis_refs++;
     c->args[0] = req.client_id;
     c->heartbeat_ms = (int32_t)(req.heartbeat * 1000);
     c->feature_negotiation = req.feature_negotiation;
     c->registered = 1;
     imap_put(&b->clients, req.client_id, c);
-    c->state = CS_WAIT_REDIS;
+    conn_set_state(c, CS_WAIT_REDIS);
 }
 
 void identify_forget(struct conn *c)

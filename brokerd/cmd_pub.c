@@ -18,7 +18,7 @@
 #include "xmalloc.h"
 
 struct pub_req {
-    struct conn *c;
+    struct store_call call;      /* first: the reply gets the request */
     int64_t to;
     int64_t mid;
     int refuse;   /* answer ACK 0 whatever the reply (kept in order behind the others) */
@@ -36,11 +36,10 @@ static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
         c->b->stats.messages_in++;
 }
 
-static void pub_done(void *arg, redisReply *r)
+static void pub_done(struct store_call *call, redisReply *r)
 {
-    struct pub_req *req = arg;
-    struct conn *c = req->c;
-    c->redis_refs--;
+    struct pub_req *req = (struct pub_req *)call;
+    struct conn *c = call->c;
     c->pubs_in_flight--;
     if (req->error && conn_writer(c) != NULL) {
         conn_write_error(c, req->err, req->reason);
@@ -62,10 +61,9 @@ static void pub_done(void *arg, redisReply *r)
     free(req);
 }
 
-static struct pub_req *pub_req_new(struct conn *c, int64_t to, int64_t mid, int refuse)
+static struct pub_req *pub_req_new(int64_t to, int64_t mid, int refuse)
 {
     struct pub_req *req = xmalloc(sizeof(*req));
-    req->c = c;
     req->to = to;
     req->mid = mid;
     req->refuse = refuse;
@@ -73,26 +71,28 @@ static struct pub_req *pub_req_new(struct conn *c, int64_t to, int64_t mid, int 
     return req;
 }
 
-static void pub_sent(struct conn *c)
+/* A PING's reply comes after those of the PUBs sent before it: req's
+ * answer waits its turn behind theirs. */
+static int pub_queue_behind(struct conn *c, struct pub_req *req)
 {
-    c->redis_refs++;
+    if (store_call(&req->call, c, pub_done, STORE_CMD, 0, 1, (const char *[]){ "PING" }, NULL) < 0)
+        return -1;
     c->pubs_in_flight++;
+    return 0;
 }
 
 int pub_defer_error(struct conn *c, enum proto_error err, const char *reason)
 {
     if (c->pubs_in_flight == 0)
         return -1;
-    struct pub_req *req = pub_req_new(c, 0, 0, 1);
+    struct pub_req *req = pub_req_new(0, 0, 1);
     req->error = 1;
     req->err = err;
     req->reason = reason;
-    /* A PING's reply comes after those of the PUBs sent before it. */
-    if (rconn_cmd(&c->b->store.cmd, pub_done, req, 1, (const char *[]){ "PING" }, NULL) < 0) {
+    if (pub_queue_behind(c, req) < 0) {
         free(req);
         return -1;
     }
-    pub_sent(c);
     return 0;
 }
 
@@ -101,14 +101,10 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
 {
     struct broker *b = c->b;
     if (len == 0) {
-        /* Refused at once; behind earlier PUBs, the Ack waits its turn
-         * (a PING's reply comes after theirs). */
-        struct pub_req *req = pub_req_new(c, to, mid, 1);
-        if (c->pubs_in_flight > 0 &&
-            rconn_cmd(&b->store.cmd, pub_done, req, 1, (const char *[]){ "PING" }, NULL) == 0) {
-            pub_sent(c);
+        /* Refused at once; behind earlier PUBs, the Ack waits its turn. */
+        struct pub_req *req = pub_req_new(to, mid, 1);
+        if (c->pubs_in_flight > 0 && pub_queue_behind(c, req) == 0)
             return;
-        }
         free(req);
         pub_ack(c, 0, mid, to);
         return;
@@ -131,11 +127,11 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
     size_t argvlen[10];
     for (int i = 0; i < 10; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
-    struct pub_req *req = pub_req_new(c, to, mid, 0);
-    if (rconn_script(&b->store.cmd, SCRIPT_PUB, pub_done, req, 3, 10, argv, argvlen) < 0) {
+    struct pub_req *req = pub_req_new(to, mid, 0);
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB, 3, 10, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;
     }
-    pub_sent(c);
+    c->pubs_in_flight++;
 }

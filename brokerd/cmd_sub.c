@@ -95,20 +95,19 @@ void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
 /* ---- the commands ---- */
 
 struct sub_req {
-    struct conn *c;
+    struct store_call call;      /* first: the reply gets the request */
     int64_t channel;
     int sub;  /* 1 SUB, 0 UNSUB */
 };
 
-static void sub_done(void *arg, redisReply *r)
+static void sub_done(struct store_call *call, redisReply *r)
 {
-    struct sub_req *req = arg;
-    struct conn *c = req->c;
+    struct sub_req *req = (struct sub_req *)call;
+    struct conn *c = call->c;
     struct broker *b = c->b;
     int64_t channel = req->channel;
     int sub = req->sub;
     free(req);
-    c->redis_refs--;
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
     if (!r || r->type == REDIS_REPLY_ERROR || (sub && r->type != REDIS_REPLY_STRING)) {
@@ -144,17 +143,15 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
         argv[4] = ch;
     }
     struct sub_req *req = xmalloc(sizeof(*req));
-    req->c = c;
     req->channel = channel;
     req->sub = sub;
-    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2 + sub,
-                     args, NULL) < 0) {
+    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, nkeys,
+                   nkeys + 2 + sub, args, NULL) < 0) {
         free(req);
         conn_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         return;
     }
-    c->redis_refs++;
-    c->state = CS_WAIT_REDIS;
+    conn_set_state(c, CS_WAIT_REDIS);
 }
 
 void cmd_sub(struct conn *c, int64_t channel)

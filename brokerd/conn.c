@@ -24,10 +24,23 @@ _Static_assert(sizeof(struct conn) <= 152, "struct conn outgrew its malloc size 
 
 static void conn_process(struct conn *c);
 
+static const char *const conn_state_names[] = {
+    [CS_MAGIC] = "magic", [CS_LINE] = "line", [CS_BODY] = "body",
+    [CS_WAIT_REDIS] = "wait_redis", [CS_FATAL_WAIT] = "fatal_wait",
+    [CS_CLOSING] = "closing", [CS_LINGER] = "linger", [CS_DEAD] = "dead",
+};
+
+void conn_set_state(struct conn *c, enum conn_state st)
+{
+    log_debug("conn %p client %lld: %s -> %s", (void *)c, (long long)c->client_id,
+              conn_state_names[c->state], conn_state_names[st]);
+    c->state = (uint8_t)st;
+}
+
 static void conn_on_read(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
-    c->last_recv_ms = now_ms();
+    c->last_recv_ms = mono_ms();
     if (c->state == CS_CLOSING || c->state == CS_LINGER) {
         struct evbuffer *in = bufferevent_get_input(bev);
         evbuffer_drain(in, evbuffer_get_length(in));
@@ -46,7 +59,7 @@ void conn_drained(struct conn *c)
      * which can destroy the last frames in flight. Send our FIN instead
      * and drop what still comes until the peer closes (or the grace ends). */
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    c->state = CS_LINGER;
+    conn_set_state(c, CS_LINGER);
 }
 
 static void conn_on_write(struct bufferevent *bev, void *arg)
@@ -68,7 +81,7 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 
 void conn_accept(struct broker *b, int fd)
 {
-    if (b->shutting_down) {
+    if (b->stopping) {
         evutil_closesocket(fd);
         return;
     }
@@ -78,12 +91,11 @@ void conn_accept(struct broker *b, int fd)
         evutil_closesocket(fd);
         return;
     }
-    struct conn *c = xcalloc(1, sizeof(*c));
+    struct conn *c = xcalloc(1, sizeof(*c));  /* state 0: CS_MAGIC */
     TAILQ_INIT(&c->pend);
     c->b = b;
     c->bev = bev;
-    c->state = CS_MAGIC;
-    c->since_ms = c->last_recv_ms = now_ms();
+    c->since_ms = c->last_recv_ms = mono_ms();
     c->next = b->conns;
     if (b->conns)
         b->conns->prev = c;
@@ -114,8 +126,8 @@ void conn_finish(struct conn *c)
     if (c->state == CS_CLOSING || c->state == CS_LINGER || c->state == CS_DEAD)
         return;
     identify_forget(c);  /* no more deliveries; cursors written now */
-    c->state = CS_CLOSING;
-    c->since_ms = now_ms();
+    conn_set_state(c, CS_CLOSING);
+    c->since_ms = mono_ms();
     /* The write callback goes on once the output is out. */
     if (evbuffer_get_length(conn_out(c)) == 0)
         conn_drained(c);
@@ -136,7 +148,7 @@ void conn_fail(struct conn *c, enum proto_error err, const char *reason)
         /* Behind the Acks of the PUBs before it; a fatal one reads nothing
          * more and closes after them. */
         if (fatal)
-            c->state = CS_FATAL_WAIT;
+            conn_set_state(c, CS_FATAL_WAIT);
         return;
     }
     conn_write_error(c, err, reason);
@@ -159,7 +171,7 @@ static int conn_may_pipeline(struct conn *c, struct evbuffer *in)
     if (c->pubs_in_flight < PUB_PIPELINE && cmd_may_pipeline(in))
         return 1;
     if (evbuffer_get_length(in) > 0 || c->pubs_in_flight >= PUB_PIPELINE)
-        c->state = CS_WAIT_REDIS;
+        conn_set_state(c, CS_WAIT_REDIS);
     return 0;
 }
 
@@ -179,7 +191,7 @@ static void conn_process(struct conn *c)
             case PROTO_NEED_MORE:
                 return;
             case PROTO_OK:
-                c->state = CS_LINE;
+                conn_set_state(c, CS_LINE);
                 break;
             default:
                 conn_fail(c, ERR_BAD_PROTOCOL, "expected the magic \"  V1\"");
@@ -211,7 +223,7 @@ static void conn_process(struct conn *c)
                 return;
             evbuffer_drain(in, 4);
             const char *body = size ? (const char *)evbuffer_pullup(in, size) : "";
-            c->state = CS_LINE;
+            conn_set_state(c, CS_LINE);
             cmd_body(c, body, size);
             if (c->bev)
                 evbuffer_drain(bufferevent_get_input(c->bev), size);
@@ -226,7 +238,7 @@ static void conn_process(struct conn *c)
 void conn_resume(struct conn *c)
 {
     if (c->state == CS_WAIT_REDIS)
-        c->state = CS_LINE;
+        conn_set_state(c, CS_LINE);
     conn_process(c);
 }
 
@@ -250,7 +262,7 @@ void conn_close(struct conn *c)
     if (c->state == CS_DEAD)
         return;
     struct broker *b = c->b;
-    c->state = CS_DEAD;
+    conn_set_state(c, CS_DEAD);
     identify_forget(c);
     pending_clear(c);
     if (c->bev) {

@@ -271,7 +271,7 @@ void deliver_notice(struct broker *b, const char *data, size_t len)
 /* ---- catch-up reads ---- */
 
 struct catch_up {
-    struct conn *c;
+    struct store_call call;      /* first: the reply gets the request */
     int64_t channel;
 };
 
@@ -329,13 +329,12 @@ static int catch_up_entry(struct conn *c, struct stream_state *s, const redisRep
     return 0;
 }
 
-static void catch_up_reply(void *arg, redisReply *r)
+static void catch_up_reply(struct store_call *call, redisReply *r)
 {
-    struct catch_up *cu = arg;
-    struct conn *c = cu->c;
+    struct catch_up *cu = (struct catch_up *)call;
+    struct conn *c = call->c;
     int64_t channel = cu->channel;
     free(cu);
-    c->redis_refs--;
     struct stream_state *s = c->state == CS_DEAD ? NULL : conn_stream(c, channel);
     if (!s)
         return;
@@ -352,19 +351,16 @@ static void catch_up_reply(void *arg, redisReply *r)
 
 void deliver_catch_up(struct conn *c, struct stream_state *s)
 {
-    struct broker *b = c->b;
     char key[KEY_MAX], start[48], count[ARG_INT_MAX];
     snprintf(start, sizeof(start), "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
     const char *argv[] = { "XRANGE", key_stream(key, c->client_id, s->channel), start, "+",
                            "COUNT", arg_int(count, CATCH_UP_BATCH) };
     struct catch_up *cu = xmalloc(sizeof(*cu));
-    cu->c = c;
     cu->channel = s->channel;
     s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND);
-    if (rconn_cmd(&b->store.cmd, catch_up_reply, cu, 6, argv, NULL) < 0) {
+    if (store_call(&cu->call, c, catch_up_reply, STORE_CMD, 0, 6, argv, NULL) < 0) {
         free(cu);
         return;  /* the resync after reconnecting reads again */
     }
     s->flags |= SS_CATCHING_UP;
-    c->redis_refs++;
 }

@@ -14,6 +14,27 @@
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
 
+static void store_call_reply(void *arg, redisReply *r)
+{
+    struct store_call *call = arg;
+    call->c->redis_refs--;
+    call->done(call, r);
+}
+
+int store_call(struct store_call *call, struct conn *c, store_done_cb *done, int script,
+               int nkeys, int argc, const char **argv, const size_t *argvlen)
+{
+    struct rconn *rc = &c->b->store.cmd;
+    call->c = c;
+    call->done = done;
+    int rv = script == STORE_CMD
+                 ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
+                 : rconn_script(rc, script, store_call_reply, call, nkeys, argc, argv, argvlen);
+    if (rv == 0)
+        c->redis_refs++;
+    return rv;
+}
+
 int store_ready(const struct broker *b)
 {
     return b->store.cmd.ready && b->store.sub_ready;
@@ -162,7 +183,7 @@ void store_leave(struct broker *b)
 void store_tick(struct broker *b, int64_t now)
 {
     rconn_tick(&b->store.cmd, now);
-    if (!b->shutting_down && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
+    if (!b->stopping && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = now;
         store_beat(b);
     }
