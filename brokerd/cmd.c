@@ -27,7 +27,7 @@ struct command {
     const char *body_why;
     enum field field[3];         /* how words 1..3 parse into c->args */
     /* body is NULL for a command without one */
-    void (*run)(struct conn *c, const char *body, size_t len);
+    void (*run)(struct session *c, const char *body, size_t len);
 };
 
 enum { CMD_H, CMD_IDENTIFY, CMD_SUB, CMD_UNSUB, CMD_PUB, CMD_FIN, CMD_CLS, CMD_COUNT };
@@ -35,45 +35,45 @@ enum { CMD_H, CMD_IDENTIFY, CMD_SUB, CMD_UNSUB, CMD_PUB, CMD_FIN, CMD_CLS, CMD_C
 static const struct command commands[CMD_COUNT];
 
 /* SPEC 2.4: a heartbeat is answered with its own name. */
-static void run_h(struct conn *c, const char *body, size_t len)
+static void run_h(struct session *c, const char *body, size_t len)
 {
     (void)body; (void)len;
-    conn_response(c, commands[CMD_H].name);
+    session_response(c, commands[CMD_H].name);
 }
 
-static void run_identify(struct conn *c, const char *body, size_t len)
+static void run_identify(struct session *c, const char *body, size_t len)
 {
     cmd_identify(c, body, len);
 }
 
-static void run_sub(struct conn *c, const char *body, size_t len)
+static void run_sub(struct session *c, const char *body, size_t len)
 {
     (void)body; (void)len;
     cmd_sub(c, c->args[0]);
 }
 
-static void run_unsub(struct conn *c, const char *body, size_t len)
+static void run_unsub(struct session *c, const char *body, size_t len)
 {
     (void)body; (void)len;
     cmd_unsub(c, c->args[0]);
 }
 
-static void run_pub(struct conn *c, const char *body, size_t len)
+static void run_pub(struct session *c, const char *body, size_t len)
 {
     cmd_pub(c, c->args[0], c->args[1], c->args[2], body, len);
 }
 
-static void run_fin(struct conn *c, const char *body, size_t len)
+static void run_fin(struct session *c, const char *body, size_t len)
 {
     (void)body; (void)len;
     cmd_fin(c, c->args[0]);
 }
 
-static void run_cls(struct conn *c, const char *body, size_t len)
+static void run_cls(struct session *c, const char *body, size_t len)
 {
     (void)body; (void)len;
-    conn_response(c, PROTO_RESPONSE_CLOSE_WAIT);
-    conn_finish(c);
+    session_response(c, PROTO_RESPONSE_CLOSE_WAIT);
+    session_finish(c);
 }
 
 static const struct command commands[CMD_COUNT] = {
@@ -106,23 +106,23 @@ static const struct command *cmd_find(const char *name, size_t len)
 }
 
 /* Parses word i into c->args[i - 1]; on failure sends the field's error. */
-static int cmd_field(struct conn *c, enum field f, const char *w, size_t len, int64_t *out)
+static int cmd_field(struct session *c, enum field f, const char *w, size_t len, int64_t *out)
 {
     switch (f) {
     case F_ID:
         if (parse_id(w, len, out) == 0)
             return 0;
-        conn_fail(c, ERR_INVALID, "id must be a positive int64");
+        session_fail(c, ERR_INVALID, "id must be a positive int64");
         return -1;
     case F_ID_OR_ZERO:
         if (parse_id_or_zero(w, len, out) == 0)
             return 0;
-        conn_fail(c, ERR_INVALID, "client id must be 0 or a positive int64");
+        session_fail(c, ERR_INVALID, "client id must be 0 or a positive int64");
         return -1;
     case F_CHANNEL:
         if (parse_id(w, len, out) == 0)
             return 0;
-        conn_fail(c, ERR_BAD_CHANNEL, "channel id must be a positive int64");
+        session_fail(c, ERR_BAD_CHANNEL, "channel id must be a positive int64");
         return -1;
     default:
         return 0;
@@ -130,19 +130,19 @@ static int cmd_field(struct conn *c, enum field f, const char *w, size_t len, in
 }
 
 /* Checks a line in the SPEC's order; 0 if it may run. */
-static int cmd_check(struct conn *c, const struct command *cmd, const struct proto_words *w,
+static int cmd_check(struct session *c, const struct command *cmd, const struct proto_words *w,
                      int split_ok)
 {
     if (!split_ok || w->n != cmd->words) {
-        conn_fail(c, ERR_INVALID, "wrong number of words");
+        session_fail(c, ERR_INVALID, "wrong number of words");
         return -1;
     }
     if (cmd->identify == ID_NEEDED && c->client_id == 0) {
-        conn_fail(c, ERR_INVALID_CLIENT, "IDENTIFY first");
+        session_fail(c, ERR_INVALID_CLIENT, "IDENTIFY first");
         return -1;
     }
     if (cmd->identify == ID_REFUSED && c->client_id != 0) {
-        conn_fail(c, ERR_INVALID, "already identified");
+        session_fail(c, ERR_INVALID, "already identified");
         return -1;
     }
     for (int i = 1; i < cmd->words; i++)
@@ -151,43 +151,42 @@ static int cmd_check(struct conn *c, const struct command *cmd, const struct pro
     return 0;
 }
 
-void cmd_line(struct conn *c, char *line, size_t len)
+void cmd_line(struct tcp_conn *t, char *line, size_t len)
 {
+    struct session *c = &t->s;
     struct proto_words w;
     int split_ok = proto_split(line, len, &w) == 0;
     const struct command *cmd = cmd_find(w.w[0], w.len[0]);
     if (!cmd) {
-        conn_fail(c, ERR_INVALID, "unknown command");
+        session_fail(c, ERR_INVALID, "unknown command");
         return;
     }
     int ok = cmd_check(c, cmd, &w, split_ok) == 0;
     if (cmd->has_body) {
         /* The body follows whatever was wrong with the line. */
-        c->body_cmd = cmd;
-        c->body_refused = !ok;
-        conn_set_state(c, CS_BODY);
+        t->body_cmd = (uint8_t)(cmd - commands);
+        t->body_refused = !ok;
+        t->input = TCP_BODY;
         return;
     }
     if (ok)
         cmd->run(c, NULL, 0);
 }
 
-int cmd_body_too_big(struct conn *c, uint32_t size)
+int cmd_body_too_big(struct tcp_conn *t, uint32_t size)
 {
-    const struct command *cmd = c->body_cmd;
-    uint64_t max = cmd->body_max ? cmd->body_max : c->b->conf.max_msg_size;
+    const struct command *cmd = &commands[t->body_cmd];
+    uint64_t max = cmd->body_max ? cmd->body_max : t->s.b->conf.max_msg_size;
     if (size <= max)
         return 0;
-    conn_fail(c, cmd->body_err, cmd->body_why);
+    session_fail(&t->s, cmd->body_err, cmd->body_why);
     return 1;
 }
 
-void cmd_body(struct conn *c, const char *body, size_t len)
+void cmd_body(struct tcp_conn *t, const char *body, size_t len)
 {
-    const struct command *cmd = c->body_cmd;
-    c->body_cmd = NULL;
-    if (!c->body_refused)
-        cmd->run(c, body, len);
+    if (!t->body_refused)
+        commands[t->body_cmd].run(&t->s, body, len);
 }
 
 int cmd_may_pipeline(struct evbuffer *in)
@@ -206,7 +205,7 @@ int cmd_may_pipeline(struct evbuffer *in)
  * instructions per delivery (callgrind, fanout). The first line that is not
  * a plain FIN of a pending message (a '\r', a bad id, an unknown id, another
  * command) is left to the general path, which answers it as before. */
-void cmd_take_fins(struct conn *c, struct evbuffer *in)
+void cmd_take_fins(struct session *c, struct evbuffer *in)
 {
     const struct command *fin = &commands[CMD_FIN];
     size_t nl_max = strlen(fin->name) + 1;  /* the name and its space */

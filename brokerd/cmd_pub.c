@@ -3,7 +3,7 @@
  * answer for retries. ACK 1 is sent only once Redis has it.
  *
  * A connection may have up to PUB_PIPELINE PUBs waiting for Redis at once
- * (conn_process holds back any other command until they are answered):
+ * (tcp.c holds back any other command until they are answered):
  * Redis answers in order, so the Acks go out in order, and a publisher
  * that does not wait for each Ack gets its messages announced in batches,
  * which the brokers then write to their devices in batches. */
@@ -27,11 +27,10 @@ struct pub_req {
     const char *reason;
 };
 
-static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
+static void pub_ack(struct session *c, int ok, int64_t mid, int64_t to)
 {
-    struct evbuffer *out = conn_writer(c);
-    if (out)
-        frame_add_ack(out, ok, mid, to);
+    if (c->ops->writable(c))
+        c->ops->ack(c, ok, mid, to);
     if (ok)
         c->b->stats.messages_in++;
 }
@@ -39,16 +38,15 @@ static void pub_ack(struct conn *c, int ok, int64_t mid, int64_t to)
 static void pub_done(struct store_call *call, redisReply *r)
 {
     struct pub_req *req = (struct pub_req *)call;
-    struct conn *c = call->c;
+    struct session *c = call->c;
     c->pubs_in_flight--;
-    if (req->error && conn_writer(c) != NULL) {
-        conn_write_error(c, req->err, req->reason);
+    if (req->error && c->ops->writable(c)) {
+        c->ops->error(c, req->err, req->reason);
         if (proto_errors[req->err].fatal)
-            conn_finish(c);
+            session_finish(c);
         else if (c->state == CS_WAIT_REDIS)
-            conn_resume(c);
-    } else if (c->state == CS_LINE || c->state == CS_BODY || c->state == CS_WAIT_REDIS ||
-               c->state == CS_FATAL_WAIT) {
+            session_resume(c);
+    } else if (c->state != CS_CLOSING && c->state != CS_DEAD) {
         int ok = !req->refuse && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                  r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
         if (!req->refuse && (!r || r->type == REDIS_REPLY_ERROR))
@@ -56,7 +54,7 @@ static void pub_done(struct store_call *call, redisReply *r)
                      r ? r->str : "no reply");
         pub_ack(c, ok, req->mid, req->to);
         if (c->state == CS_WAIT_REDIS)
-            conn_resume(c);
+            session_resume(c);
     }
     free(req);
 }
@@ -73,7 +71,7 @@ static struct pub_req *pub_req_new(int64_t to, int64_t mid, int refuse)
 
 /* A PING's reply comes after those of the PUBs sent before it: req's
  * answer waits its turn behind theirs. */
-static int pub_queue_behind(struct conn *c, struct pub_req *req)
+static int pub_queue_behind(struct session *c, struct pub_req *req)
 {
     if (store_call(&req->call, c, pub_done, STORE_CMD, 0, 1, (const char *[]){ "PING" }, NULL) < 0)
         return -1;
@@ -81,7 +79,7 @@ static int pub_queue_behind(struct conn *c, struct pub_req *req)
     return 0;
 }
 
-int pub_defer_error(struct conn *c, enum proto_error err, const char *reason)
+int pub_defer_error(struct session *c, enum proto_error err, const char *reason)
 {
     if (c->pubs_in_flight == 0)
         return -1;
@@ -96,7 +94,7 @@ int pub_defer_error(struct conn *c, enum proto_error err, const char *reason)
     return 0;
 }
 
-void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const char *body,
+void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const char *body,
              size_t len)
 {
     struct broker *b = c->b;

@@ -12,7 +12,7 @@
 #include "proto.h"
 #include "xmalloc.h"
 
-struct stream_state *conn_stream(struct conn *c, int64_t channel)
+struct stream_state *session_stream(struct session *c, int64_t channel)
 {
     for (uint32_t i = 0; i < c->nstreams; i++)
         if (c->streams[i].channel == channel)
@@ -20,7 +20,7 @@ struct stream_state *conn_stream(struct conn *c, int64_t channel)
     return NULL;
 }
 
-struct stream_state *conn_add_stream(struct conn *c, int64_t channel)
+struct stream_state *session_add_stream(struct session *c, int64_t channel)
 {
     if (c->nstreams == c->capstreams) {
         c->capstreams = c->capstreams ? c->capstreams * 2 : 2;
@@ -38,7 +38,7 @@ struct stream_state *conn_add_stream(struct conn *c, int64_t channel)
 }
 
 /* Removes stream s from c, keeping the channel index's positions right. */
-static void conn_del_stream(struct conn *c, struct stream_state *s)
+static void session_del_stream(struct session *c, struct stream_state *s)
 {
     struct stream_state *last = &c->streams[c->nstreams - 1];
     if (s != last)
@@ -46,7 +46,7 @@ static void conn_del_stream(struct conn *c, struct stream_state *s)
     c->nstreams--;
 }
 
-void channel_join(struct broker *b, struct conn *c, struct stream_state *s)
+void channel_join(struct broker *b, struct session *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
     if (!ch) {
@@ -60,7 +60,7 @@ void channel_join(struct broker *b, struct conn *c, struct stream_state *s)
     }
     s->chan_pos = ch->n;
     ch->conns[ch->n++] = c;
-    deliver_catch_up(c, s);
+    catch_up_stream(c, s);
 }
 
 /* Tells Redis this broker no longer needs channel id's notices. A SUB or
@@ -72,15 +72,15 @@ static void channel_forget(struct broker *b, int64_t id)
               (const char *[]){ "SREM", key_ch_brokers(key, id), arg_int(bid, b->id) }, NULL);
 }
 
-void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
+void channel_leave(struct broker *b, struct session *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
     if (!ch || s->chan_pos >= ch->n || ch->conns[s->chan_pos] != c)
         return;
-    struct conn *moved = ch->conns[--ch->n];
+    struct session *moved = ch->conns[--ch->n];
     ch->conns[s->chan_pos] = moved;
     if (moved != c) {
-        struct stream_state *ms = conn_stream(moved, s->channel);
+        struct stream_state *ms = session_stream(moved, s->channel);
         if (ms)
             ms->chan_pos = s->chan_pos;
     }
@@ -103,7 +103,7 @@ struct sub_req {
 static void sub_done(struct store_call *call, redisReply *r)
 {
     struct sub_req *req = (struct sub_req *)call;
-    struct conn *c = call->c;
+    struct session *c = call->c;
     struct broker *b = c->b;
     int64_t channel = req->channel;
     int sub = req->sub;
@@ -111,24 +111,24 @@ static void sub_done(struct store_call *call, redisReply *r)
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
     if (!r || r->type == REDIS_REPLY_ERROR || (sub && r->type != REDIS_REPLY_STRING)) {
-        conn_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
-        conn_resume(c);
+        session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
+        session_resume(c);
         return;
     }
-    struct stream_state *s = conn_stream(c, channel);
+    struct stream_state *s = session_stream(c, channel);
     if (sub && !s) {
-        s = conn_add_stream(c, channel);
+        s = session_add_stream(c, channel);
         cursor_parse(r->str, r->len, &s->sent, &s->fresh_after);
         channel_join(b, c, s);
     } else if (!sub && s) {
         channel_leave(b, c, s);
-        conn_del_stream(c, s);
+        session_del_stream(c, s);
     }
-    conn_response(c, PROTO_RESPONSE_OK);
-    conn_resume(c);
+    session_response(c, PROTO_RESPONSE_OK);
+    session_resume(c);
 }
 
-static void sub_send(struct conn *c, int64_t channel, int sub)
+static void sub_send(struct session *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
     char key[4][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX];
@@ -148,22 +148,22 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
     if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, nkeys,
                    nkeys + 2 + sub, args, NULL) < 0) {
         free(req);
-        conn_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
+        session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         return;
     }
-    conn_set_state(c, CS_WAIT_REDIS);
+    session_set_state(c, CS_WAIT_REDIS);
 }
 
-void cmd_sub(struct conn *c, int64_t channel)
+void cmd_sub(struct session *c, int64_t channel)
 {
-    if (conn_stream(c, channel)) {
-        conn_response(c, PROTO_RESPONSE_OK);  /* already subscribed: idempotent */
+    if (session_stream(c, channel)) {
+        session_response(c, PROTO_RESPONSE_OK);  /* already subscribed: idempotent */
         return;
     }
     sub_send(c, channel, 1);
 }
 
-void cmd_unsub(struct conn *c, int64_t channel)
+void cmd_unsub(struct session *c, int64_t channel)
 {
     sub_send(c, channel, 0);
 }

@@ -24,7 +24,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       int salen, void *arg)
 {
     (void)l; (void)sa; (void)salen;
-    conn_accept(arg, fd);
+    tcp_accept(arg, fd);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -42,10 +42,10 @@ static void loop_tick(evutil_socket_t fd, short what, void *arg)
     int drained = b->stopping && mono >= b->stop_deadline_ms;
     if (drained)
         while (b->conns)
-            conn_close(b->conns);  /* unlinks it */
-    conn_tick(b, mono);
+            session_close(b->conns);  /* unlinks it */
+    session_tick(b, mono);
     store_tick(b, now_ms());
-    conn_free_dead(b);
+    session_free_dead(b);
     broker_publish_snapshot(b);
     if (b->stopping && b->nconns == 0 &&
         (b->store.cmd.in_flight == 0 || drained || !b->store.cmd.ac))
@@ -64,11 +64,11 @@ void loop_stop(struct broker *b)
         evconnlistener_free(b->listener);
         b->listener = NULL;
     }
-    /* Each connection flushes what it was sent, then closes (conn_finish):
+    /* Each connection flushes what it was sent, then closes (session_finish):
      * a frame already written is not cut off. */
-    for (struct conn *c = b->conns, *next; c; c = next) {
+    for (struct session *c = b->conns, *next; c; c = next) {
         next = c->next;
-        conn_finish(c);
+        session_finish(c);
     }
 }
 
@@ -137,7 +137,7 @@ void loop_teardown(struct broker *b)
 {
     store_shutdown(b);  /* runs the callbacks still holding connections */
     output_free(b);
-    conn_free_dead(b);
+    session_free_dead(b);
     if (b->listener)
         evconnlistener_free(b->listener);
     deliver_batch_free(b);

@@ -21,7 +21,7 @@ static void store_call_reply(void *arg, redisReply *r)
     call->done(call, r);
 }
 
-int store_call(struct store_call *call, struct conn *c, store_done_cb *done, int script,
+int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
                int nkeys, int argc, const char **argv, const size_t *argvlen)
 {
     struct rconn *rc = &c->b->store.cmd;
@@ -55,18 +55,18 @@ static void store_resync(struct broker *b)
         key_ch_brokers(key, (int64_t)b->channels.slots[i].key);
         rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", key, bid }, NULL);
     }
-    for (struct conn *c = b->conns; c; c = c->next) {
+    for (struct session *c = b->conns; c; c = c->next) {
         if (c->client_id == 0 || c->state == CS_DEAD)
             continue;
-        char key[KEY_MAX], token[CONN_TOKEN_MAX];
+        char key[KEY_MAX], token[SESSION_TOKEN_MAX];
         key_dev(key, c->client_id);
-        conn_token(c, token);
+        session_token(c, token);
         const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", token };
         rconn_cmd(&b->store.cmd, NULL, NULL, 8, argv, NULL);
         c->cursors_dirty = 1;
         for (uint32_t k = 0; k < c->nstreams; k++) {
             c->streams[k].flags &= ~(uint32_t)(SS_CATCHING_UP | SS_MISSED);
-            deliver_catch_up(c, &c->streams[k]);
+            catch_up_stream(c, &c->streams[k]);
         }
     }
 }
@@ -107,7 +107,7 @@ static void store_on_notice(redisAsyncContext *ac, void *reply, void *privdata)
     if (kind->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
         return;
     if (strcmp(kind->str, "message") == 0 && data->type == REDIS_REPLY_STRING) {
-        deliver_notice(b, data->str, data->len);
+        notice_receive(b, data->str, data->len);
         return;
     }
     if (strcmp(kind->str, "subscribe") == 0) {
@@ -141,7 +141,7 @@ void store_shutdown(struct broker *b)
     rconn_stop(&b->store.cmd);
 }
 
-void store_flush_cursors(struct broker *b, struct conn *c)
+void store_flush_cursors(struct broker *b, struct session *c)
 {
     if (!c->cursors_dirty || !b->store.cmd.ready || c->client_id == 0)
         return;
