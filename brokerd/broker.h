@@ -15,10 +15,12 @@
 #include "daemon.h"
 #include "frame.h"
 #include "imap.h"
+#include "keys.h"
 #include "slab.h"
 #include "log.h"
 #include "loops.h"
 #include "net.h"
+#include "proto_errors.h"
 #include "rconn.h"
 
 struct bufferevent;
@@ -73,7 +75,7 @@ struct msg {
     char frame1[];
 };
 
-/* Channel messages delivered together, connection by connection (deliver.c). */
+/* Channel messages delivered together, session by session (deliver.c). */
 #define DELIVER_BATCH_MAX 128
 
 /* ---- per-connection state of one stream the device reads ---- */
@@ -93,7 +95,7 @@ struct stream_state {
 struct pending {
     TAILQ_ENTRY(pending) link;   /* the connection's list, oldest first */
     TAILQ_ENTRY(pending) due;    /* the loop's list, by deadline */
-    struct conn *conn;
+    struct session *conn;
     struct msg *msg;
     int64_t deadline_ms;         /* mono_ms() */
     int64_t attempt;
@@ -101,62 +103,104 @@ struct pending {
 
 TAILQ_HEAD(pending_list, pending);
 
-/* ---- a device connection (conn.c) ---- */
+/* ---- a device on this broker, whatever carries its bytes (session.c) ----
+ *
+ * A session is what a device is here: its id, streams, pending messages and
+ * timeouts. How its bytes travel is its transport's business (tcp.c: the
+ * text protocol over a bufferevent), reached through the ops below; the
+ * transport's own struct begins with the session. See docs/DESIGN.md
+ * ("Layers"). */
 
-enum conn_state {
-    CS_MAGIC,          /* waiting for "  V1" */
-    CS_LINE,           /* waiting for a command line */
-    CS_BODY,           /* waiting for the body of PUB/IDENTIFY */
+enum session_state {
+    CS_OPEN,           /* reading commands */
     CS_WAIT_REDIS,     /* a command is waiting for Redis; input paused */
     CS_FATAL_WAIT,     /* a fatal error waits for the Acks of earlier PUBs */
-    CS_CLOSING,        /* flushing the last frames; input is read and dropped */
-    CS_LINGER,         /* write side shut; dropping input until the peer's EOF */
+    CS_CLOSING,        /* the last frames go out, then the transport closes;
+                          input is read and dropped */
     CS_DEAD,           /* closed, freed at a safe point */
 };
 
-/* A parsed command line kept while its body arrives. */
-#define CONN_LINE_MAX 1025
+struct session;
 
-/* Kept small: an idle device costs this plus its bufferevent. */
-struct conn {
+/* What a session asks of its transport. Writes queue; they go out at the
+ * end of the loop pass (output.c calls flush). */
+struct transport_ops {
+    /* Message m, delivery attempt `attempt`, in the transport's encoding;
+     * 0, or -1 if s takes no more writes (checked here, so that a delivery
+     * costs one call). */
+    int (*write_msg)(struct session *s, struct msg *m, int64_t attempt);
+    void (*response)(struct session *s, const char *text);
+    void (*error)(struct session *s, enum proto_error err, const char *reason);
+    void (*ack)(struct session *s, int ok, int64_t message_id, int64_t client_id);
+    /* Whether writes are still taken (not once the write side is shut). */
+    int (*writable)(const struct session *s);
+    /* Writes what is queued (end of the loop pass). */
+    void (*flush)(struct session *s);
+    /* CS_CLOSING began: close once what is queued is out. */
+    void (*finish)(struct session *s);
+    /* Close now, dropping what is queued (the session is CS_DEAD). */
+    void (*close)(struct session *s);
+    /* Input may be read again (a Redis reply came). */
+    void (*resume)(struct session *s);
+};
+
+/* Kept small: an idle device costs this, its transport's part and its
+ * socket's buffers. */
+struct session {
     struct broker *b;
-    struct bufferevent *bev;
+    const struct transport_ops *ops;
     int64_t client_id;           /* 0 until identified */
     uint64_t nonce;              /* unique per identified connection of this loop */
-    int64_t since_ms;            /* connected (for the IDENTIFY timeout), or began closing */
-    int64_t last_recv_ms;
+    /* mono_ms() the timeout counts from: the connection until it identifies
+     * (IDENTIFY timeout), then its last input (heartbeat), and once
+     * closing, when that began (grace). One field for three: the session
+     * is in one of those phases at a time, and 8 bytes each. */
+    int64_t timer_ms;
     int32_t heartbeat_ms;
-    uint8_t state;               /* enum conn_state */
+    int32_t redis_refs;          /* Redis replies that will call back with it (store_call) */
+    int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
+    uint32_t npending;           /* in pend */
+    uint8_t state;               /* enum session_state */
     uint8_t device_type;         /* from /registration; 0: not registered */
-    uint8_t body_refused;        /* the line was refused: read and drop its body */
     uint8_t cursors_dirty;
     uint8_t registered;          /* in b->clients (identified or identifying) */
     uint8_t feature_negotiation;
     uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
     uint8_t in_flush;            /* on b->flush (output.c) */
-    int32_t redis_refs;          /* Redis replies that will call back with this conn */
-    int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
-    uint32_t npending;           /* in pend; here, not beside
-                                    them, so that no padding rounds the struct
-                                    up to the next malloc size class */
-    /* body-reading state: the command whose body is awaited and its line's
-     * parsed arguments */
-    const struct command *body_cmd;
+    /* the command being run: its parsed arguments (IDENTIFY keeps the
+     * client id in args[0] while Redis answers) */
     int64_t args[3];
     /* streams: [0] is the inbox, then one per subscribed channel */
     struct stream_state *streams;
     uint32_t nstreams, capstreams;
     /* un-FINed messages, oldest first */
     struct pending_list pend;
-    /* all connections; once closed, next links the list to free */
-    struct conn *next, *prev;
+    /* all sessions; once closed, next links the list to free */
+    struct session *next, *prev;
+};
+
+/* ---- the TCP transport (tcp.c): SPEC 2's text protocol on a bufferevent ---- */
+
+enum tcp_input {
+    TCP_MAGIC,         /* waiting for "  V1" */
+    TCP_LINE,          /* waiting for a command line */
+    TCP_BODY,          /* waiting for the body of a command that has one */
+};
+
+struct tcp_conn {
+    struct session s;            /* first: a session is its tcp_conn */
+    struct bufferevent *bev;     /* NULL once closed */
+    uint8_t input;               /* enum tcp_input */
+    uint8_t lingering;           /* write side shut; input dropped until the peer's EOF */
+    uint8_t body_refused;        /* the line was refused: read and drop its body */
+    uint8_t body_cmd;            /* the command whose body is awaited (cmd.c's index) */
 };
 
 /* ---- a channel with local subscribers ---- */
 
 struct channel {
     int64_t id;
-    struct conn **conns;
+    struct session **conns;
     uint32_t n, cap;
 };
 
@@ -212,8 +256,8 @@ struct broker {
     struct msg *batch[DELIVER_BATCH_MAX];
     unsigned nbatch;
     struct event *batch_ev;      /* writes the batch once the read is done */
-    /* Connections written to in this loop pass (output.c). */
-    struct conn **flush;
+    /* Sessions written to in this loop pass (output.c). */
+    struct session **flush;
     uint32_t nflush, capflush;
     struct event *flush_ev;
     struct loop_wake wake;       /* another thread stops this loop through it */
@@ -223,20 +267,21 @@ struct broker {
     int64_t id;
     int64_t started_ms;
     uint64_t next_nonce;
-    struct conn *conns;          /* list of all */
+    struct session *conns;          /* list of all */
     uint32_t nconns, nidentified;
-    struct conn *dead;           /* closed, not yet freed */
-    struct imap clients;         /* client_id -> struct conn * */
+    struct session *dead;           /* closed, not yet freed */
+    struct imap clients;         /* client_id -> struct session * */
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
     struct slab_pool pending_pool; /* where struct pending records come from */
     struct pending_list due;     /* every connection's, by deadline */
-    struct conn *tick_next;      /* where the next tick's walk starts (conn.c) */
+    struct session *tick_next;      /* where the next tick's walk starts (session.c) */
     int64_t cursor_pass_ms;      /* when the last pass that writes cursors began */
-    int cursor_pass;             /* this pass writes cursors (conn.c) */
+    int cursor_pass;             /* this pass writes cursors (session.c) */
     int64_t last_beat_ms;
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
-    int shutting_down;
+    int stopping;                /* loop_stop ran: draining, then exit */
+    int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
     struct store store;
     struct broker_stats stats;
     struct broker_snapshot snap; /* published each tick, under proc->lock */
@@ -258,85 +303,118 @@ void loop_stop(struct broker *b);        /* idempotent; the loop exits when drai
 void loop_teardown(struct broker *b);
 void loop_redis_ready(struct broker *b); /* Redis became ready: accept devices */
 
-/* conn.c */
-void conn_accept(struct broker *b, int fd);
-void conn_close(struct conn *c);                 /* safe inside callbacks */
-void conn_fatal(struct conn *c, const char *err, const char *reason);
-/* Flushes what is queued, then closes without losing it to a reset. */
-void conn_finish(struct conn *c);
-void conn_error(struct conn *c, const char *err, const char *reason);
-void conn_response(struct conn *c, const char *text);
-void conn_resume(struct conn *c);                /* after a Redis reply */
-void conn_free_dead(struct broker *b);
-/* The output went out: finish a close, or resume paused input. */
-void conn_drained(struct conn *c);
+/* session.c: a device's life cycle, whatever its transport */
+/* Links s (zeroed, the head of its transport's malloc'd struct) into b. */
+void session_init(struct session *s, struct broker *b, const struct transport_ops *ops);
+/* Every change of s->state goes through here (a debug trace). */
+void session_set_state(struct session *s, enum session_state st);
+/* Input came: the heartbeat timeout starts again. */
+void session_heard(struct session *s);
+void session_close(struct session *s);                 /* safe inside callbacks */
+/* Writes error err (reason NULL: the table's) and, if the table says it
+ * is fatal, closes s once it is out. Behind PUBs in flight it waits for
+ * their Acks. reason must outlive the call (a literal). */
+void session_fail(struct session *s, enum proto_error err, const char *reason);
+/* Flushes what is queued, then closes without losing it. */
+void session_finish(struct session *s);
+void session_response(struct session *s, const char *text);
+void session_resume(struct session *s);                /* after a Redis reply */
+void session_free_dead(struct broker *b);
+/* Timeouts, on the monotonic clock (mono: mono_ms()). */
+void session_tick(struct broker *b, int64_t mono);
 
-/* output.c */
-/* c's output, to add frames to; they go out at the end of the loop pass.
- * NULL once c's socket is closed or shut for writing. */
-struct evbuffer *conn_writer(struct conn *c);
+/* Writes message m to s: the one transport call per delivered message. */
+static inline void session_write_msg(struct session *s, struct msg *m, int64_t attempt)
+{
+    if (s->ops->write_msg(s, m, attempt) == 0)
+        s->b->stats.messages_out++;
+}
+
+/* tcp.c: the TCP transport */
+void tcp_accept(struct broker *b, int fd);
+
+/* output.c: what was written in this loop pass goes out at its end */
+/* s has written: flush it at the end of the pass (transports call it). */
+void output_mark(struct session *s);
 int output_init(struct broker *b);
 void output_free(struct broker *b);   /* at teardown */
-void conn_tick(struct broker *b, int64_t now);
 
-/* cmd.c: the command table and dispatch */
-void cmd_line(struct conn *c, char *line, size_t len);
-void cmd_body(struct conn *c, const char *body, size_t len);
+/* cmd.c: the TCP protocol's command table and dispatch */
+void cmd_line(struct tcp_conn *t, char *line, size_t len);
+void cmd_body(struct tcp_conn *t, const char *body, size_t len);
 /* For a body of `size` bytes: 1 (after the fatal error) if over the limit. */
-int cmd_body_too_big(struct conn *c, uint32_t size);
+int cmd_body_too_big(struct tcp_conn *t, uint32_t size);
+/* Whether the input begins with a command that may be read while PUBs
+ * wait for Redis. */
+int cmd_may_pipeline(struct evbuffer *in);
+/* Finishes the plain FIN lines at the front of the input (a fast path). */
+void cmd_take_fins(struct session *s, struct evbuffer *in);
 
 /* cmd_identify.c */
-void cmd_identify(struct conn *c, const char *body, size_t len);
+void cmd_identify(struct session *c, const char *body, size_t len);
 /* Drops c's registration: the client map, its channels, its cursors and
  * presence in Redis. Idempotent. */
-void identify_forget(struct conn *c);
-/* Another connection identified with c's client_id: E_REPLACED, close. */
-void conn_replaced(struct conn *c);
+void identify_forget(struct session *c);
+/* Another connection identified with c's client_id: closed with ERR_REPLACED. */
+void session_replaced(struct session *c);
 /* The connection's name in Redis ("<broker id>:<nonce>", unique across
  * loops and processes): the presence field "conn", and kick notices. */
-#define CONN_TOKEN_MAX 48
-void conn_token(const struct conn *c, char buf[CONN_TOKEN_MAX]);
+#define SESSION_TOKEN_MAX 48
+void session_token(const struct session *c, char buf[SESSION_TOKEN_MAX]);
 
 /* cmd_sub.c: SUB/UNSUB and the channel index */
-void cmd_sub(struct conn *c, int64_t channel);
-void cmd_unsub(struct conn *c, int64_t channel);
-struct stream_state *conn_stream(struct conn *c, int64_t channel);
-struct stream_state *conn_add_stream(struct conn *c, int64_t channel);
-void channel_join(struct broker *b, struct conn *c, struct stream_state *s);
-void channel_leave(struct broker *b, struct conn *c, struct stream_state *s);
+void cmd_sub(struct session *c, int64_t channel);
+void cmd_unsub(struct session *c, int64_t channel);
+struct stream_state *session_stream(struct session *c, int64_t channel);
+struct stream_state *session_add_stream(struct session *c, int64_t channel);
+void channel_join(struct broker *b, struct session *c, struct stream_state *s);
+void channel_leave(struct broker *b, struct session *c, struct stream_state *s);
 
 /* cmd_pub.c */
 #define PUB_PIPELINE 128         /* PUBs in flight per connection */
 /* With PUBs in flight, an error frame takes its place behind their Acks
  * (fatal: then the connection closes). 0, or -1 if none are in flight. */
-int pub_defer_error(struct conn *c, const char *err, const char *reason, int fatal);
-void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid,
+int pub_defer_error(struct session *c, enum proto_error err, const char *reason);
+void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid,
              const char *body, size_t len);
 
 /* cmd_fin.c */
-void cmd_fin(struct conn *c, int64_t mid);
-int fin_message(struct conn *c, int64_t mid);  /* -1 (nothing done): no such message */
+void cmd_fin(struct session *c, int64_t mid);
+int fin_message(struct session *c, int64_t mid);  /* -1 (nothing done): no such message */
 
 /* pending.c */
 /* mono: mono_ms() now; the deadline is on that clock. */
-void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono);
-int pending_fin(struct conn *c, int64_t mid);
+void pending_add(struct session *c, struct msg *m, int64_t attempt, int64_t mono);
+int pending_fin(struct session *c, int64_t mid);
 void pending_redeliver(struct broker *b);  /* those past their deadline */
-void pending_clear(struct conn *c);
+void pending_clear(struct session *c);
 void pending_pool_init(struct broker *b);
 void pending_pool_free(struct broker *b);   /* at teardown */
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
-const struct pending *pending_oldest(const struct conn *c, int64_t stream);
+const struct pending *pending_oldest(const struct session *c, int64_t stream);
 
-/* deliver.c */
+/* msg.c: messages, shared by every session they are written to */
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
                     int64_t stream, int type_filter, const char *body, size_t len);
 void msg_unref(struct msg *m);
-void msg_write(struct conn *c, struct msg *m, int64_t attempt);
-void deliver_notice(struct broker *b, const char *data, size_t len);
+
+/* notice.c: what this broker's pub/sub channel says */
+void notice_receive(struct broker *b, const char *data, size_t len);
+
+/* deliver.c: live delivery */
+/* A channel message (m->stream), to its subscribers here; takes m's
+ * reference. They get it in a batch, at the latest at the end of the pass. */
+void deliver_channel(struct broker *b, struct msg *m);
+/* A message to device `to`, at once, after the batch before it. */
+void deliver_device(struct broker *b, struct msg *m, int64_t to);
+/* Writes the batch now (a notice of another kind keeps its place). */
+void deliver_flush(struct broker *b);
 int deliver_batch_init(struct broker *b);
 void deliver_batch_free(struct broker *b);  /* at teardown: drops what is left */
-void deliver_catch_up(struct conn *c, struct stream_state *s);
+
+/* catch_up.c */
+/* Reads stream s of c from Redis past s->sent and writes what c should get. */
+void catch_up_stream(struct session *c, struct stream_state *s);
 
 /* cursor.c: stream entry ids and the devices' read positions */
 int eid_parse(const char *s, size_t len, struct eid *out);
@@ -347,18 +425,33 @@ int eid_cmp(struct eid a, struct eid b);
 int cursor_parse(const char *s, size_t len, struct eid *read, struct eid *sent);
 /* The cursor of stream s: START is its oldest un-FINed entry or just past
  * the last sent one; SENT is the last sent one. */
-void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t cap);
+void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap);
 /* Writes c's cursors: a plain HSET, or with gone the GONE script. */
-void cursor_write(struct broker *b, struct conn *c, int gone);
+void cursor_write(struct broker *b, struct session *c, int gone);
 
 /* store.c */
+/* A Redis command sent for a connection. Until its reply the connection
+ * holds a reference (redis_refs), so that session_free_dead keeps it: done
+ * then gets it still allocated, though maybe closed (check its state).
+ * Embed it first in the request; done frees the request. */
+struct store_call;
+typedef void store_done_cb(struct store_call *call, struct redisReply *r);
+struct store_call {
+    struct session *c;
+    store_done_cb *done;
+};
+#define STORE_CMD (-1)           /* store_call's script: a plain command */
+/* Sends a command (script STORE_CMD) or script for c. 0, or -1 when Redis
+ * is away: then done is never called and the caller frees the request. */
+int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
+               int nkeys, int argc, const char **argv, const size_t *argvlen);
 void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
 /* Commands go through b->store.cmd with rconn_cmd / rconn_script. */
-/* Writes c's read positions if they moved; conn_tick calls it about once a
+/* Writes c's read positions if they moved; session_tick calls it about once a
  * second per connection, so Redis never gets every HSET in one burst. */
-void store_flush_cursors(struct broker *b, struct conn *c);
+void store_flush_cursors(struct broker *b, struct session *c);
 void store_tick(struct broker *b, int64_t now);
 /* Takes this broker out of the registry (at shutdown). */
 void store_leave(struct broker *b);
@@ -371,12 +464,5 @@ int httpd_start(struct broker_proc *p, char *bound, size_t cap);
 /* Copies b's numbers into b->snap for /stats (each tick). */
 void broker_publish_snapshot(struct broker *b);
 
-
-
-/* Redis key names, "pg:" prefixed (see docs/DESIGN.md). */
-#define KEY_MAX 64
-
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
 
 #endif

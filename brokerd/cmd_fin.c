@@ -1,7 +1,7 @@
 /* FIN (SPEC 2.5): the device is done with a message. */
 #include "broker.h"
 
-int fin_message(struct conn *c, int64_t mid)
+int fin_message(struct session *c, int64_t mid)
 {
     if (pending_fin(c, mid) < 0)
         return -1;
@@ -9,8 +9,8 @@ int fin_message(struct conn *c, int64_t mid)
     return 0;
 }
 
-void cmd_fin(struct conn *c, int64_t mid)
+void cmd_fin(struct session *c, int64_t mid)
 {
     if (fin_message(c, mid) < 0)
-        conn_error(c, "E_FIN_FAILED", "no such un-finished message");
+        session_fail(c, ERR_FIN_FAILED, NULL);
 }

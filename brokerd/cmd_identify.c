@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "proto.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -62,10 +63,10 @@ static int identify_parse(json_t *o, struct identify_req *req, const char **why)
     return 0;
 }
 
-static void identify_reply_ok(struct conn *c)
+static void identify_reply_ok(struct session *c)
 {
     if (!c->feature_negotiation) {
-        conn_response(c, "OK");
+        session_response(c, PROTO_RESPONSE_OK);
         return;
     }
     struct broker *b = c->b;
@@ -77,12 +78,12 @@ static void identify_reply_ok(struct conn *c)
                           "broker", b->broadcast,
                           "broker_id", (json_int_t)b->id);
     char *text = json_dumps(o, JSON_COMPACT);
-    conn_response(c, text);
+    session_response(c, text);
     free(text);
     json_decref(o);
 }
 
-static void identify_unregister(struct conn *c)
+static void identify_unregister(struct session *c)
 {
     struct broker *b = c->b;
     int64_t id = c->client_id ? c->client_id : c->args[0];
@@ -123,15 +124,15 @@ static void identify_cursor(const struct identify_past *past, struct stream_stat
 }
 
 /* Fills c's streams from the script's subscriptions and cursors. */
-static void identify_load_streams(struct conn *c, const struct identify_past *past,
+static void identify_load_streams(struct session *c, const struct identify_past *past,
                                   const redisReply *subs, const redisReply *cur)
 {
-    identify_cursor(past, conn_add_stream(c, 0), cur, "in");
+    identify_cursor(past, session_add_stream(c, 0), cur, "in");
     for (size_t k = 0; k < subs->elements; k++) {
         int64_t ch = strtoll(subs->element[k]->str, NULL, 10);
-        if (ch <= 0 || conn_stream(c, ch))
+        if (ch <= 0 || session_stream(c, ch))
             continue;
-        identify_cursor(past, conn_add_stream(c, ch), cur, subs->element[k]->str);
+        identify_cursor(past, session_add_stream(c, ch), cur, subs->element[k]->str);
     }
 }
 
@@ -145,22 +146,23 @@ static int identify_reply_valid(const redisReply *r)
            r->element[4]->type == REDIS_REPLY_STRING;
 }
 
-static void identify_done(void *arg, redisReply *r)
+static void identify_done(struct store_call *call, redisReply *r)
 {
-    struct conn *c = arg;
+    struct session *c = call->c;
     struct broker *b = c->b;
-    c->redis_refs--;
+    free(call);
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;  /* closed or replaced meanwhile */
     if (!identify_reply_valid(r)) {
-        log_warn("IDENTIFY of %lld failed in redis: %s", (long long)c->args[0],
+        log_warn("client %lld: identifying failed in redis: %s", (long long)c->args[0],
                  r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
         identify_unregister(c);
-        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
-        conn_resume(c);
+        session_fail(c, ERR_IDENTIFY_FAILED, NULL);
+        session_resume(c);
         return;
     }
     c->client_id = c->args[0];
+    c->timer_ms = mono_ms();  /* the heartbeat timeout counts from here */
     struct identify_past past = { strtoll(r->element[0]->str, NULL, 10),
                                   r->element[1]->str[0] == '1' };
     c->device_type = atoi(r->element[4]->str);
@@ -174,24 +176,24 @@ static void identify_done(void *arg, redisReply *r)
         if (s->channel)
             channel_join(b, c, s);
         else
-            deliver_catch_up(c, s);
+            catch_up_stream(c, s);
     }
-    conn_resume(c);
+    session_resume(c);
 }
 
-void conn_token(const struct conn *c, char buf[CONN_TOKEN_MAX])
+void session_token(const struct session *c, char buf[SESSION_TOKEN_MAX])
 {
-    snprintf(buf, CONN_TOKEN_MAX, "%lld:%llu", (long long)c->b->id,
+    snprintf(buf, SESSION_TOKEN_MAX, "%lld:%llu", (long long)c->b->id,
              (unsigned long long)c->nonce);
 }
 
-void conn_replaced(struct conn *c)
+void session_replaced(struct session *c)
 {
     log_info("client %lld replaced by a newer connection", (long long)c->client_id);
-    conn_fatal(c, "E_REPLACED", "another connection identified as this client");
+    session_fail(c, ERR_REPLACED, NULL);
 }
 
-void cmd_identify(struct conn *c, const char *body, size_t len)
+void cmd_identify(struct session *c, const char *body, size_t len)
 {
     struct broker *b = c->b;
     struct identify_req req;
@@ -199,46 +201,44 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     json_t *o = json_loadb(body, len, 0, NULL);
     if (!o || identify_parse(o, &req, &why) < 0) {
         json_decref(o);
-        conn_fatal(c, "E_BAD_BODY", why);
+        session_fail(c, ERR_BAD_BODY, why);
         return;
     }
     int authorized = !b->conf.secret || !*b->conf.secret ||
                      (req.token && token_check(b->conf.secret, req.client_id, req.token));
     json_decref(o);
     if (!authorized) {
-        conn_fatal(c, "E_UNAUTHORIZED", "missing or wrong token");
+        session_fail(c, ERR_UNAUTHORIZED, "missing or wrong token");
         return;
     }
     if (!store_ready(b)) {
-        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+        session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
-    struct conn *old = imap_get(&b->clients, req.client_id);
+    struct session *old = imap_get(&b->clients, req.client_id);
     if (old && old != c)
-        conn_replaced(old);
-    char key[3][KEY_MAX], bid[24], token[CONN_TOKEN_MAX], did[24];
-    snprintf(key[0], KEY_MAX, "pg:dev:%lld", (long long)req.client_id);
-    snprintf(key[1], KEY_MAX, "pg:dev:%lld:subs", (long long)req.client_id);
-    snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)req.client_id);
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+        session_replaced(old);
+    char key[3][KEY_MAX], bid[ARG_INT_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX];
     c->nonce = ++b->next_nonce;
-    conn_token(c, token);
-    snprintf(did, sizeof(did), "%lld", (long long)req.client_id);
-    const char *argv[] = { key[0], key[1], key[2], bid, token, did };
-    if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
-        conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
+    session_token(c, token);
+    const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
+                           key_dev_cur(key[2], req.client_id), arg_int(bid, b->id), token,
+                           arg_int(did, req.client_id) };
+    struct store_call *call = xmalloc(sizeof(*call));
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 3, 6, argv, NULL) < 0) {
+        free(call);
+        session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
-    c->redis_refs++;
     c->args[0] = req.client_id;
     c->heartbeat_ms = (int32_t)(req.heartbeat * 1000);
     c->feature_negotiation = req.feature_negotiation;
     c->registered = 1;
     imap_put(&b->clients, req.client_id, c);
-    c->state = CS_WAIT_REDIS;
+    session_set_state(c, CS_WAIT_REDIS);
 }
 
-void identify_forget(struct conn *c)
+void identify_forget(struct session *c)
 {
     struct broker *b = c->b;
     if (!c->registered)

@@ -9,9 +9,10 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "proto.h"
 #include "xmalloc.h"
 
-struct stream_state *conn_stream(struct conn *c, int64_t channel)
+struct stream_state *session_stream(struct session *c, int64_t channel)
 {
     for (uint32_t i = 0; i < c->nstreams; i++)
         if (c->streams[i].channel == channel)
@@ -19,7 +20,7 @@ struct stream_state *conn_stream(struct conn *c, int64_t channel)
     return NULL;
 }
 
-struct stream_state *conn_add_stream(struct conn *c, int64_t channel)
+struct stream_state *session_add_stream(struct session *c, int64_t channel)
 {
     if (c->nstreams == c->capstreams) {
         c->capstreams = c->capstreams ? c->capstreams * 2 : 2;
@@ -37,7 +38,7 @@ struct stream_state *conn_add_stream(struct conn *c, int64_t channel)
 }
 
 /* Removes stream s from c, keeping the channel index's positions right. */
-static void conn_del_stream(struct conn *c, struct stream_state *s)
+static void session_del_stream(struct session *c, struct stream_state *s)
 {
     struct stream_state *last = &c->streams[c->nstreams - 1];
     if (s != last)
@@ -45,7 +46,7 @@ static void conn_del_stream(struct conn *c, struct stream_state *s)
     c->nstreams--;
 }
 
-void channel_join(struct broker *b, struct conn *c, struct stream_state *s)
+void channel_join(struct broker *b, struct session *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
     if (!ch) {
@@ -59,28 +60,27 @@ void channel_join(struct broker *b, struct conn *c, struct stream_state *s)
     }
     s->chan_pos = ch->n;
     ch->conns[ch->n++] = c;
-    deliver_catch_up(c, s);
+    catch_up_stream(c, s);
 }
 
 /* Tells Redis this broker no longer needs channel id's notices. A SUB or
  * IDENTIFY sent later on the same connection adds it back, in order. */
 static void channel_forget(struct broker *b, int64_t id)
 {
-    char key[KEY_MAX], bid[24];
-    snprintf(key, sizeof(key), "pg:ch:%lld:brokers", (long long)id);
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SREM", key, bid }, NULL);
+    char key[KEY_MAX], bid[ARG_INT_MAX];
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+              (const char *[]){ "SREM", key_ch_brokers(key, id), arg_int(bid, b->id) }, NULL);
 }
 
-void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
+void channel_leave(struct broker *b, struct session *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
     if (!ch || s->chan_pos >= ch->n || ch->conns[s->chan_pos] != c)
         return;
-    struct conn *moved = ch->conns[--ch->n];
+    struct session *moved = ch->conns[--ch->n];
     ch->conns[s->chan_pos] = moved;
     if (moved != c) {
-        struct stream_state *ms = conn_stream(moved, s->channel);
+        struct stream_state *ms = session_stream(moved, s->channel);
         if (ms)
             ms->chan_pos = s->chan_pos;
     }
@@ -95,83 +95,75 @@ void channel_leave(struct broker *b, struct conn *c, struct stream_state *s)
 /* ---- the commands ---- */
 
 struct sub_req {
-    struct conn *c;
+    struct store_call call;      /* first: the reply gets the request */
     int64_t channel;
     int sub;  /* 1 SUB, 0 UNSUB */
 };
 
-static void sub_done(void *arg, redisReply *r)
+static void sub_done(struct store_call *call, redisReply *r)
 {
-    struct sub_req *req = arg;
-    struct conn *c = req->c;
+    struct sub_req *req = (struct sub_req *)call;
+    struct session *c = call->c;
     struct broker *b = c->b;
     int64_t channel = req->channel;
     int sub = req->sub;
     free(req);
-    c->redis_refs--;
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
     if (!r || r->type == REDIS_REPLY_ERROR || (sub && r->type != REDIS_REPLY_STRING)) {
-        conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");
-        conn_resume(c);
+        session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
+        session_resume(c);
         return;
     }
-    struct stream_state *s = conn_stream(c, channel);
+    struct stream_state *s = session_stream(c, channel);
     if (sub && !s) {
-        s = conn_add_stream(c, channel);
+        s = session_add_stream(c, channel);
         cursor_parse(r->str, r->len, &s->sent, &s->fresh_after);
         channel_join(b, c, s);
     } else if (!sub && s) {
         channel_leave(b, c, s);
-        conn_del_stream(c, s);
+        session_del_stream(c, s);
     }
-    conn_response(c, "OK");
-    conn_resume(c);
+    session_response(c, PROTO_RESPONSE_OK);
+    session_resume(c);
 }
 
-static void sub_send(struct conn *c, int64_t channel, int sub)
+static void sub_send(struct session *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[4][KEY_MAX], dev[24], ch[24], bid[24];
-    snprintf(key[0], KEY_MAX, "pg:dev:%lld:subs", (long long)c->client_id);
-    snprintf(key[1], KEY_MAX, "pg:ch:%lld:subs", (long long)channel);
-    snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)c->client_id);
-    snprintf(key[3], KEY_MAX, "pg:ch:%lld", (long long)channel);
-    snprintf(dev, sizeof(dev), "%lld", (long long)c->client_id);
-    snprintf(ch, sizeof(ch), "%lld", (long long)channel);
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    char key[4][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX];
     /* SUB: 4 keys, device, channel, broker; UNSUB: 3 keys, device, channel. */
     int nkeys = sub ? 4 : 3;
-    const char *argv[] = { key[0], key[1], key[2], key[3], dev, ch, bid };
+    const char *argv[] = { key_dev_subs(key[0], c->client_id), key_ch_subs(key[1], channel),
+                           key_dev_cur(key[2], c->client_id), key_ch(key[3], channel),
+                           arg_int(dev, c->client_id), arg_int(ch, channel), arg_int(bid, b->id) };
     const char **args = argv;
     if (!sub) {
         argv[3] = dev;
         argv[4] = ch;
     }
     struct sub_req *req = xmalloc(sizeof(*req));
-    req->c = c;
     req->channel = channel;
     req->sub = sub;
-    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2 + sub,
-                     args, NULL) < 0) {
+    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, nkeys,
+                   nkeys + 2 + sub, args, NULL) < 0) {
         free(req);
-        conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");
+        session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         return;
     }
-    c->redis_refs++;
-    c->state = CS_WAIT_REDIS;
+    session_set_state(c, CS_WAIT_REDIS);
 }
 
-void cmd_sub(struct conn *c, int64_t channel)
+void cmd_sub(struct session *c, int64_t channel)
 {
-    if (conn_stream(c, channel)) {
-        conn_response(c, "OK");  /* already subscribed: idempotent */
+    if (session_stream(c, channel)) {
+        session_response(c, PROTO_RESPONSE_OK);  /* already subscribed: idempotent */
         return;
     }
     sub_send(c, channel, 1);
 }
 
-void cmd_unsub(struct conn *c, int64_t channel)
+void cmd_unsub(struct session *c, int64_t channel)
 {
     sub_send(c, channel, 0);
 }

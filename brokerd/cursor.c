@@ -76,7 +76,7 @@ int cursor_parse(const char *s, size_t len, struct eid *read, struct eid *sent)
     return 0;
 }
 
-void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t cap)
+void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap)
 {
     const struct pending *p = pending_oldest(c, s->channel);
     if (p)
@@ -89,18 +89,18 @@ void cursor_of(struct conn *c, const struct stream_state *s, char *buf, size_t c
 
 #define CURSOR_LEN 96
 
-void cursor_write(struct broker *b, struct conn *c, int gone)
+void cursor_write(struct broker *b, struct session *c, int gone)
 {
-    char devkey[KEY_MAX], curkey[KEY_MAX], token[CONN_TOKEN_MAX];
+    char devkey[KEY_MAX], curkey[KEY_MAX], token[SESSION_TOKEN_MAX];
     uint32_t n = c->nstreams;
     /* EVALSHA sha 2 devkey curkey token | HSET curkey, then field/value pairs */
     size_t argc = 0, max = 6 + 2 * (size_t)n;
     const char **argv = xcalloc(max, sizeof(*argv));
-    char (*fields)[24] = xcalloc(n ? n : 1, sizeof(*fields));
+    char (*fields)[ARG_INT_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
-    snprintf(devkey, sizeof(devkey), "pg:dev:%lld", (long long)c->client_id);
-    snprintf(curkey, sizeof(curkey), "pg:dev:%lld:cur", (long long)c->client_id);
-    conn_token(c, token);
+    key_dev(devkey, c->client_id);
+    key_dev_cur(curkey, c->client_id);
+    session_token(c, token);
     if (gone) {
         argv[argc++] = devkey;
         argv[argc++] = curkey;
@@ -111,12 +111,8 @@ void cursor_write(struct broker *b, struct conn *c, int gone)
     }
     for (uint32_t i = 0; i < n; i++) {
         const struct stream_state *s = &c->streams[i];
-        if (s->channel)
-            snprintf(fields[i], sizeof(fields[i]), "%lld", (long long)s->channel);
-        else
-            snprintf(fields[i], sizeof(fields[i]), "in");
         cursor_of(c, s, values[i], sizeof(values[i]));
-        argv[argc++] = fields[i];
+        argv[argc++] = s->channel ? arg_int(fields[i], s->channel) : "in";
         argv[argc++] = values[i];
     }
     if (gone)

@@ -15,13 +15,16 @@
 #include "xmalloc.h"
 
 #define TICK_MS 100
-#define STOP_WAIT_MS 2000
+/* After SIGTERM, devices get this long to take what was written to them and
+ * close; then the rest is closed and the loop exits (Redis permitting:
+ * its last writes, the devices' cursors, are waited for as long). */
+#define STOP_DRAIN_MS 2000
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
     (void)l; (void)sa; (void)salen;
-    conn_accept(arg, fd);
+    tcp_accept(arg, fd);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -35,30 +38,38 @@ static void loop_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct broker *b = arg;
     (void)fd; (void)what;
-    int64_t now = now_ms();
-    conn_tick(b, now);
-    store_tick(b, now);
-    conn_free_dead(b);
+    int64_t mono = mono_ms();
+    int drained = b->stopping && mono >= b->stop_deadline_ms;
+    if (drained)
+        while (b->conns)
+            session_close(b->conns);  /* unlinks it */
+    session_tick(b, mono);
+    store_tick(b, now_ms());
+    session_free_dead(b);
     broker_publish_snapshot(b);
-    if (b->shutting_down && b->nconns == 0 &&
-        (b->store.cmd.in_flight == 0 || now - b->shutting_down > STOP_WAIT_MS ||
-         !b->store.cmd.ac))
+    if (b->stopping && b->nconns == 0 &&
+        (b->store.cmd.in_flight == 0 || drained || !b->store.cmd.ac))
         event_base_loopbreak(b->base);
 }
 
 void loop_stop(struct broker *b)
 {
-    if (b->shutting_down)
+    if (b->stopping)
         return;
-    log_info("loop %d shutting down: closing %u connections", b->index, b->nconns);
-    b->shutting_down = now_ms();
+    log_info("loop %d shutting down: draining %u connections", b->index, b->nconns);
+    b->stopping = 1;
+    b->stop_deadline_ms = mono_ms() + STOP_DRAIN_MS;
     store_leave(b);  /* first, so that routerd sends no more devices here */
     if (b->listener) {
         evconnlistener_free(b->listener);
         b->listener = NULL;
     }
-    while (b->conns)
-        conn_close(b->conns);  /* unlinks it */
+    /* Each connection flushes what it was sent, then closes (session_finish):
+     * a frame already written is not cut off. */
+    for (struct session *c = b->conns, *next; c; c = next) {
+        next = c->next;
+        session_finish(c);
+    }
 }
 
 /* Another thread asks this loop to stop (loop_wake). */
@@ -69,7 +80,7 @@ static void loop_stop_cb(void *arg)
 
 void loop_redis_ready(struct broker *b)
 {
-    if (b->listener && !b->shutting_down)
+    if (b->listener && !b->stopping)
         evconnlistener_enable(b->listener);
 }
 
@@ -126,7 +137,7 @@ void loop_teardown(struct broker *b)
 {
     store_shutdown(b);  /* runs the callbacks still holding connections */
     output_free(b);
-    conn_free_dead(b);
+    session_free_dead(b);
     if (b->listener)
         evconnlistener_free(b->listener);
     deliver_batch_free(b);

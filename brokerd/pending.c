@@ -6,13 +6,13 @@
 
 #include "broker.h"
 
-static void pending_unlink(struct conn *c, struct pending *p)
+static void pending_unlink(struct session *c, struct pending *p)
 {
     TAILQ_REMOVE(&c->b->due, p, due);
     TAILQ_REMOVE(&c->pend, p, link);
 }
 
-static void pending_append(struct conn *c, struct pending *p)
+static void pending_append(struct session *c, struct pending *p)
 {
     TAILQ_INSERT_TAIL(&c->b->due, p, due);
     TAILQ_INSERT_TAIL(&c->pend, p, link);
@@ -29,7 +29,7 @@ void pending_pool_free(struct broker *b)
     slab_pool_destroy(&b->pending_pool);
 }
 
-void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono)
+void pending_add(struct session *c, struct msg *m, int64_t attempt, int64_t mono)
 {
     /* A fan-out adds one record per subscriber and each FIN drops one: they
      * come from the loop's slabs, not from malloc (docs/PERFORMANCE.md). */
@@ -44,7 +44,7 @@ void pending_add(struct conn *c, struct msg *m, int64_t attempt, int64_t mono)
     c->b->npending++;
 }
 
-static void pending_drop(struct conn *c, struct pending *p)
+static void pending_drop(struct session *c, struct pending *p)
 {
     pending_unlink(c, p);
     msg_unref(p->msg);
@@ -55,7 +55,7 @@ static void pending_drop(struct conn *c, struct pending *p)
         c->pend_unordered = 0;
 }
 
-int pending_fin(struct conn *c, int64_t mid)
+int pending_fin(struct session *c, int64_t mid)
 {
     struct pending *p = TAILQ_FIRST(&c->pend);
     while (p && p->msg->meta.message_id != mid)
@@ -68,7 +68,7 @@ int pending_fin(struct conn *c, int64_t mid)
     if (c->npending <= c->b->conf.max_pending / 2)
         for (uint32_t i = 0; i < c->nstreams; i++)
             if ((c->streams[i].flags & (SS_BEHIND | SS_CATCHING_UP)) == SS_BEHIND)
-                deliver_catch_up(c, &c->streams[i]);
+                catch_up_stream(c, &c->streams[i]);
     return 0;
 }
 
@@ -79,15 +79,15 @@ void pending_redeliver(struct broker *b)
      * ends however many there are. */
     struct pending *last = TAILQ_LAST(&b->due, pending_list), *p;
     while ((p = TAILQ_FIRST(&b->due)) != NULL && p->deadline_ms <= now) {
-        struct conn *c = p->conn;
+        struct session *c = p->conn;
         pending_unlink(c, p);
         p->deadline_ms = now + (int64_t)b->conf.msg_timeout * 1000;
         pending_append(c, p);
         c->pend_unordered = 1;
         /* A closing connection gets no more messages; its records go with it. */
-        if (c->bev && c->state != CS_CLOSING && c->state != CS_LINGER) {
+        if (c->state != CS_CLOSING && c->state != CS_DEAD) {
             p->attempt++;
-            msg_write(c, p->msg, p->attempt);
+            session_write_msg(c, p->msg, p->attempt);
             b->stats.redeliveries++;
         }
         if (p == last)
@@ -95,14 +95,14 @@ void pending_redeliver(struct broker *b)
     }
 }
 
-void pending_clear(struct conn *c)
+void pending_clear(struct session *c)
 {
     struct pending *p;
     while ((p = TAILQ_FIRST(&c->pend)) != NULL)
         pending_drop(c, p);
 }
 
-const struct pending *pending_oldest(const struct conn *c, int64_t stream)
+const struct pending *pending_oldest(const struct session *c, int64_t stream)
 {
     /* A stream's messages are written, and so appended, in entry order (live
      * ones only past s->sent, catch-up reads in order): its first record is

@@ -14,6 +14,27 @@
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
 
+static void store_call_reply(void *arg, redisReply *r)
+{
+    struct store_call *call = arg;
+    call->c->redis_refs--;
+    call->done(call, r);
+}
+
+int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
+               int nkeys, int argc, const char **argv, const size_t *argvlen)
+{
+    struct rconn *rc = &c->b->store.cmd;
+    call->c = c;
+    call->done = done;
+    int rv = script == STORE_CMD
+                 ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
+                 : rconn_script(rc, script, store_call_reply, call, nkeys, argc, argv, argvlen);
+    if (rv == 0)
+        c->redis_refs++;
+    return rv;
+}
+
 int store_ready(const struct broker *b)
 {
     return b->store.cmd.ready && b->store.sub_ready;
@@ -23,29 +44,29 @@ int store_ready(const struct broker *b)
  * of every stream, since notices may have been lost meanwhile. */
 static void store_resync(struct broker *b)
 {
-    char bid[24];
-    snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
+    char bid[ARG_INT_MAX];
+    arg_int(bid, b->id);
     log_info("redis ready: resyncing %u connections, %zu channels", b->nidentified,
              b->channels.count);
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
             continue;
         char key[KEY_MAX];
-        snprintf(key, sizeof(key), "pg:ch:%lld:brokers", (long long)b->channels.slots[i].key);
+        key_ch_brokers(key, (int64_t)b->channels.slots[i].key);
         rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", key, bid }, NULL);
     }
-    for (struct conn *c = b->conns; c; c = c->next) {
+    for (struct session *c = b->conns; c; c = c->next) {
         if (c->client_id == 0 || c->state == CS_DEAD)
             continue;
-        char key[KEY_MAX], token[CONN_TOKEN_MAX];
-        snprintf(key, sizeof(key), "pg:dev:%lld", (long long)c->client_id);
-        conn_token(c, token);
+        char key[KEY_MAX], token[SESSION_TOKEN_MAX];
+        key_dev(key, c->client_id);
+        session_token(c, token);
         const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", token };
         rconn_cmd(&b->store.cmd, NULL, NULL, 8, argv, NULL);
         c->cursors_dirty = 1;
         for (uint32_t k = 0; k < c->nstreams; k++) {
             c->streams[k].flags &= ~(uint32_t)(SS_CATCHING_UP | SS_MISSED);
-            deliver_catch_up(c, &c->streams[k]);
+            catch_up_stream(c, &c->streams[k]);
         }
     }
 }
@@ -86,7 +107,7 @@ static void store_on_notice(redisAsyncContext *ac, void *reply, void *privdata)
     if (kind->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
         return;
     if (strcmp(kind->str, "message") == 0 && data->type == REDIS_REPLY_STRING) {
-        deliver_notice(b, data->str, data->len);
+        notice_receive(b, data->str, data->len);
         return;
     }
     if (strcmp(kind->str, "subscribe") == 0) {
@@ -100,8 +121,7 @@ static void store_on_sub_ready(struct rconn *rc, void *arg)
     struct broker *b = arg;
     char name[KEY_MAX];
     (void)rc;
-    snprintf(name, sizeof(name), "pg:n:bk:%lld", (long long)b->id);
-    rconn_subscribe(&b->store.sub, name, store_on_notice, b);
+    rconn_subscribe(&b->store.sub, key_notice(name, b->id), store_on_notice, b);
 }
 
 void store_init(struct broker *b)
@@ -121,7 +141,7 @@ void store_shutdown(struct broker *b)
     rconn_stop(&b->store.cmd);
 }
 
-void store_flush_cursors(struct broker *b, struct conn *c)
+void store_flush_cursors(struct broker *b, struct session *c)
 {
     if (!c->cursors_dirty || !b->store.cmd.ready || c->client_id == 0)
         return;
@@ -132,21 +152,20 @@ void store_flush_cursors(struct broker *b, struct conn *c)
 /* The registry entry routerd assigns devices from (docs/DESIGN.md). */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[24], out[24], proc[24], vals[7][24];
-    snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
-    snprintf(id, sizeof(id), "%lld", (long long)b->id);
-    snprintf(out, sizeof(out), "%llu",
-             (unsigned long long)(b->stats.messages_out - b->beat_messages_out));
+    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[7][ARG_INT_MAX];
+    key_bk(key, b->id);
+    arg_int(id, b->id);
+    arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
     b->beat_messages_out = b->stats.messages_out;
-    snprintf(proc, sizeof(proc), "%lld", (long long)b->proc->loops[0].id);
-    snprintf(vals[0], 24, "%u", b->nidentified);
-    snprintf(vals[1], 24, "%lld", (long long)b->started_ms);
-    snprintf(vals[2], 24, "%llu", (unsigned long long)b->stats.messages_in);
-    snprintf(vals[3], 24, "%llu", (unsigned long long)b->stats.messages_out);
-    snprintf(vals[4], 24, "%llu", (unsigned long long)b->npending);
-    snprintf(vals[5], 24, "%zu", b->channels.count);
-    snprintf(vals[6], 24, "%u", b->nconns);
-    const char *argv[] = { key, "pg:brokers", id, out, "addr", b->broadcast, "conns", vals[0],
+    arg_int(proc, b->proc->loops[0].id);
+    arg_int(vals[0], b->nidentified);
+    arg_int(vals[1], b->started_ms);
+    arg_int(vals[2], (int64_t)b->stats.messages_in);
+    arg_int(vals[3], (int64_t)b->stats.messages_out);
+    arg_int(vals[4], (int64_t)b->npending);
+    arg_int(vals[5], (int64_t)b->channels.count);
+    arg_int(vals[6], b->nconns);
+    const char *argv[] = { key, KEY_BROKERS, id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc };
@@ -155,17 +174,16 @@ static void store_beat(struct broker *b)
 
 void store_leave(struct broker *b)
 {
-    char key[KEY_MAX], id[24];
-    snprintf(key, sizeof(key), "pg:bk:%lld", (long long)b->id);
-    snprintf(id, sizeof(id), "%lld", (long long)b->id);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key }, NULL);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SREM", "pg:brokers", id }, NULL);
+    char key[KEY_MAX], id[ARG_INT_MAX];
+    rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key_bk(key, b->id) }, NULL);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+              (const char *[]){ "SREM", KEY_BROKERS, arg_int(id, b->id) }, NULL);
 }
 
 void store_tick(struct broker *b, int64_t now)
 {
     rconn_tick(&b->store.cmd, now);
-    if (!b->shutting_down && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
+    if (!b->stopping && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = now;
         store_beat(b);
     }

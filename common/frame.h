@@ -31,7 +31,8 @@ void frame_header(unsigned char out[FRAME_HEADER_LEN], enum frame_type type, siz
 /* Appends a whole frame to out. Returns 0, or -1 if libevent failed. */
 int frame_add(struct evbuffer *out, enum frame_type type, const void *data, size_t len);
 int frame_add_str(struct evbuffer *out, enum frame_type type, const char *s);
-/* Error frame "E_NAME" or "E_NAME reason" (reason may be NULL). */
+/* Error frame: the error's name, then a space and the reason unless it is
+ * NULL or empty (SPEC 2.3; the names are in proto_errors.h). */
 int frame_add_error(struct evbuffer *out, const char *name, const char *reason);
 /* Ack frame "ACK <ok> <message_id> <client_id>". */
 int frame_add_ack(struct evbuffer *out, int ok, int64_t message_id, int64_t client_id);

@@ -13,6 +13,10 @@ struct evbuffer;
 #define PROTO_MAX_WORDS 8
 #define PROTO_MAX_IDENTIFY 4096  /* IDENTIFY body limit */
 
+/* Response frames' texts (SPEC 2.3). */
+#define PROTO_RESPONSE_OK "OK"
+#define PROTO_RESPONSE_CLOSE_WAIT "CLOSE_WAIT"
+
 enum proto_status {
     PROTO_OK = 0,
     PROTO_NEED_MORE = 1,

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "proto.h"
+#include "proto_errors.h"
 #include "xmalloc.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -313,7 +314,7 @@ static void on_response(struct pushcat *pc, const char *data)
 static void on_error(struct pushcat *pc, const char *data)
 {
     fprintf(stderr, "pushcat: %s\n", data);
-    if (strcspn(data, " ") != 12 || strncmp(data, "E_FIN_FAILED", 12) != 0)
+    if (!proto_error_is(data, strlen(data), ERR_FIN_FAILED))
         finish(pc, EXIT_FAIL);
 }
 

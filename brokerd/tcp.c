@@ -1,0 +1,311 @@
+/* The TCP transport: SPEC 2's text protocol on a bufferevent. It accepts,
+ * reads the magic, lines and bodies (handing commands to cmd.c), and
+ * writes frames; what a device is lives in its session (session.c). */
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h>
+
+#include "broker.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+/* An idle device costs about 1.5 KB of which its tcp_conn is a tenth: keep
+ * it within glibc's 160-byte chunk (152 bytes plus the 8-byte header). */
+_Static_assert(sizeof(struct tcp_conn) <= 152, "struct tcp_conn outgrew its malloc size class");
+
+/* Input stops being processed while this much output waits for the peer. */
+#define OUTPUT_PAUSE_BYTES (256 * 1024)
+/* Frames from this size on are shared by reference; smaller ones are
+ * copied. A reference costs libevent a chain allocation and a free per
+ * connection, more than copying a small frame into the chain that is
+ * already there (callgrind: docs/PERFORMANCE.md). */
+#define SHARE_MIN_BYTES 512
+
+static struct tcp_conn *tcp_of(struct session *s)
+{
+    return (struct tcp_conn *)s;
+}
+
+static void tcp_process(struct tcp_conn *t);
+
+/* ---- output ---- */
+
+static int tcp_writable(const struct session *s)
+{
+    const struct tcp_conn *t = (const struct tcp_conn *)s;
+    /* After shutdown(SHUT_WR) a write would fail and reset the connection. */
+    return t->bev && !t->lingering;
+}
+
+/* t's output, to add frames to; they go out at the end of the loop pass.
+ * Only while tcp_writable. */
+static struct evbuffer *tcp_out(struct tcp_conn *t)
+{
+    output_mark(&t->s);
+    return bufferevent_get_output(t->bev);
+}
+
+static void tcp_msg_ref_done(const void *data, size_t len, void *arg)
+{
+    (void)data; (void)len;
+    msg_unref(arg);
+}
+
+/* Attempt 1 writes the pre-encoded frame (shared by reference when large);
+ * a redelivery gets its own header line and still shares a large body. */
+static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
+{
+    if (!tcp_writable(s))
+        return -1;
+    struct evbuffer *out = tcp_out(tcp_of(s));
+    if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
+        evbuffer_add(out, m->frame1, m->frame1_len);
+    } else if (attempt == 1) {
+        m->refs++;
+        evbuffer_add_reference(out, m->frame1, m->frame1_len, tcp_msg_ref_done, m);
+    } else {
+        char line[FRAME_MSG_LINE_MAX];
+        unsigned char hdr[FRAME_HEADER_LEN];
+        struct frame_msg_meta meta = m->meta;
+        size_t body_len = m->frame1_len - m->body_off;
+        meta.attempt = attempt;
+        size_t ll = frame_msg_line(line, &meta);
+        frame_header(hdr, FRAME_MESSAGE, ll + body_len);
+        evbuffer_add(out, hdr, sizeof(hdr));
+        evbuffer_add(out, line, ll);
+        if (body_len && m->frame1_len < SHARE_MIN_BYTES) {
+            evbuffer_add(out, m->frame1 + m->body_off, body_len);
+        } else if (body_len) {
+            m->refs++;
+            evbuffer_add_reference(out, m->frame1 + m->body_off, body_len, tcp_msg_ref_done, m);
+        }
+    }
+    return 0;
+}
+
+static void tcp_response(struct session *s, const char *text)
+{
+    frame_add_str(tcp_out(tcp_of(s)), FRAME_RESPONSE, text);
+}
+
+static void tcp_error(struct session *s, enum proto_error err, const char *reason)
+{
+    frame_add_error(tcp_out(tcp_of(s)), proto_errors[err].name, reason);
+}
+
+static void tcp_ack(struct session *s, int ok, int64_t message_id, int64_t client_id)
+{
+    frame_add_ack(tcp_out(tcp_of(s)), ok, message_id, client_id);
+}
+
+/* The output went out: finish a close, or go on with paused input. */
+static void tcp_drained(struct tcp_conn *t)
+{
+    if (t->s.state != CS_CLOSING) {
+        tcp_process(t);
+        return;
+    }
+    if (t->lingering)
+        return;
+    /* Closing a socket with unread input makes the kernel send a reset,
+     * which can destroy the last frames in flight. Send our FIN instead
+     * and drop what still comes until the peer closes (or the grace ends). */
+    shutdown(bufferevent_getfd(t->bev), SHUT_WR);
+    t->lingering = 1;
+    log_debug("session %p: write side shut, lingering", (void *)t);
+}
+
+/* Why not leave writing to the bufferevent: it writes only when epoll says
+ * the socket is writable, so every write cost an epoll_ctl to watch for
+ * EPOLLOUT, a pass through epoll_wait, and another epoll_ctl to stop
+ * watching (docs/PERFORMANCE.md). Written here, at the end of the pass
+ * (output.c), the watch is added and taken back within the same pass,
+ * which libevent's changelist turns into no system call at all. When the
+ * socket does not take everything, the bufferevent's own write event,
+ * still in place, writes the rest. */
+static void tcp_flush(struct session *s)
+{
+    struct tcp_conn *t = tcp_of(s);
+    if (!t->bev)
+        return;
+    struct evbuffer *out = bufferevent_get_output(t->bev);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    /* A bufferevent keeps the front of its output frozen so that only it
+     * drains it; this is the write it would have made, done earlier. An
+     * error (a reset peer) is left for the bufferevent to find. */
+    evbuffer_unfreeze(out, 1);
+    /* One writev takes at most 128 chains (each large frame is a chain). */
+    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(t->bev)) > 0)
+        ;
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) > 0)
+        return;
+    /* All out: take back the write watch asked for in this pass. The
+     * drained output then gets what the bufferevent's write callback
+     * would have done. */
+    event_del(&t->bev->ev_write);
+    tcp_drained(t);
+}
+
+static void tcp_finish(struct session *s)
+{
+    struct tcp_conn *t = tcp_of(s);
+    /* The write callback goes on once the output is out. */
+    if (evbuffer_get_length(bufferevent_get_output(t->bev)) == 0)
+        tcp_drained(t);
+}
+
+static void tcp_close(struct session *s)
+{
+    struct tcp_conn *t = tcp_of(s);
+    /* Safe inside the bufferevent's own callbacks: libevent defers. */
+    bufferevent_free(t->bev);
+    t->bev = NULL;
+}
+
+static void tcp_resume(struct session *s)
+{
+    tcp_process(tcp_of(s));
+}
+
+static const struct transport_ops tcp_ops = {
+    .write_msg = tcp_write_msg,
+    .response = tcp_response,
+    .error = tcp_error,
+    .ack = tcp_ack,
+    .writable = tcp_writable,
+    .flush = tcp_flush,
+    .finish = tcp_finish,
+    .close = tcp_close,
+    .resume = tcp_resume,
+};
+
+/* ---- input ---- */
+
+/* With PUBs waiting for Redis, only a command the table lets through may
+ * go ahead (its reply then follows theirs); anything else waits, so
+ * replies stay in order. */
+static int tcp_may_pipeline(struct session *s, struct evbuffer *in)
+{
+    if (s->pubs_in_flight < PUB_PIPELINE && cmd_may_pipeline(in))
+        return 1;
+    if (evbuffer_get_length(in) > 0 || s->pubs_in_flight >= PUB_PIPELINE)
+        session_set_state(s, CS_WAIT_REDIS);
+    return 0;
+}
+
+/* Runs the input state machine over everything buffered. */
+static void tcp_process(struct tcp_conn *t)
+{
+    struct session *s = &t->s;
+    char line[PROTO_MAX_LINE + 2];
+    size_t len;
+    uint32_t size;
+    while (t->bev && s->state == CS_OPEN) {
+        struct evbuffer *in = bufferevent_get_input(t->bev);
+        if (evbuffer_get_length(bufferevent_get_output(t->bev)) > OUTPUT_PAUSE_BYTES)
+            return;  /* resumed by the write callback */
+        switch (t->input) {
+        case TCP_MAGIC:
+            switch (proto_take_magic(in)) {
+            case PROTO_NEED_MORE:
+                return;
+            case PROTO_OK:
+                t->input = TCP_LINE;
+                break;
+            default:
+                session_fail(s, ERR_BAD_PROTOCOL, "expected the magic \"  V1\"");
+                return;
+            }
+            break;
+        case TCP_LINE:
+            if (s->pubs_in_flight > 0 && !tcp_may_pipeline(s, in))
+                return;  /* resumed by the last PUB's reply */
+            cmd_take_fins(s, in);
+            switch (proto_take_line(in, line, sizeof(line), &len)) {
+            case PROTO_NEED_MORE:
+                return;
+            case PROTO_OK:
+                if (len > 0)
+                    cmd_line(t, line, len);
+                break;
+            default:
+                session_fail(s, ERR_LINE_TOO_LONG, NULL);
+                return;
+            }
+            break;
+        case TCP_BODY: {
+            if (proto_peek_size(in, &size) != PROTO_OK)
+                return;
+            if (cmd_body_too_big(t, size))
+                return;
+            if (evbuffer_get_length(in) < 4 + (size_t)size)
+                return;
+            evbuffer_drain(in, 4);
+            const char *body = size ? (const char *)evbuffer_pullup(in, size) : "";
+            t->input = TCP_LINE;
+            cmd_body(t, body, size);
+            if (t->bev)
+                evbuffer_drain(bufferevent_get_input(t->bev), size);
+            break;
+        }
+        default:
+            return;
+        }
+    }
+}
+
+static void tcp_on_read(struct bufferevent *bev, void *arg)
+{
+    struct tcp_conn *t = arg;
+    session_heard(&t->s);
+    if (t->s.state == CS_CLOSING) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    tcp_process(t);
+}
+
+static void tcp_on_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    tcp_drained(arg);
+}
+
+static void tcp_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct tcp_conn *t = arg;
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        log_debug("session %p client %lld: %s", (void *)t, (long long)t->s.client_id,
+                  (what & BEV_EVENT_EOF) ? "closed by peer" : "socket error");
+        session_close(&t->s);
+    }
+}
+
+void tcp_accept(struct broker *b, int fd)
+{
+    if (b->stopping) {
+        evutil_closesocket(fd);
+        return;
+    }
+    net_nodelay(fd);
+    struct bufferevent *bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    struct tcp_conn *t = xcalloc(1, sizeof(*t));  /* input 0: TCP_MAGIC */
+    t->bev = bev;
+    session_init(&t->s, b, &tcp_ops);
+    /* Bound the input: a line, a body size and the largest body. */
+    size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
+    bufferevent_setwatermark(bev, EV_READ, 0, body_max + 4 + PROTO_MAX_LINE + 64);
+    bufferevent_setcb(bev, tcp_on_read, tcp_on_write, tcp_on_event, t);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
