@@ -10,6 +10,8 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "keys.h"
+#include "scripts.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -135,14 +137,17 @@ static void identify_load_streams(struct conn *c, const struct identify_past *pa
     }
 }
 
+/* The script's values: clean_since, clean, subs, cursors, device type. */
+enum { ID_SINCE = 1, ID_CLEAN, ID_SUBS, ID_CUR, ID_TYPE };
+
 static int identify_reply_valid(const redisReply *r)
 {
-    return r && r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
-           r->element[0]->type == REDIS_REPLY_STRING &&
-           r->element[1]->type == REDIS_REPLY_STRING &&
-           r->element[2]->type == REDIS_REPLY_ARRAY &&
-           r->element[3]->type == REDIS_REPLY_ARRAY &&
-           r->element[4]->type == REDIS_REPLY_STRING;
+    return script_ok(r, 5) &&
+           r->element[ID_SINCE]->type == REDIS_REPLY_STRING &&
+           r->element[ID_CLEAN]->type == REDIS_REPLY_STRING &&
+           r->element[ID_SUBS]->type == REDIS_REPLY_ARRAY &&
+           r->element[ID_CUR]->type == REDIS_REPLY_ARRAY &&
+           r->element[ID_TYPE]->type == REDIS_REPLY_STRING;
 }
 
 static void identify_done(void *arg, redisReply *r)
@@ -161,11 +166,11 @@ static void identify_done(void *arg, redisReply *r)
         return;
     }
     c->client_id = c->args[0];
-    struct identify_past past = { strtoll(r->element[0]->str, NULL, 10),
-                                  r->element[1]->str[0] == '1' };
-    c->device_type = atoi(r->element[4]->str);
+    struct identify_past past = { strtoll(r->element[ID_SINCE]->str, NULL, 10),
+                                  r->element[ID_CLEAN]->str[0] == '1' };
+    c->device_type = atoi(r->element[ID_TYPE]->str);
     b->nidentified++;
-    identify_load_streams(c, &past, r->element[2], r->element[3]);
+    identify_load_streams(c, &past, r->element[ID_SUBS], r->element[ID_CUR]);
     identify_reply_ok(c);
     log_debug("client %lld identified (heartbeat %llds, %u streams)", (long long)c->client_id,
               (long long)(c->heartbeat_ms / 1000), c->nstreams);
@@ -224,8 +229,8 @@ void cmd_identify(struct conn *c, const char *body, size_t len)
     c->nonce = ++b->next_nonce;
     conn_token(c, token);
     snprintf(did, sizeof(did), "%lld", (long long)req.client_id);
-    const char *argv[] = { key[0], key[1], key[2], bid, token, did };
-    if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 3, 6, argv, NULL) < 0) {
+    const char *argv[] = { key[0], key[1], key[2], KEY_DEVICES, bid, token, did };
+    if (rconn_script(&b->store.cmd, SCRIPT_IDENTIFY, identify_done, c, 4, 7, argv, NULL) < 0) {
         conn_error(c, "E_IDENTIFY_FAILED", "storage unavailable, try again");
         return;
     }

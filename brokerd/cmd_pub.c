@@ -15,6 +15,8 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "keys.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 struct pub_req {
@@ -50,8 +52,7 @@ static void pub_done(void *arg, redisReply *r)
             conn_resume(c);
     } else if (c->state == CS_LINE || c->state == CS_BODY || c->state == CS_WAIT_REDIS ||
                c->state == CS_FATAL_WAIT) {
-        int ok = !req->refuse && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-                 r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
+        int ok = !req->refuse && script_ok(r, 1);
         if (!req->refuse && (!r || r->type == REDIS_REPLY_ERROR))
             log_warn("PUB from %lld failed in redis: %s", (long long)c->client_id,
                      r ? r->str : "no reply");
@@ -117,7 +118,7 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
         pub_ack(c, 0, mid, to);
         return;
     }
-    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX];
+    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX], brokers[KEY_MAX];
     char from_s[24], mid_s[24], to_s[24], ch_s[24], ttl_s[24], max_s[24];
     snprintf(dup, sizeof(dup), "pg:dup:%lld:%lld", (long long)c->client_id, (long long)mid);
     if (to) {
@@ -133,12 +134,13 @@ void cmd_pub(struct conn *c, int64_t to, int64_t channel, int64_t mid, const cha
     snprintf(ch_s, sizeof(ch_s), "%lld", (long long)channel);
     snprintf(ttl_s, sizeof(ttl_s), "%llu", (unsigned long long)b->conf.offline_ttl * 1000);
     snprintf(max_s, sizeof(max_s), "%llu", (unsigned long long)b->conf.offline_max);
-    const char *argv[] = { dup, stream, target, from_s, mid_s, to_s, ch_s, body, ttl_s, max_s };
-    size_t argvlen[10];
-    for (int i = 0; i < 10; i++)
+    const char *argv[] = { dup, stream, target, key_ch_brokers(brokers, channel), KEY_KEPT,
+                           KEY_STATS, from_s, mid_s, to_s, ch_s, body, ttl_s, max_s };
+    size_t argvlen[13];
+    for (int i = 0; i < 13; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(c, to, mid, 0);
-    if (rconn_script(&b->store.cmd, SCRIPT_PUB, pub_done, req, 3, 10, argv, argvlen) < 0) {
+    if (rconn_script(&b->store.cmd, SCRIPT_PUB, pub_done, req, 6, 13, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;

@@ -9,6 +9,8 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "keys.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 struct stream_state *conn_stream(struct conn *c, int64_t channel)
@@ -111,7 +113,7 @@ static void sub_done(void *arg, redisReply *r)
     c->redis_refs--;
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
-    if (!r || r->type == REDIS_REPLY_ERROR || (sub && r->type != REDIS_REPLY_STRING)) {
+    if (!script_ok(r, sub) || (sub && r->element[1]->type != REDIS_REPLY_STRING)) {
         conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");
         conn_resume(c);
         return;
@@ -119,7 +121,7 @@ static void sub_done(void *arg, redisReply *r)
     struct stream_state *s = conn_stream(c, channel);
     if (sub && !s) {
         s = conn_add_stream(c, channel);
-        cursor_parse(r->str, r->len, &s->sent, &s->fresh_after);
+        cursor_parse(r->element[1]->str, r->element[1]->len, &s->sent, &s->fresh_after);
         channel_join(b, c, s);
     } else if (!sub && s) {
         channel_leave(b, c, s);
@@ -132,7 +134,7 @@ static void sub_done(void *arg, redisReply *r)
 static void sub_send(struct conn *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[4][KEY_MAX], dev[24], ch[24], bid[24];
+    char key[7][KEY_MAX], dev[24], ch[24], bid[24];
     snprintf(key[0], KEY_MAX, "pg:dev:%lld:subs", (long long)c->client_id);
     snprintf(key[1], KEY_MAX, "pg:ch:%lld:subs", (long long)channel);
     snprintf(key[2], KEY_MAX, "pg:dev:%lld:cur", (long long)c->client_id);
@@ -140,20 +142,16 @@ static void sub_send(struct conn *c, int64_t channel, int sub)
     snprintf(dev, sizeof(dev), "%lld", (long long)c->client_id);
     snprintf(ch, sizeof(ch), "%lld", (long long)channel);
     snprintf(bid, sizeof(bid), "%lld", (long long)b->id);
-    /* SUB: 4 keys, device, channel, broker; UNSUB: 3 keys, device, channel. */
-    int nkeys = sub ? 4 : 3;
-    const char *argv[] = { key[0], key[1], key[2], key[3], dev, ch, bid };
-    const char **args = argv;
-    if (!sub) {
-        argv[3] = dev;
-        argv[4] = ch;
-    }
+    /* SUB and UNSUB take the same keys and arguments. */
+    const char *argv[] = { key[0], key[1], key[2], key[3], key_ch_brokers(key[4], channel),
+                           key_dev(key[5], c->client_id), key_ch_subs_types(key[6], channel),
+                           KEY_CHANNELS, dev, ch, bid };
     struct sub_req *req = xmalloc(sizeof(*req));
     req->c = c;
     req->channel = channel;
     req->sub = sub;
-    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, nkeys, nkeys + 2 + sub,
-                     args, NULL) < 0) {
+    if (rconn_script(&b->store.cmd, sub ? SCRIPT_SUB : SCRIPT_UNSUB, sub_done, req, 8, 11, argv,
+                     NULL) < 0) {
         free(req);
         conn_error(c, sub ? "E_SUB_FAILED" : "E_UNSUB_FAILED", "storage unavailable, try again");
         return;

@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "keys.h"
 
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
@@ -146,11 +147,11 @@ static void store_beat(struct broker *b)
     snprintf(vals[4], 24, "%llu", (unsigned long long)b->npending);
     snprintf(vals[5], 24, "%zu", b->channels.count);
     snprintf(vals[6], 24, "%u", b->nconns);
-    const char *argv[] = { key, "pg:brokers", id, out, "addr", b->broadcast, "conns", vals[0],
-                           "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
+    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, id, out, "addr", b->broadcast,
+                           "conns", vals[0], "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 2, 22, argv, NULL);
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 23, argv, NULL);
 }
 
 void store_leave(struct broker *b)

@@ -1,23 +1,25 @@
 /* Redis key names (keys.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "keys.h"
 
-static char *key1(char buf[KEY_MAX], const char *fmt, int64_t id)
+/* pre{id}post; the format stays a literal (-Wformat-nonliteral). */
+static char *key1(char buf[KEY_MAX], const char *pre, int64_t id, const char *post)
 {
-    snprintf(buf, KEY_MAX, fmt, (long long)id);
+    snprintf(buf, KEY_MAX, "%s%lld%s", pre, (long long)id, post);
     return buf;
 }
 
-char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld", d); }
-char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:subs", d); }
-char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:cur", d); }
-char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:%lld:in", d); }
-char *key_ch(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld", c); }
-char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld:subs", c); }
-char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:%lld:brokers", c); }
-char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:%lld", b); }
-char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:%lld", b); }
+char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ""); }
+char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":subs"); }
+char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":cur"); }
+char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":in"); }
+char *key_ch(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ""); }
+char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":subs"); }
+char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":brokers"); }
+char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:", b, ""); }
+char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:", b, ""); }
 
 char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
 {
@@ -33,5 +35,19 @@ char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel)
 char *arg_int(char buf[ARG_INT_MAX], int64_t v)
 {
     snprintf(buf, ARG_INT_MAX, "%lld", (long long)v);
+    return buf;
+}
+
+char *key_dev_freed(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":freed"); }
+char *key_ch_subs_types(char buf[KEY_MAX], int64_t c)
+{
+    return key1(buf, "pg:ch:", c, ":subs:types");
+}
+
+char *key_serial(char buf[KEY_SERIAL_MAX], int64_t type, const char *serial)
+{
+    if (strlen(serial) > SERIAL_MAX)
+        return NULL;
+    snprintf(buf, KEY_SERIAL_MAX, "pg:serial:%lld:%s", (long long)type, serial);
     return buf;
 }

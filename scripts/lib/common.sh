@@ -3,7 +3,8 @@
 
 # Debian packages the build, the tests and scripts/run need.
 PG_PACKAGES="gcc make autoconf automake pkg-config libevent-dev libjansson-dev
-libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl mosquitto"
+libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl mosquitto
+lua5.1"
 
 pg_say() { printf '==> %s\n' "$*" >&2; }
 
