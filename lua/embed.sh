@@ -6,8 +6,8 @@
 #   embed.sh c DIR          C source defining lua_NAME[] for every script
 #                           DIR/NAME.lua (every file but lib.lua)
 #
-# A script runs as: "local pg = {} local function main() " before its first
-# line, then its lines, then "end " before lib.lua's first line, lib.lua,
+# A script runs as: "local pg = {...} local function main() " before its
+# first line, then its lines, then "end " before lib.lua's first line, lib.lua,
 # and "return main()". Its line N is thus "@user_script:N"; lib.lua's line
 # M is "@user_script:S+M" (S: the script's line count). Only the parts of
 # lib.lua the script uses (pg.NAME, directly or through lib.lua) are kept:
@@ -18,19 +18,16 @@ set -e
 
 # lua_text DIR NAME
 lua_text() {
-    printf 'local pg = {} local function main() '
-    cat "$1/$2.lua"
-    printf 'end '
     awk -f - "$1/$2.lua" "$1/lib.lua" <<'AWK'
 # A block of lib.lua: "function pg.NAME" up to a line "end" (or the same
 # line if it ends with "end"), or one line "pg.NAME = ...".
-function refs(s, into,   n) {
+function refs(s, into) {
     while (match(s, /pg\.[A-Za-z_][A-Za-z_0-9]*/)) {
         into[substr(s, RSTART + 3, RLENGTH - 3)] = 1
         s = substr(s, RSTART + RLENGTH)
     }
 }
-FNR == NR { refs($0, need); next }
+FNR == NR { script[FNR] = $0; nscript = FNR; refs($0, need); next }
 {
     line[FNR] = $0
     if (!open && match($0, /^(function pg\.|pg\.)[A-Za-z_][A-Za-z_0-9]*/)) {
@@ -38,13 +35,10 @@ FNR == NR { refs($0, need); next }
         sub(/^(function )?pg\./, "", name)
         open = !($0 ~ /^pg\./ || $0 ~ /[ )]end$/)
         cur = name
-        first[cur] = FNR
     }
     owner[FNR] = cur
-    if (cur != "") {
+    if (cur != "")
         body[cur] = body[cur] "\n" $0
-        last[cur] = FNR
-    }
     if (!open || $0 == "end") { open = 0; cur = "" }
 }
 END {
@@ -53,11 +47,19 @@ END {
         for (n in need)
             if (!(n in done) && (n in body)) { done[n] = 1; refs(body[n], need); grew = 1 }
     } while (grew)
+    # pg is made with room for what it will hold: no rehash on each call.
+    fields = ""
+    for (n in done)
+        fields = fields n " = false, "
+    printf "local pg = {%s} local function main() ", fields
+    for (i = 1; i <= nscript; i++)
+        print script[i]
+    printf "end "
     for (i = 1; i <= FNR; i++)
-        print (owner[i] != "" && !(owner[i] in need)) ? "" : line[i]
+        print (owner[i] != "" && !(owner[i] in done)) ? "" : line[i]
+    print "return main()"
 }
 AWK
-    printf 'return main()\n'
 }
 
 case $1 in
