@@ -148,9 +148,9 @@ static void store_beat(struct broker *b)
     snprintf(vals[5], 24, "%zu", b->channels.count);
     snprintf(vals[6], 24, "%u", b->nconns);
     const char *argv[] = { key, KEY_BROKERS, KEY_STATS, id, out, "addr", b->broadcast,
-                           "conns", vals[0], "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
-                           "messages_pending", vals[4], "channels", vals[5],
-                           "sockets", vals[6], "proc", proc };
+                           "conns", vals[0], "started", vals[1], "messages_in", vals[2],
+                           "messages_out", vals[3], "messages_pending", vals[4],
+                           "channels", vals[5], "sockets", vals[6], "proc", proc };
     rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 23, argv, NULL);
 }
 
