@@ -102,6 +102,10 @@ void stats_handle(struct evhttp_request *req, void *arg);
 void metrics_handle(struct evhttp_request *req, void *arg);
 /* The totals object of a STATS script reply (new reference), or NULL. */
 json_t *stats_parse_totals(const struct redisReply *rep);
+/* The STATS script's keys (lua/admin_stats.lua, keys.h); it takes no
+ * arguments. */
+#define STATS_NKEYS 6
+#define STATS_KEYS { KEY_BROKERS, KEY_STATS, KEY_API_CLIENTS, KEY_KEPT, KEY_DEVICES, KEY_CHANNELS }
 
 /* device.c */
 void device_handle(struct evhttp_request *req, void *arg);

@@ -7,6 +7,8 @@
 #include <hiredis/hiredis.h>
 
 #include "admin.h"
+#include "keys.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 typedef void api_done_fn(struct api_req *r, struct redisReply *rep);
@@ -31,14 +33,15 @@ static void api_on_reply(void *arg, redisReply *rep)
     free(r);
 }
 
-/* Runs script `which` with string arguments; done gets the reply. */
-static void api_run(struct api_req *r, enum admin_script which, api_done_fn *done, int argc,
-                    const char **argv, const size_t *argvlen)
+/* Runs script `which` with nkeys keys, then string arguments; done gets
+ * the reply. */
+static void api_run(struct api_req *r, enum admin_script which, api_done_fn *done, int nkeys,
+                    int argc, const char **argv, const size_t *argvlen)
 {
     struct api_call *call = xmalloc(sizeof(*call));
     call->r = r;
     call->done = done;
-    if (rconn_script(&r->a->redis, which, api_on_reply, call, 0, argc, argv, argvlen) < 0) {
+    if (rconn_script(&r->a->redis, which, api_on_reply, call, nkeys, argc, argv, argvlen) < 0) {
         api_reply(r->a, r->req, 503, r->reply_type, NULL);
         free(call);
         free(r);
@@ -47,7 +50,7 @@ static void api_run(struct api_req *r, enum admin_script which, api_done_fn *don
 
 static void api_ok_or_404(struct api_req *r, redisReply *rep)
 {
-    int ok = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    int ok = script_ok(rep, 0);
     api_reply(r->a, r->req, ok ? 200 : 404, r->reply_type, NULL);
 }
 
@@ -55,15 +58,19 @@ static void api_ok_or_404(struct api_req *r, redisReply *rep)
 
 void api_send(struct api_req *r, const char *payload, size_t len)
 {
-    char s[24], d[24], id[24], ttl[24], max[24];
+    char s[24], d[24], id[24], ttl[24], max[24], k[3][KEY_MAX];
     NUM(s, r->saddr);
     NUM(d, r->daddr);
     NUM(id, r->id);
     NUM(ttl, r->a->conf.offline_ttl * 1000);
     NUM(max, r->a->conf.offline_max);
-    const char *argv[] = { s, d, id, payload, ttl, max };
-    size_t lens[] = { strlen(s), strlen(d), strlen(id), len, strlen(ttl), strlen(max) };
-    api_run(r, AS_SEND, api_ok_or_404, 6, argv, lens);
+    const char *argv[] = { key_dup(k[0], r->saddr, r->id), key_dev(k[1], r->daddr),
+                           key_dev_in(k[2], r->daddr), KEY_API_CLIENTS, KEY_KEPT, KEY_STATS,
+                           s, d, id, payload, ttl, max };
+    size_t lens[12];
+    for (int i = 0; i < 12; i++)
+        lens[i] = argv[i] == payload ? len : strlen(argv[i]);
+    api_run(r, AS_SEND, api_ok_or_404, 6, 12, argv, lens);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -87,18 +94,18 @@ static char *base64(const unsigned char *p, size_t n)
     return out;
 }
 
-/* RECV reply: {from, message id, body}; nil when nothing is kept. */
+/* RECV reply: {"ok", from, message id, body}; {"empty"} when nothing is kept. */
 static void api_recv_done(struct api_req *r, redisReply *rep)
 {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3) {
+    if (!script_ok(rep, 3)) {
         api_reply(r->a, r->req, 404, r->reply_type, NULL);
         return;
     }
-    const redisReply *body = rep->element[2];
+    const redisReply *body = rep->element[3];
     json_t *extra = json_pack("{s:I, s:I, s:I}",
-                              "saddr", (json_int_t)strtoll(rep->element[0]->str, NULL, 10),
+                              "saddr", (json_int_t)strtoll(rep->element[1]->str, NULL, 10),
                               "daddr", r->saddr,
-                              "id", (json_int_t)strtoll(rep->element[1]->str, NULL, 10));
+                              "id", (json_int_t)strtoll(rep->element[2]->str, NULL, 10));
     json_t *text = json_stringn(body->str, body->len);  /* NULL unless valid UTF-8 */
     if (text) {
         json_object_set_new(extra, "payload", text);
@@ -110,37 +117,51 @@ static void api_recv_done(struct api_req *r, redisReply *rep)
     api_reply(r->a, r->req, 200, r->reply_type, extra);
 }
 
+/* The keys of receiver d's scripts (lua/admin_recv.lua, admin_free.lua):
+ * its hash, inbox, subscriptions, cursors and freed set. */
+#define RECEIVER_KEYS 5
+static void receiver_keys(char k[RECEIVER_KEYS][KEY_MAX], const char *argv[], int64_t d)
+{
+    argv[0] = key_dev(k[0], d);
+    argv[1] = key_dev_in(k[1], d);
+    argv[2] = key_dev_subs(k[2], d);
+    argv[3] = key_dev_cur(k[3], d);
+    argv[4] = key_dev_freed(k[4], d);
+}
+
 void api_recv(struct api_req *r)
 {
-    char s[24];
-    NUM(s, r->saddr);
-    const char *argv[] = { s };
-    api_run(r, AS_RECV, api_recv_done, 1, argv, NULL);
+    char k[RECEIVER_KEYS][KEY_MAX];
+    const char *argv[RECEIVER_KEYS];
+    receiver_keys(k, argv, r->saddr);
+    api_run(r, AS_RECV, api_recv_done, RECEIVER_KEYS, RECEIVER_KEYS, argv, NULL);
 }
 
 void api_free(struct api_req *r)
 {
-    char s[24], id[24];
-    NUM(s, r->saddr);
+    char k[RECEIVER_KEYS][KEY_MAX], id[24];
+    const char *argv[RECEIVER_KEYS + 1];
+    receiver_keys(k, argv, r->saddr);
     NUM(id, r->id);
-    const char *argv[] = { s, id };
-    api_run(r, AS_FREE, api_ok_or_404, 2, argv, NULL);
+    argv[RECEIVER_KEYS] = id;
+    api_run(r, AS_FREE, api_ok_or_404, RECEIVER_KEYS, RECEIVER_KEYS + 1, argv, NULL);
 }
 
 void api_helo(struct api_req *r)
 {
     char s[24];
     NUM(s, r->saddr);
-    const char *argv[] = { s };
-    api_run(r, AS_HELO, api_ok_or_404, 1, argv, NULL);
+    const char *argv[] = { KEY_API_CLIENTS, s };
+    api_run(r, AS_HELO, api_ok_or_404, 1, 2, argv, NULL);
 }
 
 void api_gbye(struct api_req *r)
 {
-    char s[24];
+    char s[24], k[3][KEY_MAX];
     NUM(s, r->saddr);
-    const char *argv[] = { s };
-    api_run(r, AS_GBYE, api_ok_or_404, 1, argv, NULL);
+    const char *argv[] = { KEY_API_CLIENTS, key_dev_in(k[0], r->saddr),
+                           key_dev_freed(k[1], r->saddr), key_dev_cur(k[2], r->saddr), s };
+    api_run(r, AS_GBYE, api_ok_or_404, 4, 5, argv, NULL);
 }
 
 static void api_stat_done(struct api_req *r, redisReply *rep)
@@ -155,5 +176,6 @@ static void api_stat_done(struct api_req *r, redisReply *rep)
 
 void api_stat(struct api_req *r)
 {
-    api_run(r, AS_STATS, api_stat_done, 0, NULL, NULL);
+    const char *keys[] = STATS_KEYS;
+    api_run(r, AS_STATS, api_stat_done, STATS_NKEYS, STATS_NKEYS, keys, NULL);
 }

@@ -10,7 +10,9 @@
 
 #include "admin.h"
 #include "httputil.h"
+#include "keys.h"
 #include "numparse.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 typedef void web_done_fn(struct evhttp_request *req, struct redisReply *rep);
@@ -33,15 +35,17 @@ static void web_on_reply(void *arg, redisReply *rep)
     free(call);
 }
 
-/* Runs a script (which >= 0) or a command (which < 0) for a web request. */
+/* Runs a script (which >= 0) with nkeys keys, or a command (which < 0),
+ * for a web request. */
 static void web_run(struct admin *a, struct evhttp_request *req, int which, web_done_fn *done,
-                    int argc, const char **argv)
+                    int nkeys, int argc, const char **argv)
 {
     struct web_call *call = xmalloc(sizeof(*call));
     call->req = req;
     call->done = done;
-    int rc = which >= 0 ? rconn_script(&a->redis, which, web_on_reply, call, 0, argc, argv, NULL)
-                        : rconn_cmd(&a->redis, web_on_reply, call, argc, argv, NULL);
+    int rc = which >= 0
+                 ? rconn_script(&a->redis, which, web_on_reply, call, nkeys, argc, argv, NULL)
+                 : rconn_cmd(&a->redis, web_on_reply, call, argc, argv, NULL);
     if (rc < 0) {
         free(call);
         reply_error(req, 503, "redis unavailable");
@@ -81,29 +85,31 @@ static json_t *str_or_null(const char *s)
     return *s ? json_string(s) : json_null();
 }
 
-/* DEVICE reply: {id, type, serial, name, broker id, broker addr, online, subs, pending}. */
+/* DEVICE reply: {"ok", id, type, serial, name, broker id, broker addr,
+ * online, subs, pending}, or {"unknown"}. */
+enum { DV_ID = 1, DV_TYPE, DV_SERIAL, DV_NAME, DV_BROKER, DV_ADDR, DV_ONLINE, DV_SUBS, DV_PENDING };
+
 static void device_done(struct evhttp_request *req, redisReply *rep)
 {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 9 ||
-        rep->element[7]->type != REDIS_REPLY_ARRAY) {
+    if (!script_ok(rep, DV_PENDING) || rep->element[DV_SUBS]->type != REDIS_REPLY_ARRAY) {
         reply_error(req, 404, "not found");
         return;
     }
-    int online = strcmp(str_at(rep, 6), "1") == 0;
+    int online = strcmp(str_at(rep, DV_ONLINE), "1") == 0;
+    const redisReply *sr = rep->element[DV_SUBS];
     json_t *subs = json_array();
-    for (size_t i = 0; i < rep->element[7]->elements; i++)
-        json_array_append_new(subs, json_integer(strtoll(rep->element[7]->element[i]->str,
-                                                         NULL, 10)));
+    for (size_t i = 0; i < sr->elements; i++)
+        json_array_append_new(subs, json_integer(strtoll(sr->element[i]->str, NULL, 10)));
     json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:b, s:o, s:o, s:o, s:I}",
-                          "device_id", (json_int_t)strtoll(str_at(rep, 0), NULL, 10),
-                          "serial_no", str_or_null(str_at(rep, 2)),
-                          "device_type", (json_int_t)atoi(str_at(rep, 1)),
-                          "device_name", str_or_null(str_at(rep, 3)),
+                          "device_id", (json_int_t)strtoll(str_at(rep, DV_ID), NULL, 10),
+                          "serial_no", str_or_null(str_at(rep, DV_SERIAL)),
+                          "device_type", (json_int_t)atoi(str_at(rep, DV_TYPE)),
+                          "device_name", str_or_null(str_at(rep, DV_NAME)),
                           "online", online,
-                          "broker", online ? str_or_null(str_at(rep, 5)) : json_null(),
-                          "broker_id", online ? str_or_null(str_at(rep, 4)) : json_null(),
+                          "broker", online ? str_or_null(str_at(rep, DV_ADDR)) : json_null(),
+                          "broker_id", online ? str_or_null(str_at(rep, DV_BROKER)) : json_null(),
                           "subscriptions", subs,
-                          "pending", (json_int_t)rep->element[8]->integer);
+                          "pending", (json_int_t)rep->element[DV_PENDING]->integer);
     reply_json(req, 200, o);
 }
 
@@ -124,14 +130,26 @@ void device_handle(struct evhttp_request *req, void *arg)
         reply_error(req, 400, "give id, or serial_no and device_type");
         return;
     }
-    const char *argv[] = { id ? id : "", serial ? serial : "", type ? type : "" };
-    web_run(a, req, AS_DEVICE, device_done, 3, argv);
+    /* KEYS: pg:api:clients, and the serial's key when looked up by serial
+     * (none for a serial too long to have been registered). */
+    char skey[KEY_SERIAL_MAX];
+    const char *argv[3] = { KEY_API_CLIENTS };
+    int nkeys = 1;
+    if (!id && !(argv[nkeys++] = key_serial(skey, (int64_t)t, serial))) {
+        evhttp_clear_headers(&kv);
+        reply_error(req, 404, "not found");
+        return;
+    }
+    argv[nkeys] = id ? id : "";
+    web_run(a, req, AS_DEVICE, device_done, nkeys, nkeys + 1, argv);
     evhttp_clear_headers(&kv);
 }
 
+/* DISCONNECT reply: {"ok", brokers told}, or {"offline"}. */
 static void disconnect_done(struct evhttp_request *req, redisReply *rep)
 {
-    if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+    if (script_ok(rep, 1) && rep->element[1]->type == REDIS_REPLY_INTEGER &&
+        rep->element[1]->integer > 0)
         reply_json(req, 200, json_pack("{s:b}", "disconnected", 1));
     else
         reply_error(req, 404, "not online");
@@ -151,8 +169,9 @@ void disconnect_handle(struct evhttp_request *req, void *arg)
         return;
     }
     log_info("disconnecting device %lld on request", (long long)n);
-    const char *argv[] = { id };
-    web_run(a, req, AS_DISCONNECT, disconnect_done, 1, argv);
+    char key[KEY_MAX];
+    const char *argv[] = { key_dev(key, n), id };
+    web_run(a, req, AS_DISCONNECT, disconnect_done, 1, 2, argv);
     evhttp_clear_headers(&kv);
 }
 
@@ -181,7 +200,7 @@ void channels_handle(struct evhttp_request *req, void *arg)
     }
     char stop[8];
     snprintf(stop, sizeof(stop), "%u", (unsigned)n - 1);
-    const char *argv[] = { "ZREVRANGE", "pg:channels", "0", stop, "WITHSCORES" };
-    web_run(a, req, -1, channels_done, 5, argv);
+    const char *argv[] = { "ZREVRANGE", KEY_CHANNELS, "0", stop, "WITHSCORES" };
+    web_run(a, req, -1, channels_done, 0, 5, argv);
     evhttp_clear_headers(&kv);
 }

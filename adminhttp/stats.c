@@ -10,15 +10,17 @@
 
 #include "admin.h"
 #include "httputil.h"
+#include "keys.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 #define SAMPLE_MS 1000
-#define BROKER_LIVE_MS 5000
 
-/* STATS reply: {now, {{id, addr, conns, started, hb, in, out, pending,
- * process}...}, devices, channels, messages_in, messages_out, kept}. */
-enum { ST_NOW, ST_BROKERS, ST_DEVICES, ST_CHANNELS, ST_IN, ST_OUT, ST_KEPT, ST_LEN };
-enum { BK_ID, BK_ADDR, BK_CONNS, BK_STARTED, BK_HB, BK_IN, BK_OUT, BK_PENDING, BK_PROC, BK_LEN };
+/* STATS reply: {"ok", now, {{id, addr, conns, started, hb, in, out, pending,
+ * process, alive}...}, devices, channels, messages_in, messages_out, kept}. */
+enum { ST_NOW = 1, ST_BROKERS, ST_DEVICES, ST_CHANNELS, ST_IN, ST_OUT, ST_KEPT };
+enum { BK_ID, BK_ADDR, BK_CONNS, BK_STARTED, BK_HB, BK_IN, BK_OUT, BK_PENDING, BK_PROC, BK_ALIVE,
+       BK_LEN };
 
 static long long rint_at(const redisReply *r, size_t i)
 {
@@ -30,8 +32,7 @@ static long long rint_at(const redisReply *r, size_t i)
 
 static int stats_valid(const redisReply *rep)
 {
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != ST_LEN ||
-        rep->element[ST_BROKERS]->type != REDIS_REPLY_ARRAY)
+    if (!script_ok(rep, ST_KEPT) || rep->element[ST_BROKERS]->type != REDIS_REPLY_ARRAY)
         return 0;
     const redisReply *bs = rep->element[ST_BROKERS];
     for (size_t i = 0; i < bs->elements; i++)
@@ -69,7 +70,7 @@ static void stats_add_loop(json_t *rows, const redisReply *b, long long now)
     json_t *last = json_object_get(row, "last_heartbeat_ms");
     if (hb < json_integer_value(last))
         json_integer_set(last, hb);
-    if (now - hb > BROKER_LIVE_MS)
+    if (rint_at(b, BK_ALIVE) != 1)  /* the script judges liveness */
         json_object_set_new(row, "alive", json_false());
 }
 
@@ -181,7 +182,9 @@ void stats_tick(struct admin *a, int64_t now)
     if (a->sampling || now - a->last_sample_ms < SAMPLE_MS)
         return;
     a->last_sample_ms = now;
-    if (rconn_script(&a->redis, AS_STATS, stats_on_sample, a, 0, 0, NULL, NULL) == 0)
+    const char *keys[] = STATS_KEYS;
+    if (rconn_script(&a->redis, AS_STATS, stats_on_sample, a, STATS_NKEYS, STATS_NKEYS, keys,
+                     NULL) == 0)
         a->sampling = 1;
 }
 
@@ -213,7 +216,9 @@ void stats_handle(struct evhttp_request *req, void *arg)
     struct stats_req *sr = xmalloc(sizeof(*sr));
     sr->a = a;
     sr->req = req;
-    if (rconn_script(&a->redis, AS_STATS, stats_on_reply, sr, 0, 0, NULL, NULL) < 0) {
+    const char *keys[] = STATS_KEYS;
+    if (rconn_script(&a->redis, AS_STATS, stats_on_reply, sr, STATS_NKEYS, STATS_NKEYS, keys,
+                     NULL) < 0) {
         free(sr);
         reply_error(req, 503, "redis unavailable");
     }

@@ -11,6 +11,8 @@
 
 #include "broker.h"
 #include "proto.h"
+#include "keys.h"
+#include "scripts.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -136,14 +138,17 @@ static void identify_load_streams(struct session *c, const struct identify_past 
     }
 }
 
+/* The script's values: clean_since, clean, subs, cursors, device type. */
+enum { ID_SINCE = 1, ID_CLEAN, ID_SUBS, ID_CUR, ID_TYPE };
+
 static int identify_reply_valid(const redisReply *r)
 {
-    return r && r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
-           r->element[0]->type == REDIS_REPLY_STRING &&
-           r->element[1]->type == REDIS_REPLY_STRING &&
-           r->element[2]->type == REDIS_REPLY_ARRAY &&
-           r->element[3]->type == REDIS_REPLY_ARRAY &&
-           r->element[4]->type == REDIS_REPLY_STRING;
+    return script_ok(r, 5) &&
+           r->element[ID_SINCE]->type == REDIS_REPLY_STRING &&
+           r->element[ID_CLEAN]->type == REDIS_REPLY_STRING &&
+           r->element[ID_SUBS]->type == REDIS_REPLY_ARRAY &&
+           r->element[ID_CUR]->type == REDIS_REPLY_ARRAY &&
+           r->element[ID_TYPE]->type == REDIS_REPLY_STRING;
 }
 
 static void identify_done(struct store_call *call, redisReply *r)
@@ -163,11 +168,11 @@ static void identify_done(struct store_call *call, redisReply *r)
     }
     c->client_id = c->args[0];
     c->timer_ms = mono_ms();  /* the heartbeat timeout counts from here */
-    struct identify_past past = { strtoll(r->element[0]->str, NULL, 10),
-                                  r->element[1]->str[0] == '1' };
-    c->device_type = atoi(r->element[4]->str);
+    struct identify_past past = { strtoll(r->element[ID_SINCE]->str, NULL, 10),
+                                  r->element[ID_CLEAN]->str[0] == '1' };
+    c->device_type = atoi(r->element[ID_TYPE]->str);
     b->nidentified++;
-    identify_load_streams(c, &past, r->element[2], r->element[3]);
+    identify_load_streams(c, &past, r->element[ID_SUBS], r->element[ID_CUR]);
     identify_reply_ok(c);
     log_debug("client %lld identified (heartbeat %llds, %u streams)", (long long)c->client_id,
               (long long)(c->heartbeat_ms / 1000), c->nstreams);
@@ -222,10 +227,10 @@ void cmd_identify(struct session *c, const char *body, size_t len)
     c->nonce = ++b->next_nonce;
     session_token(c, token);
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
-                           key_dev_cur(key[2], req.client_id), arg_int(bid, b->id), token,
-                           arg_int(did, req.client_id) };
+                           key_dev_cur(key[2], req.client_id), KEY_DEVICES, arg_int(bid, b->id),
+                           token, arg_int(did, req.client_id) };
     struct store_call *call = xmalloc(sizeof(*call));
-    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 3, 6, argv, NULL) < 0) {
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 4, 7, argv, NULL) < 0) {
         free(call);
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;

@@ -15,6 +15,8 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "keys.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 struct pub_req {
@@ -47,8 +49,7 @@ static void pub_done(struct store_call *call, redisReply *r)
         else if (c->state == CS_WAIT_REDIS)
             session_resume(c);
     } else if (c->state != CS_CLOSING && c->state != CS_DEAD) {
-        int ok = !req->refuse && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-                 r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->str[0] == '1';
+        int ok = !req->refuse && script_ok(r, 1);
         if (!req->refuse && (!r || r->type == REDIS_REPLY_ERROR))
             log_warn("client %lld: publishing failed in redis: %s", (long long)c->client_id,
                      r ? r->str : "no reply");
@@ -107,7 +108,7 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
         pub_ack(c, 0, mid, to);
         return;
     }
-    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX];
+    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX], brokers[KEY_MAX];
     char from_s[ARG_INT_MAX], mid_s[ARG_INT_MAX], to_s[ARG_INT_MAX], ch_s[ARG_INT_MAX];
     char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX];
     /* The stream the message goes to, and what must exist for it to be
@@ -118,15 +119,16 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
     else
         key_ch_subs(target, channel);
     const char *argv[] = { key_dup(dup, c->client_id, mid), stream, target,
+                           key_ch_brokers(brokers, channel), KEY_KEPT, KEY_STATS,
                            arg_int(from_s, c->client_id), arg_int(mid_s, mid), arg_int(to_s, to),
                            arg_int(ch_s, channel), body,
                            arg_int(ttl_s, (int64_t)b->conf.offline_ttl * 1000),
                            arg_int(max_s, (int64_t)b->conf.offline_max) };
-    size_t argvlen[10];
-    for (int i = 0; i < 10; i++)
+    size_t argvlen[13];
+    for (int i = 0; i < 13; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
-    if (store_call(&req->call, c, pub_done, SCRIPT_PUB, 3, 10, argv, argvlen) < 0) {
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB, 6, 13, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;

@@ -10,6 +10,8 @@
 
 #include "broker.h"
 #include "proto.h"
+#include "keys.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 struct stream_state *session_stream(struct session *c, int64_t channel)
@@ -110,7 +112,7 @@ static void sub_done(struct store_call *call, redisReply *r)
     free(req);
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
-    if (!r || r->type == REDIS_REPLY_ERROR || (sub && r->type != REDIS_REPLY_STRING)) {
+    if (!script_ok(r, sub) || (sub && r->element[1]->type != REDIS_REPLY_STRING)) {
         session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         session_resume(c);
         return;
@@ -118,7 +120,7 @@ static void sub_done(struct store_call *call, redisReply *r)
     struct stream_state *s = session_stream(c, channel);
     if (sub && !s) {
         s = session_add_stream(c, channel);
-        cursor_parse(r->str, r->len, &s->sent, &s->fresh_after);
+        cursor_parse(r->element[1]->str, r->element[1]->len, &s->sent, &s->fresh_after);
         channel_join(b, c, s);
     } else if (!sub && s) {
         channel_leave(b, c, s);
@@ -131,22 +133,18 @@ static void sub_done(struct store_call *call, redisReply *r)
 static void sub_send(struct session *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[4][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX];
-    /* SUB: 4 keys, device, channel, broker; UNSUB: 3 keys, device, channel. */
-    int nkeys = sub ? 4 : 3;
+    char key[7][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX];
+    /* SUB and UNSUB take the same keys and arguments. */
     const char *argv[] = { key_dev_subs(key[0], c->client_id), key_ch_subs(key[1], channel),
                            key_dev_cur(key[2], c->client_id), key_ch(key[3], channel),
+                           key_ch_brokers(key[4], channel), key_dev(key[5], c->client_id),
+                           key_ch_subs_types(key[6], channel), KEY_CHANNELS,
                            arg_int(dev, c->client_id), arg_int(ch, channel), arg_int(bid, b->id) };
-    const char **args = argv;
-    if (!sub) {
-        argv[3] = dev;
-        argv[4] = ch;
-    }
     struct sub_req *req = xmalloc(sizeof(*req));
     req->channel = channel;
     req->sub = sub;
-    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, nkeys,
-                   nkeys + 2 + sub, args, NULL) < 0) {
+    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, 8, 11, argv,
+                   NULL) < 0) {
         free(req);
         session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         return;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "keys.h"
 #include "xmalloc.h"
 
 static int u64_parse(const char *s, size_t len, uint64_t *out)
@@ -91,9 +92,9 @@ void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_
 
 void cursor_write(struct broker *b, struct session *c, int gone)
 {
-    char devkey[KEY_MAX], curkey[KEY_MAX], token[SESSION_TOKEN_MAX];
+    char devkey[KEY_MAX], curkey[KEY_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX];
     uint32_t n = c->nstreams;
-    /* EVALSHA sha 2 devkey curkey token | HSET curkey, then field/value pairs */
+    /* GONE's keys and arguments | HSET curkey, then field/value pairs */
     size_t argc = 0, max = 6 + 2 * (size_t)n;
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[ARG_INT_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
@@ -104,7 +105,9 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     if (gone) {
         argv[argc++] = devkey;
         argv[argc++] = curkey;
+        argv[argc++] = KEY_KEPT;
         argv[argc++] = token;
+        argv[argc++] = arg_int(did, c->client_id);
     } else {
         argv[argc++] = "HSET";
         argv[argc++] = curkey;
@@ -116,7 +119,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = values[i];
     }
     if (gone)
-        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 2, (int)argc, argv, NULL);
+        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 3, (int)argc, argv, NULL);
     else if (argc > 2)
         rconn_cmd(&b->store.cmd, NULL, NULL, (int)argc, argv, NULL);
     free(values);

@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "keys.h"
 
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
@@ -165,11 +166,11 @@ static void store_beat(struct broker *b)
     arg_int(vals[4], (int64_t)b->npending);
     arg_int(vals[5], (int64_t)b->channels.count);
     arg_int(vals[6], b->nconns);
-    const char *argv[] = { key, KEY_BROKERS, id, out, "addr", b->broadcast, "conns", vals[0],
+    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 2, 22, argv, NULL);
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 23, argv, NULL);
 }
 
 void store_leave(struct broker *b)

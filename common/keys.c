@@ -1,5 +1,6 @@
 /* Redis key names (keys.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "keys.h"
 
@@ -34,5 +35,19 @@ char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel)
 char *arg_int(char buf[ARG_INT_MAX], int64_t v)
 {
     snprintf(buf, ARG_INT_MAX, "%lld", (long long)v);
+    return buf;
+}
+
+char *key_dev_freed(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":freed"); }
+char *key_ch_subs_types(char buf[KEY_MAX], int64_t c)
+{
+    return key1(buf, "pg:ch:", c, ":subs:types");
+}
+
+char *key_serial(char buf[KEY_SERIAL_MAX], int64_t type, const char *serial)
+{
+    if (strlen(serial) > SERIAL_MAX)
+        return NULL;
+    snprintf(buf, KEY_SERIAL_MAX, "pg:serial:%lld:%s", (long long)type, serial);
     return buf;
 }

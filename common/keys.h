@@ -16,6 +16,9 @@
 #define KEY_DEVICES "pg:devices"      /* every known device */
 #define KEY_KEPT "pg:kept"            /* devices that may hold offline messages */
 #define KEY_STATS "pg:stats"          /* cluster counters */
+#define KEY_API_CLIENTS "pg:api:clients"        /* API clients that said HELO */
+#define KEY_NEXT_DEVICE_ID "pg:next_device_id"  /* the last device id given */
+#define KEY_NEXT_PUT_ID "pg:next_put_id"        /* the last /put message id */
 
 char *key_dev(char buf[KEY_MAX], int64_t device);         /* pg:dev:{d} */
 char *key_dev_subs(char buf[KEY_MAX], int64_t device);    /* pg:dev:{d}:subs */
@@ -33,5 +36,13 @@ char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel);
 
 /* A decimal argument for a Redis command. */
 char *arg_int(char buf[ARG_INT_MAX], int64_t v);
+
+char *key_dev_freed(char buf[KEY_MAX], int64_t device);       /* pg:dev:{d}:freed */
+char *key_ch_subs_types(char buf[KEY_MAX], int64_t channel);  /* pg:ch:{c}:subs:types */
+
+#define SERIAL_MAX 64                         /* longest serial_no */
+#define KEY_SERIAL_MAX (KEY_MAX + SERIAL_MAX)
+/* pg:serial:{type}:{serial}; NULL when serial is longer than SERIAL_MAX. */
+char *key_serial(char buf[KEY_SERIAL_MAX], int64_t type, const char *serial);
 
 #endif

@@ -10,7 +10,9 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "keys.h"
 #include "router.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 #define TTL_DEFAULT 604800
@@ -32,15 +34,14 @@ static void put_done(void *arg, redisReply *rep)
     struct router *r = pr->r;
     struct evhttp_request *req = pr->req;
     free(pr);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_STRING) {
+    const char *status = script_status(rep);
+    if (!status) {
         if (rep && rep->type == REDIS_REPLY_ERROR)
             log_error("put script: %s", rep->str);
         reply_unavailable(r, req);
         return;
     }
-    const char *status = rep->element[0]->str;
-    if (strcmp(status, "ok") == 0 && rep->elements == 2) {
+    if (script_ok(rep, 1)) {
         r->stats.puts++;
         json_int_t mid = strtoll(rep->element[1]->str, NULL, 10);
         reply_send(r, req, RC_OK, 1, json_pack("{s:I}", "message_id", mid));
@@ -96,13 +97,24 @@ void put_handle(struct evhttp_request *req, void *arg)
     snprintf(ttl_s, sizeof(ttl_s), "%llu", (unsigned long long)a.ttl * 1000);
     snprintf(max_s, sizeof(max_s), "%llu", (unsigned long long)r->conf.offline_max);
     const char *body = (const char *)evbuffer_pullup(in, (ssize_t)len);
-    const char *argv[] = { ch_s, ty_s, dev_s, ttl_s, body, max_s };
-    size_t argvlen[] = { strlen(ch_s), strlen(ty_s), strlen(dev_s), strlen(ttl_s), len,
-                         strlen(max_s) };
+    char stream[KEY_MAX], target[KEY_MAX], types[KEY_MAX], brokers[KEY_MAX];
+    if (a.device) {
+        key_dev_in(stream, a.device);
+        key_dev(target, a.device);
+    } else {
+        key_ch(stream, a.channel);
+        key_ch_subs(target, a.channel);
+    }
+    const char *argv[] = { stream, target, key_ch_subs_types(types, a.channel),
+                           key_ch_brokers(brokers, a.channel), KEY_NEXT_PUT_ID, KEY_KEPT,
+                           KEY_STATS, ch_s, ty_s, dev_s, ttl_s, body, max_s };
+    size_t argvlen[13];
+    for (int i = 0; i < 13; i++)
+        argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct put_req *pr = xmalloc(sizeof(*pr));
     pr->r = r;
     pr->req = req;
-    if (rconn_script(&r->redis, RS_PUT, put_done, pr, 0, 6, argv, argvlen) < 0) {
+    if (rconn_script(&r->redis, RS_PUT, put_done, pr, 7, 13, argv, argvlen) < 0) {
         free(pr);
         reply_unavailable(r, req);
     }

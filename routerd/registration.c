@@ -9,12 +9,13 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "keys.h"
 #include "numparse.h"
 #include "router.h"
+#include "scripts.h"
 #include "token.h"
 #include "xmalloc.h"
 
-#define SERIAL_MAX 64
 #define NAME_MAX_BYTES 128
 
 struct reg_req {
@@ -50,15 +51,16 @@ static void registration_done(void *arg, redisReply *rep)
     struct router *r = rr->r;
     struct evhttp_request *req = rr->req;
     free(rr);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+    /* {status, device id, broker address} */
+    const char *status = script_status(rep);
+    if (!status || rep->elements != 3) {
         if (rep && rep->type == REDIS_REPLY_ERROR)
             log_error("registration script: %s", rep->str);
         reply_unavailable(r, req);
         return;
     }
-    int64_t id = strtoll(rep->element[0]->str, NULL, 10);
-    const char *addr = rep->element[1]->str;
-    const char *status = rep->element[2]->str;
+    int64_t id = strtoll(rep->element[1]->str, NULL, 10);
+    const char *addr = rep->element[2]->str;
     if (strcmp(status, "nobroker") == 0) {
         log_warn("registration of device %lld: no live broker", (long long)id);
         reply_unavailable(r, req);
@@ -102,13 +104,14 @@ void registration_handle(struct evhttp_request *req, void *arg)
         reply_send(r, req, code, 0, NULL);
         return;
     }
-    char type_s[4];
-    snprintf(type_s, sizeof(type_s), "%u", (unsigned)type);
-    const char *argv[] = { serial, type_s, name ? name : "", name ? "1" : "0" };
+    char type_s[ARG_INT_MAX], skey[KEY_SERIAL_MAX];
+    const char *argv[] = { key_serial(skey, (int64_t)type, serial), KEY_NEXT_DEVICE_ID,
+                           KEY_DEVICES, KEY_BROKERS, serial, arg_int(type_s, (int64_t)type),
+                           name ? name : "", name ? "1" : "0" };
     struct reg_req *rr = xmalloc(sizeof(*rr));
     rr->r = r;
     rr->req = req;
-    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 0, 4, argv, NULL) < 0) {
+    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 4, 8, argv, NULL) < 0) {
         free(rr);
         reply_unavailable(r, req);
     }

@@ -4,7 +4,7 @@
 # Debian packages the build, the tests and scripts/run need.
 PG_PACKAGES="gcc make autoconf automake pkg-config libevent-dev libjansson-dev
 libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl mosquitto
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev lua5.1"
 
 pg_say() { printf '==> %s\n' "$*" >&2; }
 

@@ -1,0 +1,28 @@
+/* The Lua scripts of lua/, compiled in at build time (lua/embed.sh
+ * writes them, with lua/lib.lua, into the generated lua/embedded.c), and
+ * the one shape of their replies. The convention (KEYS, ARGV, replies) is
+ * in lua/lib.lua and docs/DESIGN.md ("Lua scripts"). */
+#ifndef PG_SCRIPTS_H
+#define PG_SCRIPTS_H
+#include <stddef.h>
+
+/* brokerd */
+extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
+    lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[];
+/* routerd */
+extern const char lua_router_put[], lua_router_register[];
+/* adminhttp */
+extern const char lua_admin_device[], lua_admin_disconnect[], lua_admin_free[],
+    lua_admin_gbye[], lua_admin_helo[], lua_admin_recv[], lua_admin_send[], lua_admin_stats[];
+
+struct redisReply;
+
+/* A script's reply is {status, values...}. Its status ("ok", or why it did
+ * nothing), or NULL when r is no script reply: none, a Redis error (the
+ * caller logs r->str), another shape. */
+const char *script_status(const struct redisReply *r);
+/* 1 when r is {"ok"} followed by exactly n values; value i (from 0) is then
+ * r->element[1 + i]. */
+int script_ok(const struct redisReply *r, size_t n);
+
+#endif

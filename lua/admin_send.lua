@@ -1,0 +1,17 @@
+-- adminhttp: MSG_SEND_REQ (SPEC 4). A repeated (saddr, id) within 10
+-- minutes is answered again, not sent.
+-- KEYS: pg:dup:{saddr}:{id}, pg:dev:{daddr}, pg:dev:{daddr}:in,
+--       pg:api:clients, pg:kept, pg:stats.
+-- ARGV: saddr, daddr, id, payload, ttl ms, max entries kept.
+-- Returns {'ok'}, or {'unknown'} when daddr is neither a known device nor
+-- an API client that said HELO.
+if pg.dup_get(KEYS[1]) then return pg.reply('ok') end
+local v = redis.call('HMGET', KEYS[2], 'known', 'broker')
+if not v[1] and redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 0 then
+  return pg.reply('unknown')
+end
+pg.keep(KEYS[5], ARGV[2], v[2])
+local id = pg.route(KEYS[3], KEYS[6], pg.device_notify(v[2]), ARGV[3], ARGV[1], '0',
+  tonumber(ARGV[5]), ARGV[2], '0', ARGV[4], ARGV[6])
+pg.dup_put(KEYS[1], id)
+return pg.reply('ok')

@@ -1,0 +1,34 @@
+-- brokerd: IDENTIFY (SPEC 2.2). A device connects to this broker.
+-- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices.
+-- ARGV: broker id, connection token, device id.
+-- Returns {'ok', clean_since_ms, clean, subs, cursors, device type ('0': none)}.
+-- clean is '1' when the device was never seen or its last connection ended
+-- cleanly (its cursors' SENT marks are exact); otherwise its broker died
+-- and clean_since is when it last could have sent anything (now, while
+-- that broker still holds its Redis connection). An older connection on
+-- another broker is kicked.
+local now = pg.now_ms()
+local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type')
+local clean, since = '0', now
+if not old[1] and not old[3] then
+  clean, since = '1', 0
+elseif (not old[1] or old[1] == '') and old[3] then
+  clean, since = '1', tonumber(old[3])
+elseif old[1] ~= ARGV[1] and
+       redis.call('PUBSUB', 'NUMSUB', pg.key_notice(old[1]))[2] == 0 then
+  -- Its broker is gone (kill -9 closes its Redis connections at once). It
+  -- learnt nothing after its last heartbeat plus a beat; a registry entry
+  -- that expired means that beat is over a minute old.
+  local hb = redis.call('HGET', pg.key_bk(old[1]), 'hb')
+  if hb then since = math.min(now, tonumber(hb) + 2000) else since = now - 58000 end
+end
+if old[1] and old[1] ~= '' and old[1] ~= ARGV[1] then
+  redis.call('PUBLISH', pg.key_notice(old[1]), pg.notice_kick(ARGV[3], old[2] or ''))
+end
+redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2],
+  'online_at', pg.ms(now))
+redis.call('SADD', KEYS[4], ARGV[3])
+local subs = redis.call('SMEMBERS', KEYS[2])
+-- From now on this broker hears of its channels' messages.
+for _, c in ipairs(subs) do redis.call('SADD', pg.key_ch_brokers(c), ARGV[1]) end
+return pg.reply('ok', pg.ms(since), clean, subs, redis.call('HGETALL', KEYS[3]), old[4] or '0')

@@ -1,0 +1,25 @@
+-- brokerd: PUB (SPEC 2.2, 2.5), on every message: keep the calls few.
+-- KEYS: pg:dup:{from}:{mid}; the target's stream (pg:dev:{to}:in, or
+--       pg:ch:{c}); the target (pg:dev:{to}, or pg:ch:{c}:subs);
+--       pg:ch:{c}:brokers (read for a channel message); pg:kept; pg:stats.
+-- ARGV: from, message id, to ('0': the channel), channel, body, ttl ms,
+--       max entries kept.
+-- Returns {'ok', entry id} when routed, {'nodevice'} (unknown device) or
+-- {'nosub'} (no subscriber) when refused; a repeat of an accepted
+-- (from, message id) returns the first answer.
+local dup = pg.dup_get(KEYS[1])
+if dup then return pg.reply('ok', dup) end
+local notify
+if ARGV[3] ~= '0' then
+  local v = redis.call('HMGET', KEYS[3], 'known', 'broker')
+  if not v[1] then return pg.reply('nodevice') end
+  notify = pg.device_notify(v[2])
+  pg.keep(KEYS[5], ARGV[3], v[2])
+else
+  if redis.call('SCARD', KEYS[3]) == 0 then return pg.reply('nosub') end
+  notify = pg.channel_notify(KEYS[4])
+end
+local id = pg.route(KEYS[2], KEYS[6], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]),
+  ARGV[3], '0', ARGV[5], ARGV[7])
+pg.dup_put(KEYS[1], id)
+return pg.reply('ok', id)

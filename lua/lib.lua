@@ -1,0 +1,198 @@
+-- lib.lua: what every script shares, read by lua/embed.sh into each one.
+--
+-- lua/embed.sh puts each script together: the script first, on its own
+-- line numbers, then the parts of this file it uses (how to read an
+-- "@user_script:N" is said there). The script's body runs once this file
+-- has filled the table pg.
+--
+-- The convention (docs/DESIGN.md, "Lua scripts"):
+-- * KEYS: every key the script touches that the caller can name before the
+--   call; a key found from data (a broker id read from a hash, a channel
+--   read from a set) is built here, with the pg.key_* builders: the one
+--   place in Lua that spells "pg:".
+-- * ARGV: values, decimal numbers as strings.
+-- * The reply is always an array whose first element is a status string:
+--   'ok', or a lower-case word saying why nothing was done ('nosub',
+--   'nodevice', ...); the values follow it. pg.reply builds it.
+
+-- ---- key names (docs/DESIGN.md, "Redis keys") ----
+function pg.key_dev(d) return 'pg:dev:' .. d end
+function pg.key_dev_subs(d) return 'pg:dev:' .. d .. ':subs' end
+function pg.key_dev_cur(d) return 'pg:dev:' .. d .. ':cur' end
+function pg.key_dev_in(d) return 'pg:dev:' .. d .. ':in' end
+function pg.key_dev_freed(d) return 'pg:dev:' .. d .. ':freed' end
+function pg.key_ch(c) return 'pg:ch:' .. c end
+function pg.key_ch_subs(c) return 'pg:ch:' .. c .. ':subs' end
+function pg.key_ch_subs_types(c) return 'pg:ch:' .. c .. ':subs:types' end
+function pg.key_ch_brokers(c) return 'pg:ch:' .. c .. ':brokers' end
+function pg.key_dup(from, mid) return 'pg:dup:' .. from .. ':' .. mid end
+function pg.key_serial(ty, serial) return 'pg:serial:' .. ty .. ':' .. serial end
+function pg.key_bk(b) return 'pg:bk:' .. b end
+-- a broker's pub/sub channel of notices
+function pg.key_notice(b) return 'pg:n:bk:' .. b end
+-- Keys without an id: the callers pass them (common/keys.h).
+pg.KEY_BROKERS = 'pg:brokers'
+pg.KEY_CHANNELS = 'pg:channels'
+pg.KEY_DEVICES = 'pg:devices'
+pg.KEY_KEPT = 'pg:kept'
+pg.KEY_STATS = 'pg:stats'
+pg.KEY_API_CLIENTS = 'pg:api:clients'
+pg.KEY_NEXT_DEVICE_ID = 'pg:next_device_id'
+pg.KEY_NEXT_PUT_ID = 'pg:next_put_id'
+
+-- ---- replies, time ----
+function pg.reply(status, ...) return {status, ...} end
+
+-- Redis's clock in ms, so that every daemon judges time alike.
+function pg.now_ms()
+  local t = redis.call('TIME')
+  return t[1] * 1000 + math.floor(t[2] / 1000)
+end
+
+function pg.ms(n) return string.format('%d', n) end
+
+-- ---- formats (docs/DESIGN.md, "Notices" and "Cursors") ----
+-- A message notice: the whole stream entry, parsed by brokerd/deliver.c.
+function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
+  return 'M ' .. id .. ' ' .. mid .. ' ' .. from .. ' ' .. ch .. ' ' .. exp .. ' ' .. to ..
+    ' ' .. ty .. '\n' .. body
+end
+-- Kick: close device d's connection conn (an older one, replaced).
+function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
+-- Drop: close device d (adminhttp's disconnect).
+function pg.notice_drop(d) return 'D ' .. d end
+
+-- A cursor "START SENT": START the next read's XRANGE start, exclusive of
+-- entry `after`; SENT the newest entry ever sent.
+function pg.cursor(after, sent) return '(' .. after .. ' ' .. sent end
+function pg.cursor_start(cur) return string.match(cur, '^(%S+)') end
+function pg.cursor_sent(cur) return string.match(cur, ' (%S+)$') end
+
+-- Stream ids "ms-seq": -1, 0, 1.
+function pg.idcmp(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, bm, as, bs = tonumber(am), tonumber(bm), tonumber(as), tonumber(bs)
+  if am ~= bm then return am < bm and -1 or 1 end
+  if as ~= bs then return as < bs and -1 or 1 end
+  return 0
+end
+
+-- ---- dedup: the answer to (sender, message id) is kept 10 minutes ----
+function pg.dup_get(key) return redis.call('GET', key) end
+function pg.dup_put(key, id) redis.call('SET', key, id, 'EX', 600) end
+
+-- ---- brokers ----
+-- A broker is live while its heartbeat (Redis time, hb) is at most 5 s old.
+function pg.live(hb, now) return hb and now - tonumber(hb) <= 5000 or false end
+
+-- ---- routing ----
+-- Appends a message to stream (capped exactly at maxlen, expiring) and
+-- announces the whole entry on each pub/sub channel in notify (the brokers
+-- that deliver it). Counts it in stats' messages_in (every accepted message
+-- passes here). Returns the entry id, whose ms part is the message's time.
+function pg.route(stream, stats, notify, mid, from, ch, ttl, to, ty, body, maxlen)
+  local exp = pg.ms(pg.now_ms() + ttl)
+  local id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
+    'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+  -- The stream outlives its newest entry; pushed forward only when it
+  -- would end more than a tenth of the ttl early, not on every write.
+  local left = redis.call('PTTL', stream)
+  if left < 0 or left < ttl - math.min(60000, ttl / 10) then
+    redis.call('PEXPIRE', stream, ttl)
+  end
+  redis.call('HINCRBY', stats, 'messages_in', 1)
+  local notice = pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
+  for _, n in ipairs(notify) do redis.call('PUBLISH', n, notice) end
+  return id
+end
+
+-- The brokers in set brokers (a channel's, each adds itself in its SUB and
+-- IDENTIFY scripts), as a notify list.
+function pg.channel_notify(brokers)
+  local l = {}
+  for _, b in ipairs(redis.call('SMEMBERS', brokers)) do l[#l + 1] = pg.key_notice(b) end
+  return l
+end
+
+-- The device's broker, if it is connected, as a notify list.
+function pg.device_notify(broker)
+  if broker and broker ~= '' then return {pg.key_notice(broker)} end
+  return {}
+end
+
+-- Receivers that may keep messages while offline, for the kept count
+-- (admin_stats drops those that keep none).
+function pg.keep(kept, d, broker)
+  if not broker or broker == '' then redis.call('SADD', kept, d) end
+end
+
+-- ---- subscriber counts ----
+-- Counts a subscriber of channel ch in (delta 1) or out (-1): per device
+-- type in hash types (the type read from the device's hash dev), and in
+-- sorted set channels, where a channel without subscribers is removed.
+function pg.count_sub(types, dev, channels, ch, delta)
+  redis.call('HINCRBY', types, redis.call('HGET', dev, 'type') or '0', delta)
+  if redis.call('ZINCRBY', channels, delta, ch) + 0 <= 0 then redis.call('ZREM', channels, ch) end
+end
+
+-- ---- a receiver's kept messages (adminhttp) ----
+-- What its device would get over TCP: its inbox and its channels, read
+-- from its cursors; k holds its keys (pg.receiver).
+function pg.receiver(d)
+  return {dev = pg.key_dev(d), inbox = pg.key_dev_in(d), subs = pg.key_dev_subs(d),
+    cur = pg.key_dev_cur(d), freed = pg.key_dev_freed(d)}
+end
+
+-- The receiver whose keys are KEYS[1..5]: dev, inbox, subs, cur, freed.
+function pg.receiver_keys(keys)
+  return {dev = keys[1], inbox = keys[2], subs = keys[3], cur = keys[4], freed = keys[5]}
+end
+
+function pg.type_of(k) return redis.call('HGET', k.dev, 'type') or '0' end
+
+-- Where reading stream `field` ('in' or a channel) starts; nil: not read.
+function pg.start(k, field)
+  local cur = redis.call('HGET', k.cur, field)
+  if not cur then if field == 'in' then return '-' end return nil end
+  return pg.cursor_start(cur)
+end
+
+-- Passed over: expired, or for another device type.
+function pg.skip(f, now, ty)
+  return tonumber(f.x or '0') <= now or (f.t and f.t ~= '0' and f.t ~= ty)
+end
+
+function pg.fields(e)
+  local f = {}
+  for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+  return f
+end
+
+-- For each stream s = {field, key} of receiver k, calls fn(s, id, fields)
+-- on its entries not yet finished, oldest first, passing over skipped
+-- ones and ones freed out of order; a true return moves on to the next
+-- stream.
+function pg.unread(k, now, ty, limit, fn)
+  local list = {{'in', k.inbox}}
+  for _, c in ipairs(redis.call('SMEMBERS', k.subs)) do list[#list + 1] = {c, pg.key_ch(c)} end
+  for _, s in ipairs(list) do
+    local start = pg.start(k, s[1])
+    if start then
+      for _, e in ipairs(redis.call('XRANGE', s[2], start, '+', 'COUNT', limit)) do
+        local f = pg.fields(e)
+        if not pg.skip(f, now, ty) and
+           redis.call('SISMEMBER', k.freed, s[2] .. ' ' .. e[1]) == 0 then
+          if fn(s, e[1], f) then break end
+        end
+      end
+    end
+  end
+end
+
+-- How many messages receiver k keeps.
+function pg.unread_count(k, now, ty)
+  local n = 0
+  pg.unread(k, now, ty, 10000, function() n = n + 1 return false end)
+  return n
+end

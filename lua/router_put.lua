@@ -1,0 +1,27 @@
+-- routerd: /put. A channel message is one stream entry and one notice
+-- whatever the number of subscribers.
+-- KEYS: the target's stream (pg:dev:{d}:in, or pg:ch:{c}); the target
+--       (pg:dev:{d}, or pg:ch:{c}:subs); pg:ch:{c}:subs:types and
+--       pg:ch:{c}:brokers (read for a channel message); pg:next_put_id;
+--       pg:kept; pg:stats.
+-- ARGV: channel id, device_type filter ('0': all), device id ('0': the
+--       channel), ttl ms, body, max entries kept.
+-- Returns {'ok', message id}, {'nosub'} or {'nodevice'}.
+local ch, ty, dev = ARGV[1], ARGV[2], ARGV[3]
+local notify
+if dev ~= '0' then
+  local v = redis.call('HMGET', KEYS[2], 'known', 'type', 'broker')
+  if not v[1] then return pg.reply('nodevice') end
+  if ty ~= '0' and (v[2] or '0') ~= ty then return pg.reply('nosub') end
+  notify = pg.device_notify(v[3])
+  pg.keep(KEYS[6], dev, v[3])
+else
+  local n
+  if ty == '0' then n = redis.call('SCARD', KEYS[2])
+  else n = tonumber(redis.call('HGET', KEYS[3], ty) or '0') end
+  if n <= 0 then return pg.reply('nosub') end
+  notify = pg.channel_notify(KEYS[4])
+end
+local mid = tostring(redis.call('INCR', KEYS[5]))
+pg.route(KEYS[1], KEYS[7], notify, mid, '0', ch, tonumber(ARGV[4]), dev, ty, ARGV[5], ARGV[6])
+return pg.reply('ok', mid)

@@ -1,0 +1,285 @@
+"""brokerd's Lua scripts (lua/broker_*.lua) run straight in a real Redis:
+every branch and every reply. The layout is docs/DESIGN.md's key table."""
+
+import unittest
+
+from lib.lua import LuaTestCase
+
+D, B, OTHER = "41", "7", "9"      # a device, this broker, another broker
+DEV, SUBS, CUR = "pg:dev:41", "pg:dev:41:subs", "pg:dev:41:cur"
+IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices"]
+
+
+class IdentifyTest(LuaTestCase):
+    def identify(self, token="7:1"):
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D])
+
+    def test_never_seen_is_clean_since_0(self):
+        before = self.now_ms()
+        self.assertEqual(self.identify(), [b"ok", b"0", b"1", [], [], b"0"])
+        h = self.hash(DEV)
+        self.assertEqual((h["known"], h["broker"], h["conn"]), ("1", B, "7:1"))
+        self.assertGreaterEqual(int(h["online_at"]), before)
+        self.assertEqual(self.members("pg:devices"), [D])
+
+    def test_clean_disconnect_is_clean_since_offline_at(self):
+        self.r("HSET", DEV, "broker", "", "offline_at", "1234", "type", "3")
+        self.assertEqual(self.identify(), [b"ok", b"1234", b"1", [], [], b"3"])
+
+    def test_offline_at_without_broker_field_is_clean(self):
+        self.r("HSET", DEV, "offline_at", "99")
+        self.assertEqual(self.identify()[1:3], [b"99", b"1"])
+
+    def test_dead_broker_with_registry_since_last_beat_plus_2s(self):
+        hb = self.now_ms() - 30000
+        self.r("HSET", DEV, "broker", OTHER, "conn", "9:5")
+        self.r("HSET", "pg:bk:" + OTHER, "hb", str(hb))
+        self.assertEqual(self.identify()[1:3], [str(hb + 2000).encode(), b"0"])
+
+    def test_dead_broker_whose_beat_is_recent_since_now(self):
+        self.r("HSET", DEV, "broker", OTHER, "conn", "9:5")
+        self.r("HSET", "pg:bk:" + OTHER, "hb", str(self.now_ms() + 60000))
+        before = self.now_ms()
+        since = int(self.identify()[1])
+        self.assertTrue(before <= since <= self.now_ms())
+
+    def test_dead_broker_without_registry_since_58s_ago(self):
+        self.r("HSET", DEV, "broker", OTHER, "conn", "9:5")
+        before = self.now_ms()
+        since = int(self.identify()[1])
+        self.assertTrue(before - 58000 <= since <= self.now_ms() - 58000)
+
+    def test_live_other_broker_is_kicked_and_not_clean(self):
+        self.r("HSET", DEV, "broker", OTHER, "conn", "9:5")
+        sub = self.subscribe("pg:n:bk:" + OTHER)
+        before = self.now_ms()
+        reply = self.identify()
+        self.assertEqual(reply[2], b"0")
+        self.assertGreaterEqual(int(reply[1]), before)
+        self.assertEqual(sub.next(), b"K 41 9:5")
+
+    def test_kick_without_conn_field(self):
+        self.r("HSET", DEV, "broker", OTHER)
+        sub = self.subscribe("pg:n:bk:" + OTHER)
+        self.identify()
+        self.assertEqual(sub.next(), b"K 41 ")
+
+    def test_same_broker_again_is_not_clean_and_not_kicked(self):
+        self.r("HSET", DEV, "broker", B, "conn", "7:1")
+        sub = self.subscribe("pg:n:bk:" + B)   # would see a kick
+        before = self.now_ms()
+        reply = self.identify("7:2")
+        self.assertEqual(reply[2], b"0")
+        self.assertGreaterEqual(int(reply[1]), before)
+        self.r("PUBLISH", "pg:n:bk:" + B, "marker")
+        self.assertEqual(sub.next(), b"marker")
+
+    def test_subscriptions_and_cursors_come_back_and_broker_joins(self):
+        self.r("SADD", SUBS, "5", "6")
+        self.r("HSET", CUR, "in", "(1-0 1-0", "5", "(2-0 3-0")
+        reply = self.identify()
+        self.assertEqual(sorted(reply[3]), [b"5", b"6"])
+        self.assertEqual(dict(zip(reply[4][::2], reply[4][1::2])),
+                         {b"in": b"(1-0 1-0", b"5": b"(2-0 3-0"})
+        self.assertEqual(self.members("pg:ch:5:brokers"), [B])
+        self.assertEqual(self.members("pg:ch:6:brokers"), [B])
+
+
+class GoneTest(LuaTestCase):
+    KEYS = [DEV, CUR, "pg:kept"]
+
+    def test_own_connection_goes_offline_with_cursors_saved(self):
+        self.r("HSET", DEV, "broker", B, "conn", "7:1")
+        before = self.now_ms()
+        self.assertEqual(self.run_script("broker_gone", self.KEYS,
+                                         ["7:1", D, "in", "(1-0 2-0", "5", "(3-0 3-0"]),
+                         [b"ok"])
+        h = self.hash(DEV)
+        self.assertEqual(h["broker"], "")
+        self.assertGreaterEqual(int(h["offline_at"]), before)
+        self.assertEqual(self.hash(CUR), {"in": "(1-0 2-0", "5": "(3-0 3-0"})
+        self.assertEqual(self.members("pg:kept"), [D])
+
+    def test_replaced_connection_only_saves_cursors(self):
+        self.r("HSET", DEV, "broker", OTHER, "conn", "9:5")
+        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "in", "(1-0 1-0"]),
+                         [b"ok"])
+        self.assertEqual(self.hash(DEV), {"broker": OTHER, "conn": "9:5"})
+        self.assertEqual(self.hash(CUR), {"in": "(1-0 1-0"})
+        self.assertEqual(self.members("pg:kept"), [])
+
+    def test_without_cursors(self):
+        self.r("HSET", DEV, "broker", B, "conn", "7:1")
+        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D]), [b"ok"])
+        self.assertEqual(self.r("EXISTS", CUR), 0)
+
+
+CH = "5"
+SUB_KEYS = [SUBS, "pg:ch:5:subs", CUR, "pg:ch:5", "pg:ch:5:brokers", DEV,
+            "pg:ch:5:subs:types", "pg:channels"]
+
+
+class SubTest(LuaTestCase):
+    def sub(self, name="broker_sub"):
+        return self.run_script(name, SUB_KEYS, [D, CH, B])
+
+    def test_new_subscriber_of_an_empty_channel(self):
+        self.r("HSET", DEV, "type", "3")
+        self.assertEqual(self.sub(), [b"ok", b"(0-0 0-0"])
+        self.assertEqual(self.members(SUBS), [CH])
+        self.assertEqual(self.members("pg:ch:5:subs"), [D])
+        self.assertEqual(self.members("pg:ch:5:brokers"), [B])
+        self.assertEqual(self.hash("pg:ch:5:subs:types"), {"3": "1"})
+        self.assertEqual(self.r("ZSCORE", "pg:channels", CH), b"1")
+        self.assertEqual(self.hash(CUR), {CH: "(0-0 0-0"})
+
+    def test_new_subscriber_starts_after_the_newest_entry(self):
+        self.add_entry("pg:ch:5", eid="5-1")
+        self.add_entry("pg:ch:5", eid="6-2")
+        self.assertEqual(self.sub(), [b"ok", b"(6-2 6-2"])
+        self.assertEqual(self.hash("pg:ch:5:subs:types"), {"0": "1"})  # no type: 0
+
+    def test_again_keeps_counts_and_cursor(self):
+        self.sub()
+        self.r("HSET", CUR, CH, "(9-0 9-1")
+        self.assertEqual(self.sub(), [b"ok", b"(9-0 9-1"])
+        self.assertEqual(self.hash("pg:ch:5:subs:types"), {"0": "1"})
+        self.assertEqual(self.r("ZSCORE", "pg:channels", CH), b"1")
+
+    def test_a_count_not_above_0_leaves_the_busiest_channels(self):
+        self.r("ZADD", "pg:channels", "-3", CH)
+        self.sub()
+        self.assertIsNone(self.r("ZSCORE", "pg:channels", CH))
+
+    def test_unsub(self):
+        self.r("HSET", DEV, "type", "2")
+        self.sub()
+        self.r("SADD", "pg:ch:5:subs", "42")
+        self.r("ZINCRBY", "pg:channels", "1", CH)
+        self.assertEqual(self.sub("broker_unsub"), [b"ok"])
+        self.assertEqual(self.members(SUBS), [])
+        self.assertEqual(self.members("pg:ch:5:subs"), ["42"])
+        self.assertEqual(self.hash("pg:ch:5:subs:types"), {"2": "0"})
+        self.assertEqual(self.r("ZSCORE", "pg:channels", CH), b"1")
+        self.assertEqual(self.hash(CUR), {})
+        self.assertEqual(self.members("pg:ch:5:brokers"), [B])  # brokerd's to remove
+
+    def test_unsub_of_the_last_subscriber_leaves_the_busiest_channels(self):
+        self.sub()
+        self.sub("broker_unsub")
+        self.assertIsNone(self.r("ZSCORE", "pg:channels", CH))
+
+    def test_unsub_when_not_subscribed_counts_nothing(self):
+        self.r("HSET", "pg:ch:5:subs:types", "0", "4")
+        self.r("HSET", CUR, CH, "(1-0 1-0")
+        self.assertEqual(self.sub("broker_unsub"), [b"ok"])
+        self.assertEqual(self.hash("pg:ch:5:subs:types"), {"0": "4"})
+        self.assertEqual(self.hash(CUR), {})
+
+
+TO = "42"
+
+
+def pub_keys(to=None, ch=CH, frm="41", mid="3"):
+    if to:
+        stream, target = "pg:dev:%s:in" % to, "pg:dev:%s" % to
+    else:
+        stream, target = "pg:ch:%s" % ch, "pg:ch:%s:subs" % ch
+    return ["pg:dup:%s:%s" % (frm, mid), stream, target, "pg:ch:%s:brokers" % ch, "pg:kept",
+            "pg:stats"]
+
+
+def pub_args(to="0", ch=CH, body="hello", ttl="60000", maxlen="100", frm="41", mid="3"):
+    return [frm, mid, to, ch, body, ttl, maxlen]
+
+
+class PubTest(LuaTestCase):
+    def pub(self, to=None, mid="3", **kw):
+        return self.run_script("broker_pub", pub_keys(to, mid=mid),
+                               pub_args(to or "0", mid=mid, **kw))
+
+    def test_to_an_unknown_device_is_refused(self):
+        self.assertEqual(self.pub(TO), [b"nodevice"])
+        self.assertEqual(self.r("KEYS", "*"), [])
+
+    def test_to_a_channel_without_subscribers_is_refused(self):
+        self.assertEqual(self.pub(), [b"nosub"])
+        self.assertEqual(self.r("KEYS", "*"), [])
+
+    def test_to_an_offline_device_is_stored_kept_and_remembered(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        before = self.now_ms()
+        reply = self.pub(TO)
+        self.assertEqual(reply[0], b"ok")
+        [(eid, f)] = self.entries("pg:dev:42:in")
+        self.assertEqual(reply[1].decode(), eid)
+        self.assertEqual({k: v for k, v in f.items() if k != "x"},
+                         {"m": "3", "f": "41", "c": CH, "t": "0", "b": "hello"})
+        self.assertTrue(before + 60000 <= int(f["x"]) <= self.now_ms() + 60000)
+        self.assertEqual(self.members("pg:kept"), [TO])
+        self.assertEqual(self.r("GET", "pg:dup:41:3"), eid.encode())
+        self.assertTrue(590 <= self.r("TTL", "pg:dup:41:3") <= 600)
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1"})
+
+    def test_to_an_online_device_notifies_its_broker(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)
+        sub = self.subscribe("pg:n:bk:" + OTHER)
+        reply = self.pub(TO, body="two\nlines")
+        [(eid, f)] = self.entries("pg:dev:42:in")
+        self.assertEqual(sub.next(), ("M %s 3 41 %s %s 42 0\ntwo\nlines"
+                                      % (eid, CH, f["x"])).encode())
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        self.assertEqual(self.members("pg:kept"), [])
+
+    def test_a_repeat_gets_the_first_answer_and_stores_nothing(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        first = self.pub(TO)
+        self.assertEqual(self.pub(TO, body="other"), first)
+        self.assertEqual(len(self.entries("pg:dev:42:in")), 1)
+
+    def test_to_a_channel_notifies_each_of_its_brokers_once(self):
+        self.r("SADD", "pg:ch:5:subs", "42", "43")
+        self.r("SADD", "pg:ch:5:brokers", B, OTHER)
+        subs = [self.subscribe("pg:n:bk:" + b) for b in (B, OTHER)]
+        reply = self.pub()
+        [(eid, f)] = self.entries("pg:ch:5")
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        want = ("M %s 3 41 5 %s 0 0\nhello" % (eid, f["x"])).encode()
+        self.assertEqual([s.next() for s in subs], [want, want])
+        self.assertEqual(self.members("pg:kept"), [])
+
+    def test_the_stream_is_capped_and_expires(self):
+        self.r("SADD", "pg:ch:5:subs", "42")
+        for mid in range(1, 5):
+            self.run_script("broker_pub", pub_keys(mid=mid), pub_args(mid=mid, maxlen="3"))
+        self.assertEqual([f["m"] for _, f in self.entries("pg:ch:5")], ["2", "3", "4"])
+        self.assertTrue(59000 <= self.r("PTTL", "pg:ch:5") <= 60000)
+
+    def test_the_expiry_is_pushed_only_when_it_would_end_early(self):
+        self.r("SADD", "pg:ch:5:subs", "42")
+        self.add_entry("pg:ch:5")
+        self.r("PEXPIRE", "pg:ch:5", "58000")        # within a tenth: kept
+        self.pub(mid="4")
+        self.assertLessEqual(self.r("PTTL", "pg:ch:5"), 58000)
+        self.r("PEXPIRE", "pg:ch:5", "50000")        # over a tenth early: pushed
+        self.pub(mid="5")
+        self.assertGreater(self.r("PTTL", "pg:ch:5"), 59000)
+
+
+class BeatTest(LuaTestCase):
+    def test_beat(self):
+        self.r("HSET", "pg:bk:7", "assigned", "5")
+        self.r("HSET", "pg:stats", "messages_out", "10")
+        before = self.now_ms()
+        self.assertEqual(self.run_script("broker_beat", ["pg:bk:7", "pg:brokers", "pg:stats"],
+                                         [B, "4", "addr", "h:1", "conns", "2"]), [b"ok"])
+        h = self.hash("pg:bk:7")
+        self.assertGreaterEqual(int(h.pop("hb")), before)
+        self.assertEqual(h, {"assigned": "0", "addr": "h:1", "conns": "2"})
+        self.assertEqual(self.hash("pg:stats"), {"messages_out": "14"})
+        self.assertTrue(59000 <= self.r("PTTL", "pg:bk:7") <= 60000)
+        self.assertEqual(self.members("pg:brokers"), [B])
+
+
+if __name__ == "__main__":
+    unittest.main()

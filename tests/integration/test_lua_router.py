@@ -1,0 +1,154 @@
+"""routerd's Lua scripts (lua/router_*.lua) run straight in a real Redis:
+every branch and every reply."""
+
+import unittest
+
+from lib.lua import LuaTestCase
+
+SERIAL = "SN-1"
+
+
+def reg_keys(ty="1", serial=SERIAL):
+    return ["pg:serial:%s:%s" % (ty, serial), "pg:next_device_id", "pg:devices", "pg:brokers"]
+
+
+class RegisterTest(LuaTestCase):
+    def register(self, ty="1", name=None, serial=SERIAL):
+        return self.run_script("router_register", reg_keys(ty, serial),
+                               [serial, ty, name or "", "1" if name is not None else "0"])
+
+    def broker(self, b, addr, conns=0, assigned=0, age_ms=0):
+        self.r("HSET", "pg:bk:" + b, "hb", str(self.now_ms() - age_ms), "addr", addr,
+               "conns", str(conns), "assigned", str(assigned))
+        self.r("SADD", "pg:brokers", b)
+
+    def test_ios_gets_an_id_and_no_broker(self):
+        self.assertEqual(self.register("4", name="phone"), [b"ios", b"1", b""])
+        self.assertEqual(self.r("GET", "pg:serial:4:SN-1"), b"1")
+        self.assertEqual(self.hash("pg:dev:1"),
+                         {"known": "1", "type": "4", "serial": SERIAL, "name": "phone"})
+        self.assertEqual(self.members("pg:devices"), ["1"])
+
+    def test_same_serial_same_id_and_name_kept_unless_given(self):
+        self.register("4", name="a")
+        self.assertEqual(self.register("4"), [b"ios", b"1", b""])
+        self.assertEqual(self.hash("pg:dev:1")["name"], "a")
+        self.assertEqual(self.register("4", name="")[1], b"1")
+        self.assertEqual(self.hash("pg:dev:1")["name"], "")
+        self.assertEqual(self.register("3")[1], b"2")          # another type: another id
+
+    def test_no_live_broker(self):
+        self.broker("5", "h:1", age_ms=6000)
+        self.assertEqual(self.register(), [b"nobroker", b"1", b""])
+        self.assertEqual(self.members("pg:brokers"), ["5"])    # its entry is still there
+
+    def test_a_broker_without_registry_entry_is_forgotten(self):
+        self.r("SADD", "pg:brokers", "5")
+        self.assertEqual(self.register(), [b"nobroker", b"1", b""])
+        self.assertEqual(self.members("pg:brokers"), [])
+
+    def test_the_least_loaded_address_and_its_smallest_loop(self):
+        self.broker("5", "h:1", conns=3)
+        self.broker("6", "h:2", conns=1, assigned=1)
+        self.broker("7", "h:2", conns=0)
+        self.broker("8", "h:3", conns=4, age_ms=5001)           # dead, not counted
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])
+        self.assertEqual(self.hash("pg:dev:1")["assigned"], "6")
+        self.assertEqual(self.hash("pg:bk:6")["assigned"], "2")
+
+    def test_a_tie_goes_to_the_smaller_address(self):
+        self.broker("5", "h:2", conns=1)
+        self.broker("6", "h:1", conns=1)
+        self.assertEqual(self.register()[2], b"h:1")
+
+    def test_a_device_keeps_its_live_broker(self):
+        self.broker("5", "h:1", conns=9)
+        self.broker("6", "h:2")
+        self.r("HSET", "pg:dev:1", "assigned", "5")
+        self.r("SET", "pg:serial:1:SN-1", "1")
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])
+        self.assertEqual(self.hash("pg:bk:5")["assigned"], "0")  # not counted again
+
+    def test_a_device_whose_broker_died_gets_another(self):
+        self.broker("5", "h:1", age_ms=5001)
+        self.broker("6", "h:2")
+        self.r("HSET", "pg:dev:1", "assigned", "5")
+        self.r("SET", "pg:serial:1:SN-1", "1")
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])
+        self.assertEqual(self.hash("pg:dev:1")["assigned"], "6")
+
+    def test_missing_load_fields_count_0(self):
+        self.r("HSET", "pg:bk:5", "hb", str(self.now_ms()), "addr", "h:1")
+        self.r("SADD", "pg:brokers", "5")
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])
+
+
+CH = "5"
+
+
+def put_keys(dev="0", ch=CH):
+    if dev != "0":
+        stream, target = "pg:dev:%s:in" % dev, "pg:dev:%s" % dev
+    else:
+        stream, target = "pg:ch:%s" % ch, "pg:ch:%s:subs" % ch
+    return [stream, target, "pg:ch:%s:subs:types" % ch, "pg:ch:%s:brokers" % ch,
+            "pg:next_put_id", "pg:kept", "pg:stats"]
+
+
+class PutTest(LuaTestCase):
+    def put(self, dev="0", ty="0", body="hi"):
+        return self.run_script("router_put", put_keys(dev), [CH, ty, dev, "60000", body, "10"])
+
+    def test_to_an_unknown_device(self):
+        self.assertEqual(self.put("42"), [b"nodevice"])
+
+    def test_to_a_device_of_another_type(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "type", "3")
+        self.assertEqual(self.put("42", ty="2"), [b"nosub"])
+
+    def test_to_a_device_without_type_filtered(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        self.assertEqual(self.put("42", ty="2"), [b"nosub"])
+
+    def test_to_an_offline_device(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "type", "3")
+        self.assertEqual(self.put("42", ty="3"), [b"ok", b"1"])
+        [(_eid, f)] = self.entries("pg:dev:42:in")
+        self.assertEqual({k: v for k, v in f.items() if k != "x"},
+                         {"m": "1", "f": "0", "c": CH, "t": "3", "b": "hi"})
+        self.assertEqual(self.members("pg:kept"), ["42"])
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1"})
+
+    def test_to_an_online_device_notifies_its_broker(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", "9")
+        sub = self.subscribe("pg:n:bk:9")
+        self.assertEqual(self.put("42"), [b"ok", b"1"])
+        [(eid, f)] = self.entries("pg:dev:42:in")
+        self.assertEqual(sub.next(), ("M %s 1 0 5 %s 42 0\nhi" % (eid, f["x"])).encode())
+        self.assertEqual(self.members("pg:kept"), [])
+
+    def test_to_a_channel_without_subscribers(self):
+        self.assertEqual(self.put(), [b"nosub"])
+        self.assertEqual(self.r("KEYS", "*"), [])
+
+    def test_to_a_channel_notifies_its_brokers(self):
+        self.r("SADD", "pg:ch:5:subs", "42")
+        self.r("SADD", "pg:ch:5:brokers", "9")
+        sub = self.subscribe("pg:n:bk:9")
+        self.assertEqual(self.put(), [b"ok", b"1"])
+        self.assertEqual(self.put(), [b"ok", b"2"])
+        ids = [eid for eid, _ in self.entries("pg:ch:5")]
+        self.assertEqual(len(ids), 2)
+        self.assertTrue(sub.next().startswith(("M %s 1 0 5 " % ids[0]).encode()))
+
+    def test_to_a_channel_filtered_by_type(self):
+        self.r("SADD", "pg:ch:5:subs", "42")
+        self.assertEqual(self.put(ty="2"), [b"nosub"])          # no count for type 2
+        self.r("HSET", "pg:ch:5:subs:types", "2", "0", "3", "1")
+        self.assertEqual(self.put(ty="2"), [b"nosub"])
+        self.assertEqual(self.put(ty="3"), [b"ok", b"1"])
+        self.assertEqual(self.entries("pg:ch:5")[0][1]["t"], "3")
+
+
+if __name__ == "__main__":
+    unittest.main()
