@@ -10,60 +10,12 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "identify_body.h"
 #include "proto.h"
 #include "keys.h"
 #include "scripts.h"
 #include "token.h"
 #include "xmalloc.h"
-
-#define HEARTBEAT_DEFAULT 300
-#define HEARTBEAT_MAX 3600
-
-struct identify_req {
-    int64_t client_id;
-    int64_t heartbeat;
-    int feature_negotiation;
-    const char *token;
-};
-
-/* Parses and checks the body; 0, or -1 with *why set. */
-static int identify_parse(json_t *o, struct identify_req *req, const char **why)
-{
-    json_t *v;
-    if (!json_is_object(o)) {
-        *why = "body must be a JSON object";
-        return -1;
-    }
-    v = json_object_get(o, "client_id");
-    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-        *why = "client_id must be a positive int64";
-        return -1;
-    }
-    req->client_id = (int64_t)json_integer_value(v);
-    req->heartbeat = HEARTBEAT_DEFAULT;
-    v = json_object_get(o, "heartbeat_interval");
-    if (v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > HEARTBEAT_MAX) {
-            *why = "heartbeat_interval must be an integer from 1 to 3600";
-            return -1;
-        }
-        req->heartbeat = (int64_t)json_integer_value(v);
-    }
-    v = json_object_get(o, "token");
-    if (v && !json_is_string(v)) {
-        *why = "token must be a string";
-        return -1;
-    }
-    req->token = v ? json_string_value(v) : NULL;
-    v = json_object_get(o, "feature_negotiation");
-    if (v && !json_is_boolean(v)) {
-        *why = "feature_negotiation must be a boolean";
-        return -1;
-    }
-    req->feature_negotiation = v && json_is_true(v);
-    return 0;
-}
 
 static void identify_reply_ok(struct session *c)
 {
@@ -202,10 +154,9 @@ void cmd_identify(struct session *c, const char *body, size_t len)
 {
     struct broker *b = c->b;
     struct identify_req req;
-    const char *why = "body is not valid JSON";
-    json_t *o = json_loadb(body, len, 0, NULL);
-    if (!o || identify_parse(o, &req, &why) < 0) {
-        json_decref(o);
+    const char *why;
+    json_t *o = identify_body_parse(body, len, &req, &why);
+    if (!o) {
         session_fail(c, ERR_BAD_BODY, why);
         return;
     }
