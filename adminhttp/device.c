@@ -104,7 +104,7 @@ static void device_done(struct evhttp_request *req, redisReply *rep)
                           "broker_id", online ? str_or_null(str_at(rep, 4)) : json_null(),
                           "subscriptions", subs,
                           "pending", (json_int_t)rep->element[8]->integer);
-    reply_json(req, 200, o);
+    http_send_json(req, 200, o);
 }
 
 void device_handle(struct evhttp_request *req, void *arg)
@@ -132,7 +132,7 @@ void device_handle(struct evhttp_request *req, void *arg)
 static void disconnect_done(struct evhttp_request *req, redisReply *rep)
 {
     if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
-        reply_json(req, 200, json_pack("{s:b}", "disconnected", 1));
+        http_send_json(req, 200, json_pack("{s:b}", "disconnected", 1));
     else
         reply_error(req, 404, "not online");
 }
@@ -163,7 +163,7 @@ static void channels_done(struct evhttp_request *req, redisReply *rep)
         json_array_append_new(list, json_pack(
             "{s:I, s:I}", "channel_id", (json_int_t)strtoll(rep->element[i]->str, NULL, 10),
             "subscribers", (json_int_t)strtoll(rep->element[i + 1]->str, NULL, 10)));
-    reply_json(req, 200, json_pack("{s:o}", "channels", list));
+    http_send_json(req, 200, json_pack("{s:o}", "channels", list));
 }
 
 void channels_handle(struct evhttp_request *req, void *arg)
