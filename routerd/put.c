@@ -11,15 +11,9 @@
 #include <jansson.h>
 
 #include "router.h"
-#include "xmalloc.h"
 
 #define TTL_DEFAULT 604800
 #define TTL_MAX 2592000
-
-struct put_req {
-    struct router *r;
-    struct evhttp_request *req;
-};
 
 struct put_args {
     int64_t channel, device;
@@ -28,15 +22,11 @@ struct put_args {
 
 static void put_done(void *arg, redisReply *rep)
 {
-    struct put_req *pr = arg;
-    struct router *r = pr->r;
-    struct evhttp_request *req = pr->req;
-    free(pr);
+    struct router *r;
+    struct evhttp_request *req = request_take(arg, &r);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
         rep->element[0]->type != REDIS_REPLY_STRING) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            log_error("put script: %s", rep->str);
-        reply_unavailable(r, req);
+        request_bad_reply(r, req, "put", rep);
         return;
     }
     const char *status = rep->element[0]->str;
@@ -99,11 +89,8 @@ void put_handle(struct evhttp_request *req, void *arg)
     const char *argv[] = { ch_s, ty_s, dev_s, ttl_s, body, max_s };
     size_t argvlen[] = { strlen(ch_s), strlen(ty_s), strlen(dev_s), strlen(ttl_s), len,
                          strlen(max_s) };
-    struct put_req *pr = xmalloc(sizeof(*pr));
-    pr->r = r;
-    pr->req = req;
+    struct router_request *pr = request_new(r, req);
     if (rconn_script(&r->redis, RS_PUT, put_done, pr, 0, 6, argv, argvlen) < 0) {
-        free(pr);
-        reply_unavailable(r, req);
+        request_unsent(pr);
     }
 }

@@ -12,15 +12,9 @@
 #include "numparse.h"
 #include "router.h"
 #include "token.h"
-#include "xmalloc.h"
 
 #define SERIAL_MAX 64
 #define NAME_MAX_BYTES 128
-
-struct reg_req {
-    struct router *r;
-    struct evhttp_request *req;
-};
 
 static int serial_ok(const char *s)
 {
@@ -46,14 +40,10 @@ static int name_ok(const char *s)
 
 static void registration_done(void *arg, redisReply *rep)
 {
-    struct reg_req *rr = arg;
-    struct router *r = rr->r;
-    struct evhttp_request *req = rr->req;
-    free(rr);
+    struct router *r;
+    struct evhttp_request *req = request_take(arg, &r);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            log_error("registration script: %s", rep->str);
-        reply_unavailable(r, req);
+        request_bad_reply(r, req, "registration", rep);
         return;
     }
     int64_t id = strtoll(rep->element[0]->str, NULL, 10);
@@ -105,12 +95,9 @@ void registration_handle(struct evhttp_request *req, void *arg)
     char type_s[4];
     snprintf(type_s, sizeof(type_s), "%u", (unsigned)type);
     const char *argv[] = { serial, type_s, name ? name : "", name ? "1" : "0" };
-    struct reg_req *rr = xmalloc(sizeof(*rr));
-    rr->r = r;
-    rr->req = req;
+    struct router_request *rr = request_new(r, req);
     if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 0, 4, argv, NULL) < 0) {
-        free(rr);
-        reply_unavailable(r, req);
+        request_unsent(rr);
     }
     params_free(&kv);
 }
