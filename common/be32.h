@@ -1,5 +1,6 @@
 /* 32-bit big-endian integers in a byte buffer: the frame header's fields
- * (SPEC 2.3) and PUB's body length. Any alignment, char or unsigned char. */
+ * (SPEC 2.3), PUB's body length, SHA-256's words. Any alignment, char or
+ * unsigned char. */
 #ifndef PG_BE32_H
 #define PG_BE32_H
 #include <stdint.h>
