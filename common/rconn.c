@@ -80,7 +80,7 @@ static void rconn_reply(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     if (rc->in_flight > 0)
         rc->in_flight--;
-    rc->last_reply_ms = now_ms();
+    rc->last_reply_ms = mono_ms();
     if (req->cb)
         req->cb(req->arg, r);
     free(req);
@@ -232,9 +232,9 @@ void rconn_stop(struct rconn *rc)
     rc->sha = NULL;
 }
 
-void rconn_tick(struct rconn *rc, int64_t now)
+void rconn_tick(struct rconn *rc)
 {
-    if (rc->ac && rc->in_flight > 0 && now - rc->last_reply_ms > rc->reply_timeout_ms)
+    if (rc->ac && rc->in_flight > 0 && mono_ms() - rc->last_reply_ms > rc->reply_timeout_ms)
         rconn_reset(rc, "no reply in time");
 }
 
@@ -252,7 +252,7 @@ int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const c
         return -1;
     }
     if (rc->in_flight++ == 0)
-        rc->last_reply_ms = now_ms();
+        rc->last_reply_ms = mono_ms();
     if (!rc->flush_pending && rc->flush_ev) {
         rc->flush_pending = 1;
         event_active(rc->flush_ev, EV_TIMEOUT, 1);
