@@ -39,7 +39,8 @@ static void rconn_schedule_retry(struct rconn *rc)
     rc->backoff_ms = rc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rc->backoff_ms * 2;
 }
 
-/* Forgets the context (hiredis frees it) and tells the owner once. */
+/* Forgets the context (hiredis frees it), schedules the next try and tells
+ * the owner: once per loss, and a failed retry is a loss too. */
 static void rconn_lost(struct rconn *rc, const char *why)
 {
     int was_ready = rc->ready;

@@ -43,6 +43,9 @@ struct rconn {
     void *arg;
 };
 
+/* on_ready runs each time the connection becomes ready; on_lost after each
+ * loss, a failed retry included, so while Redis stays away it repeats with
+ * the backoff. */
 void rconn_init(struct rconn *rc, struct event_base *base, const struct cfg_addr *addr,
                 const char *const *scripts, int nscripts, int64_t reply_timeout_ms,
                 rconn_event_cb *on_ready, rconn_event_cb *on_lost, void *arg);
