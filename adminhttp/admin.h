@@ -73,7 +73,6 @@ int auth_check(struct admin *a, struct evhttp_request *req);
 int auth_ok(struct admin *a, struct evhttp_request *req);
 
 /* reply.c */
-void reply_json(struct evhttp_request *req, int status, json_t *body);  /* steals body */
 void reply_error(struct evhttp_request *req, int status, const char *error);
 
 /* api.c: POST /api */

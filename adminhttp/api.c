@@ -7,6 +7,7 @@
 #include <event2/http.h>
 
 #include "admin.h"
+#include "httputil.h"
 #include "xmalloc.h"
 
 /* F_SADDR, F_DADDR, F_ID: a positive integer; F_ANY_*: present, any value
@@ -54,7 +55,7 @@ void api_reply(struct admin *a, struct evhttp_request *req, int status, const ch
     json_decref(extra);
     if (status != 200)
         a->api_errors++;
-    reply_json(req, status, o);
+    http_send_json(req, status, o);
 }
 
 /* An address or message id: a JSON integer > 0. A body with a number

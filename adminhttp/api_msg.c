@@ -54,19 +54,15 @@ static void api_ok_or_404(struct api_req *r, redisReply *rep)
     api_reply(r->a, r->req, ok ? 200 : 404, r->reply_type, NULL);
 }
 
-#define NUM(buf, v) snprintf(buf, sizeof(buf), "%lld", (long long)(v))
-
 void api_send(struct api_req *r, const char *payload, size_t len)
 {
-    char s[24], d[24], id[24], ttl[24], max[24], k[3][KEY_MAX];
-    NUM(s, r->saddr);
-    NUM(d, r->daddr);
-    NUM(id, r->id);
-    NUM(ttl, r->a->conf.offline_ttl * 1000);
-    NUM(max, r->a->conf.offline_max);
+    char s[ARG_INT_MAX], d[ARG_INT_MAX], id[ARG_INT_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
+    char k[3][KEY_MAX];
     const char *argv[] = { key_dup(k[0], r->saddr, r->id), key_dev(k[1], r->daddr),
                            key_dev_in(k[2], r->daddr), KEY_API_CLIENTS, KEY_KEPT, KEY_STATS,
-                           s, d, id, payload, ttl, max };
+                           arg_int(s, r->saddr), arg_int(d, r->daddr), arg_int(id, r->id),
+                           payload, arg_int(ttl, (int64_t)r->a->conf.offline_ttl * 1000),
+                           arg_int(max, (int64_t)r->a->conf.offline_max) };
     size_t lens[12];
     for (int i = 0; i < 12; i++)
         lens[i] = argv[i] == payload ? len : strlen(argv[i]);
@@ -139,26 +135,26 @@ void api_recv(struct api_req *r)
 
 void api_free(struct api_req *r)
 {
-    char k[RECEIVER_KEYS][KEY_MAX], id[24];
+    char k[RECEIVER_KEYS][KEY_MAX], id[ARG_INT_MAX];
     const char *argv[RECEIVER_KEYS + 1];
     receiver_keys(k, argv, r->saddr);
-    NUM(id, r->id);
+    arg_int(id, r->id);
     argv[RECEIVER_KEYS] = id;
     api_run(r, AS_FREE, api_ok_or_404, RECEIVER_KEYS, RECEIVER_KEYS + 1, argv, NULL);
 }
 
 void api_helo(struct api_req *r)
 {
-    char s[24];
-    NUM(s, r->saddr);
+    char s[ARG_INT_MAX];
+    arg_int(s, r->saddr);
     const char *argv[] = { KEY_API_CLIENTS, s };
     api_run(r, AS_HELO, api_ok_or_404, 1, 2, argv, NULL);
 }
 
 void api_gbye(struct api_req *r)
 {
-    char s[24], k[3][KEY_MAX];
-    NUM(s, r->saddr);
+    char s[ARG_INT_MAX], k[3][KEY_MAX];
+    arg_int(s, r->saddr);
     const char *argv[] = { KEY_API_CLIENTS, key_dev_in(k[0], r->saddr),
                            key_dev_freed(k[1], r->saddr), key_dev_cur(k[2], r->saddr), s };
     api_run(r, AS_GBYE, api_ok_or_404, 4, 5, argv, NULL);

@@ -110,7 +110,7 @@ static void device_done(struct evhttp_request *req, redisReply *rep)
                           "broker_id", online ? str_or_null(str_at(rep, DV_BROKER)) : json_null(),
                           "subscriptions", subs,
                           "pending", (json_int_t)rep->element[DV_PENDING]->integer);
-    reply_json(req, 200, o);
+    http_send_json(req, 200, o);
 }
 
 void device_handle(struct evhttp_request *req, void *arg)
@@ -150,7 +150,7 @@ static void disconnect_done(struct evhttp_request *req, redisReply *rep)
 {
     if (script_ok(rep, 1) && rep->element[1]->type == REDIS_REPLY_INTEGER &&
         rep->element[1]->integer > 0)
-        reply_json(req, 200, json_pack("{s:b}", "disconnected", 1));
+        http_send_json(req, 200, json_pack("{s:b}", "disconnected", 1));
     else
         reply_error(req, 404, "not online");
 }
@@ -182,7 +182,7 @@ static void channels_done(struct evhttp_request *req, redisReply *rep)
         json_array_append_new(list, json_pack(
             "{s:I, s:I}", "channel_id", (json_int_t)strtoll(rep->element[i]->str, NULL, 10),
             "subscribers", (json_int_t)strtoll(rep->element[i + 1]->str, NULL, 10)));
-    reply_json(req, 200, json_pack("{s:o}", "channels", list));
+    http_send_json(req, 200, json_pack("{s:o}", "channels", list));
 }
 
 void channels_handle(struct evhttp_request *req, void *arg)

@@ -17,9 +17,8 @@ static void admin_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct admin *a = arg;
     (void)fd; (void)what;
-    int64_t now = now_ms();
-    rconn_tick(&a->redis, now);
-    stats_tick(a, now);
+    rconn_tick(&a->redis);
+    stats_tick(a, now_ms());
 }
 
 static void admin_stop(void *arg)

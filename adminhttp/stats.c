@@ -201,7 +201,7 @@ static void stats_on_reply(void *arg, redisReply *rep)
     json_t *o = stats_parse(rep);
     if (o) {
         stats_add_history(sr->a, o);
-        reply_json(sr->req, 200, o);
+        http_send_json(sr->req, 200, o);
     } else {
         reply_error(sr->req, 503, "redis unavailable");
     }

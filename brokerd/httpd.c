@@ -1,8 +1,5 @@
 /* brokerd's HTTP port: GET /ping, /stats (JSON) and /metrics (Prometheus),
  * over every loop of the process. It runs on loop 0. */
-#include <stdlib.h>
-#include <string.h>
-
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <jansson.h>
@@ -79,10 +76,7 @@ static void http_stats(struct evhttp_request *req, void *arg)
                           "redeliveries", (json_int_t)t.stats.redeliveries,
                           "fins", (json_int_t)t.stats.fins,
                           "redis_connected", proc_redis_up(p));
-    char *text = json_dumps(o, JSON_COMPACT);
-    http_send(req, 200, "application/json", text, strlen(text));
-    free(text);
-    json_decref(o);
+    http_send_json(req, 200, o);
 }
 
 static void http_metrics(struct evhttp_request *req, void *arg)

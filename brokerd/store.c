@@ -183,7 +183,7 @@ void store_leave(struct broker *b)
 
 void store_tick(struct broker *b, int64_t now)
 {
-    rconn_tick(&b->store.cmd, now);
+    rconn_tick(&b->store.cmd);
     if (!b->stopping && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = now;
         store_beat(b);

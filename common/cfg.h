@@ -6,18 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfg_addr.h"
+
 enum cfg_type {
     CFG_STR,      /* char * (malloc'd, freed by cfg_free) */
     CFG_UINT,     /* uint64_t in [min, max], plain decimal (SPEC 2.6) */
-    CFG_ADDR,     /* struct cfg_addr: host:port, [v6]:port, port 0..65535 */
+    CFG_ADDR,     /* struct cfg_addr (cfg_addr.h) */
     CFG_LOGLEVEL, /* enum log_level */
-};
-
-#define CFG_HOST_MAX 256
-
-struct cfg_addr {
-    char host[CFG_HOST_MAX];
-    uint16_t port;
 };
 
 struct cfg_opt {
@@ -68,10 +63,5 @@ enum cfg_result cfg_load(const struct cfg_program *prog, void *conf,
 /* Parses one value into the field; 0 or -1 with err filled. */
 int cfg_set(const struct cfg_opt *opt, void *conf, const char *value, char *err, size_t errlen);
 void cfg_free(const struct cfg_program *prog, void *conf);
-
-/* "host:port" / "[::1]:port" -> addr. 0 or -1. */
-int cfg_parse_addr(const char *s, struct cfg_addr *out);
-/* Formats addr as "host:port" (brackets for IPv6). */
-void cfg_format_addr(const struct cfg_addr *a, char *buf, size_t cap);
 
 #endif

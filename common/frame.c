@@ -5,6 +5,7 @@
  * either added whole or (on allocation failure) not at all and the stream
  * never goes out of step. */
 #include "frame.h"
+#include "be32.h"
 #include "numparse.h"
 
 #include <inttypes.h>
@@ -16,19 +17,6 @@
 
 /* Largest data length whose size field (4 + len) fits in 32 bits. */
 #define FRAME_DATA_MAX ((size_t)UINT32_MAX - 4)
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static uint32_t get_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
 
 /* data_len must be at most FRAME_DATA_MAX; the frame_add* functions check. */
 void frame_header(unsigned char out[FRAME_HEADER_LEN], enum frame_type type, size_t data_len)

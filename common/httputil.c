@@ -1,8 +1,12 @@
 #include "httputil.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <jansson.h>
 
 #include "log.h"
 #include "net.h"
@@ -37,6 +41,18 @@ void http_send(struct evhttp_request *req, int status, const char *type, const c
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
     evhttp_send_reply(req, status, NULL, out);  /* the standard reason phrase */
     evbuffer_free(out);
+}
+
+void http_send_json(struct evhttp_request *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    http_send(req, status, "application/json", text, strlen(text));
+    free(text);
 }
 
 int http_require_get(struct evhttp_request *req)

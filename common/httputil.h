@@ -1,5 +1,5 @@
 /* Small pieces every daemon's evhttp server shares: binding a listener,
- * plain replies, /ping, and Prometheus metric lines. */
+ * plain and JSON replies, /ping, and Prometheus metric lines. */
 #ifndef PG_HTTPUTIL_H
 #define PG_HTTPUTIL_H
 #include <stddef.h>
@@ -11,6 +11,7 @@ struct event_base;
 struct evhttp;
 struct evhttp_request;
 struct evbuffer;
+struct json_t;
 
 /* A new evhttp on base accepting on addr, sharing the port with other loops
  * as `share` says (net_listen); the bound address goes to bound. NULL on
@@ -20,6 +21,8 @@ struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr,
 /* Sends status with a Content-Type and the given bytes. */
 void http_send(struct evhttp_request *req, int status, const char *type, const char *body,
                size_t len);
+/* Sends status with body as compact JSON (application/json). Steals body. */
+void http_send_json(struct evhttp_request *req, int status, struct json_t *body);
 /* GET /ping -> "OK" (the handler for evhttp_set_cb). */
 void http_ping(struct evhttp_request *req, void *arg);
 /* 1 if the request is a GET; else replies 405 text and returns 0. */

@@ -24,6 +24,8 @@ void imap_put(struct imap *m, int64_t key, void *val);
 /* Removes key; returns its value or NULL. */
 void *imap_del(struct imap *m, int64_t key);
 
-/* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->slots[i].key) ... */
+/* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->slots[i].key) ...
+ * No imap_put or imap_del meanwhile: a put may grow the table, and a
+ * delete shifts later entries back, past the loop's index. */
 
 #endif

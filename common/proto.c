@@ -8,6 +8,8 @@
 
 #include <event2/buffer.h>
 
+#include "be32.h"
+
 enum proto_status proto_take_magic(struct evbuffer *in)
 {
     unsigned char got[PROTO_MAGIC_LEN];
@@ -115,6 +117,6 @@ enum proto_status proto_peek_size(struct evbuffer *in, uint32_t *size)
         return PROTO_NEED_MORE;
     if (evbuffer_copyout(in, b, 4) != 4)
         return PROTO_NEED_MORE;
-    *size = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
+    *size = get_be32(b);
     return PROTO_OK;
 }

@@ -39,7 +39,8 @@ static void rconn_schedule_retry(struct rconn *rc)
     rc->backoff_ms = rc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rc->backoff_ms * 2;
 }
 
-/* Forgets the context (hiredis frees it) and tells the owner once. */
+/* Forgets the context (hiredis frees it), schedules the next try and tells
+ * the owner: once per loss, and a failed retry is a loss too. */
 static void rconn_lost(struct rconn *rc, const char *why)
 {
     int was_ready = rc->ready;
@@ -80,7 +81,7 @@ static void rconn_reply(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     if (rc->in_flight > 0)
         rc->in_flight--;
-    rc->last_reply_ms = now_ms();
+    rc->last_reply_ms = mono_ms();
     if (req->cb)
         req->cb(req->arg, r);
     free(req);
@@ -232,9 +233,9 @@ void rconn_stop(struct rconn *rc)
     rc->sha = NULL;
 }
 
-void rconn_tick(struct rconn *rc, int64_t now)
+void rconn_tick(struct rconn *rc)
 {
-    if (rc->ac && rc->in_flight > 0 && now - rc->last_reply_ms > rc->reply_timeout_ms)
+    if (rc->ac && rc->in_flight > 0 && mono_ms() - rc->last_reply_ms > rc->reply_timeout_ms)
         rconn_reset(rc, "no reply in time");
 }
 
@@ -252,7 +253,7 @@ int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const c
         return -1;
     }
     if (rc->in_flight++ == 0)
-        rc->last_reply_ms = now_ms();
+        rc->last_reply_ms = mono_ms();
     if (!rc->flush_pending && rc->flush_ev) {
         rc->flush_pending = 1;
         event_active(rc->flush_ev, EV_TIMEOUT, 1);

@@ -25,7 +25,8 @@ struct rconn {
     struct event_base *base;
     struct cfg_addr addr;
     struct redisAsyncContext *ac;
-    int ready;                   /* connected and scripts loaded */
+    int ready;                   /* scripts loaded; with none, as soon as the
+                                    connect starts (commands queue) */
     const char *const *scripts;
     int nscripts, loaded;
     char (*sha)[41];
@@ -34,13 +35,17 @@ struct rconn {
     int flush_pending;
     int64_t backoff_ms;
     uint64_t in_flight;
-    int64_t last_reply_ms;
+    int64_t last_reply_ms;       /* mono_ms() of the last reply, or of the
+                                    command that ended an idle spell */
     int64_t reply_timeout_ms;
     int stopped;
     rconn_event_cb *on_ready, *on_lost;
     void *arg;
 };
 
+/* on_ready runs each time the connection becomes ready; on_lost after each
+ * loss, a failed retry included, so while Redis stays away it repeats with
+ * the backoff. */
 void rconn_init(struct rconn *rc, struct event_base *base, const struct cfg_addr *addr,
                 const char *const *scripts, int nscripts, int64_t reply_timeout_ms,
                 rconn_event_cb *on_ready, rconn_event_cb *on_lost, void *arg);
@@ -49,8 +54,10 @@ void rconn_start(struct rconn *rc);
 void rconn_reset(struct rconn *rc, const char *why);
 /* Drops it for good. */
 void rconn_stop(struct rconn *rc);
-/* The watchdog; call it from a periodic timer. */
-void rconn_tick(struct rconn *rc, int64_t now);
+/* The watchdog; call it from a periodic timer. Commands in flight with no
+ * reply for reply_timeout_ms (on the monotonic clock) reset the
+ * connection. */
+void rconn_tick(struct rconn *rc);
 
 /* Send a command; 0, or -1 (cb not called) when not connected. */
 int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const char **argv,

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "be32.h"
+
 #define HMAC_BLOCK 64
 
 /* FIPS 180-4 4.2.2: the first 32 bits of the fractional parts of the cube
@@ -40,8 +42,7 @@ static void sha256_block(uint32_t h[8], const unsigned char *p)
     uint32_t a, b, c, d, e, f, g, hh;
 
     for (int t = 0; t < 16; t++)
-        w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16
-             | (uint32_t)p[4 * t + 2] << 8 | (uint32_t)p[4 * t + 3];
+        w[t] = get_be32(p + 4 * t);
     for (int t = 16; t < 64; t++)
         w[t] = SSIG1(w[t - 2]) + w[t - 7] + SSIG0(w[t - 15]) + w[t - 16];
 
@@ -115,12 +116,8 @@ void sha256_final(struct sha256 *s, unsigned char out[SHA256_LEN])
     for (int i = 0; i < 8; i++)
         s->buf[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
     sha256_block(s->h, s->buf);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (unsigned char)(s->h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)s->h[i];
-    }
+    for (int i = 0; i < 8; i++)
+        put_be32(out + 4 * i, s->h[i]);
     memset(s, 0, sizeof(*s));
 }
 

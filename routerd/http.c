@@ -11,14 +11,6 @@
  * MsgTooLong; beyond it libevent answers 413 itself. */
 #define BODY_SLACK (1024 * 1024)
 
-int router_request_ok(struct router *r, struct evhttp_request *req, int is_put)
-{
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
-        return 0;
-    reply_send(r, req, RC_METHOD, is_put, NULL);
-    return -1;
-}
-
 static void http_metrics(struct evhttp_request *req, void *arg)
 {
     struct router *r = arg;

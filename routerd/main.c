@@ -21,7 +21,7 @@ static void router_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct router *r = arg;
     (void)fd; (void)what;
-    rconn_tick(&r->redis, now_ms());
+    rconn_tick(&r->redis);
 }
 
 /* Stops this loop (on its own thread). */

@@ -13,15 +13,9 @@
 #include "keys.h"
 #include "router.h"
 #include "scripts.h"
-#include "xmalloc.h"
 
 #define TTL_DEFAULT 604800
 #define TTL_MAX 2592000
-
-struct put_req {
-    struct router *r;
-    struct evhttp_request *req;
-};
 
 struct put_args {
     int64_t channel, device;
@@ -30,15 +24,11 @@ struct put_args {
 
 static void put_done(void *arg, redisReply *rep)
 {
-    struct put_req *pr = arg;
-    struct router *r = pr->r;
-    struct evhttp_request *req = pr->req;
-    free(pr);
+    struct router *r;
+    struct evhttp_request *req = request_take(arg, &r);
     const char *status = script_status(rep);
     if (!status) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            log_error("put script: %s", rep->str);
-        reply_unavailable(r, req);
+        request_bad_reply(r, req, "put", rep);
         return;
     }
     if (script_ok(rep, 1)) {
@@ -90,32 +80,26 @@ void put_handle(struct evhttp_request *req, void *arg)
         reply_send(r, req, code, 1, NULL);
         return;
     }
-    char ch_s[24], ty_s[4], dev_s[24], ttl_s[24], max_s[24];
-    snprintf(ch_s, sizeof(ch_s), "%lld", (long long)a.channel);
-    snprintf(ty_s, sizeof(ty_s), "%u", (unsigned)a.type);
-    snprintf(dev_s, sizeof(dev_s), "%lld", (long long)a.device);
-    snprintf(ttl_s, sizeof(ttl_s), "%llu", (unsigned long long)a.ttl * 1000);
-    snprintf(max_s, sizeof(max_s), "%llu", (unsigned long long)r->conf.offline_max);
+    char ch_s[ARG_INT_MAX], ty_s[ARG_INT_MAX], dev_s[ARG_INT_MAX], ttl_s[ARG_INT_MAX];
+    char max_s[ARG_INT_MAX];
     const char *body = (const char *)evbuffer_pullup(in, (ssize_t)len);
     char stream[KEY_MAX], target[KEY_MAX], types[KEY_MAX], brokers[KEY_MAX];
-    if (a.device) {
-        key_dev_in(stream, a.device);
+    /* The stream the message goes to, and what must exist for it to be
+     * routed: the device, or the channel's subscribers. */
+    key_stream(stream, a.device, a.device ? 0 : a.channel);
+    if (a.device)
         key_dev(target, a.device);
-    } else {
-        key_ch(stream, a.channel);
+    else
         key_ch_subs(target, a.channel);
-    }
     const char *argv[] = { stream, target, key_ch_subs_types(types, a.channel),
                            key_ch_brokers(brokers, a.channel), KEY_NEXT_PUT_ID, KEY_KEPT,
-                           KEY_STATS, ch_s, ty_s, dev_s, ttl_s, body, max_s };
+                           KEY_STATS, arg_int(ch_s, a.channel), arg_int(ty_s, (int64_t)a.type),
+                           arg_int(dev_s, a.device), arg_int(ttl_s, (int64_t)a.ttl * 1000), body,
+                           arg_int(max_s, (int64_t)r->conf.offline_max) };
     size_t argvlen[13];
     for (int i = 0; i < 13; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
-    struct put_req *pr = xmalloc(sizeof(*pr));
-    pr->r = r;
-    pr->req = req;
-    if (rconn_script(&r->redis, RS_PUT, put_done, pr, 7, 13, argv, argvlen) < 0) {
-        free(pr);
-        reply_unavailable(r, req);
-    }
+    struct router_request *pr = request_new(r, req);
+    if (rconn_script(&r->redis, RS_PUT, put_done, pr, 7, 13, argv, argvlen) < 0)
+        request_unsent(pr);
 }

@@ -14,14 +14,8 @@
 #include "router.h"
 #include "scripts.h"
 #include "token.h"
-#include "xmalloc.h"
 
 #define NAME_MAX_BYTES 128
-
-struct reg_req {
-    struct router *r;
-    struct evhttp_request *req;
-};
 
 static int serial_ok(const char *s)
 {
@@ -47,16 +41,12 @@ static int name_ok(const char *s)
 
 static void registration_done(void *arg, redisReply *rep)
 {
-    struct reg_req *rr = arg;
-    struct router *r = rr->r;
-    struct evhttp_request *req = rr->req;
-    free(rr);
+    struct router *r;
+    struct evhttp_request *req = request_take(arg, &r);
     /* {status, device id, broker address} */
     const char *status = script_status(rep);
     if (!status || rep->elements != 3) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            log_error("registration script: %s", rep->str);
-        reply_unavailable(r, req);
+        request_bad_reply(r, req, "registration", rep);
         return;
     }
     int64_t id = strtoll(rep->element[1]->str, NULL, 10);
@@ -108,12 +98,8 @@ void registration_handle(struct evhttp_request *req, void *arg)
     const char *argv[] = { key_serial(skey, (int64_t)type, serial), KEY_NEXT_DEVICE_ID,
                            KEY_DEVICES, KEY_BROKERS, serial, arg_int(type_s, (int64_t)type),
                            name ? name : "", name ? "1" : "0" };
-    struct reg_req *rr = xmalloc(sizeof(*rr));
-    rr->r = r;
-    rr->req = req;
-    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 4, 8, argv, NULL) < 0) {
-        free(rr);
-        reply_unavailable(r, req);
-    }
+    struct router_request *rr = request_new(r, req);
+    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 4, 8, argv, NULL) < 0)
+        request_unsent(rr);
     params_free(&kv);
 }

@@ -1,7 +1,4 @@
 /* Every routerd reply: {"code": <int>, "msg": "<text>", "data": ...}. */
-#include <stdlib.h>
-#include <string.h>
-
 #include <event2/http.h>
 #include <jansson.h>
 
@@ -30,12 +27,8 @@ static const struct code_info codes[] = {
 static void reply_json(struct router *r, struct evhttp_request *req, int code, const char *name,
                        int status, json_t *data)
 {
-    json_t *o = json_pack("{s:i, s:s, s:o}", "code", code, "msg", name,
-                          "data", data ? data : json_null());
-    char *text = json_dumps(o, JSON_COMPACT);
-    http_send(req, status, "application/json", text, strlen(text));
-    free(text);
-    json_decref(o);
+    http_send_json(req, status, json_pack("{s:i, s:s, s:o}", "code", code, "msg", name,
+                                          "data", data ? data : json_null()));
     if (code != RC_OK)
         r->stats.errors++;
 }

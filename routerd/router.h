@@ -17,6 +17,7 @@ struct evhttp;
 struct evhttp_request;
 struct evkeyvalq;
 struct json_t;
+struct redisReply;
 
 /* ---- configuration (conf.c) ---- */
 
@@ -111,8 +112,26 @@ int params_id(struct evkeyvalq *kv, const char *name, int64_t *out);
 /* registration.c, put.c */
 void registration_handle(struct evhttp_request *req, void *arg);
 void put_handle(struct evhttp_request *req, void *arg);
-/* Common entry checks: POST only, Redis ready. 0 to go on. */
+
+/* request.c: a /put or /registration request. The entry check: POST
+ * only (else MethodErr); 0 to go on. */
 int router_request_ok(struct router *r, struct evhttp_request *req, int is_put);
+/* The callback argument of the request's script: the router and the request
+ * to answer when the reply comes. */
+struct router_request {
+    struct router *r;
+    struct evhttp_request *req;
+};
+struct router_request *request_new(struct router *r, struct evhttp_request *req);
+/* The script could not be sent (Redis not ready): frees rq, answers 503. */
+void request_unsent(struct router_request *rq);
+/* In the script's callback: frees the carrier arg; returns its request and
+ * sets *r. */
+struct evhttp_request *request_take(void *arg, struct router **r);
+/* A reply not of the script's shape (NULL when the connection went): answers
+ * 503, and logs it if Redis said why. */
+void request_bad_reply(struct router *r, struct evhttp_request *req, const char *script,
+                       const struct redisReply *rep);
 
 /* scripts.c */
 extern const char *const router_script_text[RS_COUNT];

@@ -6,6 +6,7 @@
 
 #include <event2/buffer.h>
 
+#include "be32.h"
 #include "frame.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -22,6 +23,36 @@ static void assert_buf(struct evbuffer *buf, const void *want, size_t len)
 static void add_raw(struct evbuffer *b, const void *p, size_t len)
 {
     cr_assert_eq(evbuffer_add(b, p, len), 0);
+}
+
+/* ---- be32 ---- */
+
+Test(be32, put_writes_most_significant_byte_first)
+{
+    unsigned char b[6] = { 0xee, 0, 0, 0, 0, 0xee };
+    put_be32(b + 1, 0x01020304u);
+    const unsigned char want[6] = { 0xee, 1, 2, 3, 4, 0xee };
+    cr_assert_arr_eq(b, want, 6);
+    put_be32(b + 1, 0xffffffffu);
+    const unsigned char ones[6] = { 0xee, 0xff, 0xff, 0xff, 0xff, 0xee };
+    cr_assert_arr_eq(b, ones, 6);
+}
+
+Test(be32, get_reads_bytes_above_0x7f_unsigned)
+{
+    const char b[5] = { 0, (char)0x80, 0, 0, (char)0xff };
+    cr_assert_eq(get_be32(b), 0x00800000u);
+    cr_assert_eq(get_be32(b + 1), 0x800000ffu);
+}
+
+Test(be32, round_trip)
+{
+    const uint32_t v[] = { 0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fffffffu, 0x80000000u, 0xffffffffu };
+    char b[4];
+    for (size_t i = 0; i < NELEMS(v); i++) {
+        put_be32(b, v[i]);
+        cr_assert_eq(get_be32(b), v[i]);
+    }
 }
 
 /* ---- writing ---- */

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "be32.h"
 #include "frame.h"
 #include "pushbench.h"
 
@@ -66,11 +67,6 @@ static void expect_received(struct rig *r, uint64_t want)
     }
     pump(r);
     cr_assert_eq(r->w.st.received, want);
-}
-
-static void put_be32(char *p, uint32_t v)
-{
-    p[0] = (char)(v >> 24); p[1] = (char)(v >> 16); p[2] = (char)(v >> 8); p[3] = (char)v;
 }
 
 static size_t response_ok(char *p)

@@ -4,26 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "be32.h"
 #include "frame.h"
 #include "proto.h"
 #include "pushbench.h"
 
 #define PG_FRAME_MAX (16u << 20)
-
-static void put_be32(char *p, uint32_t v)
-{
-    p[0] = (char)(v >> 24);
-    p[1] = (char)(v >> 16);
-    p[2] = (char)(v >> 8);
-    p[3] = (char)v;
-}
-
-static uint32_t get_be32(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-
-    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
-}
 
 /* The magic, IDENTIFY and, for a receiver, SUB: sent together, the broker
  * answers OK to each in order. */
