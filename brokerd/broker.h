@@ -278,7 +278,7 @@ struct broker {
     struct session *tick_next;      /* where the next tick's walk starts (session.c) */
     int64_t cursor_pass_ms;      /* when the last pass that writes cursors began */
     int cursor_pass;             /* this pass writes cursors (session.c) */
-    int64_t last_beat_ms;
+    int64_t last_beat_ms;        /* mono_ms() of the last heartbeat to Redis */
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
     int stopping;                /* loop_stop ran: draining, then exit */
     int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
@@ -452,7 +452,8 @@ int store_ready(const struct broker *b);
 /* Writes c's read positions if they moved; session_tick calls it about once a
  * second per connection, so Redis never gets every HSET in one burst. */
 void store_flush_cursors(struct broker *b, struct session *c);
-void store_tick(struct broker *b, int64_t now);
+/* mono: mono_ms(); the heartbeat goes out about once a second on it. */
+void store_tick(struct broker *b, int64_t mono);
 /* Takes this broker out of the registry (at shutdown). */
 void store_leave(struct broker *b);
 

@@ -77,21 +77,21 @@ static void run_cls(struct session *c, const char *body, size_t len)
 }
 
 static const struct command commands[CMD_COUNT] = {
-    [CMD_H] = { .name = "H", .words = 1, .run = run_h },
-    [CMD_IDENTIFY] = { .name = "IDENTIFY", .words = 1, .identify = ID_REFUSED, .has_body = 1,
+    [CMD_H] = { .name = PROTO_VERB_H, .words = 1, .run = run_h },
+    [CMD_IDENTIFY] = { .name = PROTO_VERB_IDENTIFY, .words = 1, .identify = ID_REFUSED, .has_body = 1,
                        .body_max = PROTO_MAX_IDENTIFY, .body_err = ERR_BAD_BODY,
                        .body_why = "IDENTIFY body over 4096 bytes", .run = run_identify },
-    [CMD_SUB] = { .name = "SUB", .words = 2, .identify = ID_NEEDED, .field = { F_CHANNEL },
+    [CMD_SUB] = { .name = PROTO_VERB_SUB, .words = 2, .identify = ID_NEEDED, .field = { F_CHANNEL },
                   .run = run_sub },
-    [CMD_UNSUB] = { .name = "UNSUB", .words = 2, .identify = ID_NEEDED, .field = { F_CHANNEL },
+    [CMD_UNSUB] = { .name = PROTO_VERB_UNSUB, .words = 2, .identify = ID_NEEDED, .field = { F_CHANNEL },
                     .run = run_unsub },
-    [CMD_PUB] = { .name = "PUB", .words = 4, .identify = ID_NEEDED, .pipelined = 1,
+    [CMD_PUB] = { .name = PROTO_VERB_PUB, .words = 4, .identify = ID_NEEDED, .pipelined = 1,
                   .has_body = 1, .body_err = ERR_BAD_MESSAGE,
                   .body_why = "message body over max_msg_size",
                   .field = { F_ID_OR_ZERO, F_CHANNEL, F_ID }, .run = run_pub },
-    [CMD_FIN] = { .name = "FIN", .words = 2, .identify = ID_NEEDED, .field = { F_ID },
+    [CMD_FIN] = { .name = PROTO_VERB_FIN, .words = 2, .identify = ID_NEEDED, .field = { F_ID },
                   .run = run_fin },
-    [CMD_CLS] = { .name = "CLS", .words = 1, .run = run_cls },
+    [CMD_CLS] = { .name = PROTO_VERB_CLS, .words = 1, .run = run_cls },
 };
 
 /* Longer than every name: enough input to tell which command a line is. */

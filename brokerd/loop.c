@@ -44,7 +44,7 @@ static void loop_tick(evutil_socket_t fd, short what, void *arg)
         while (b->conns)
             session_close(b->conns);  /* unlinks it */
     session_tick(b, mono);
-    store_tick(b, now_ms());
+    store_tick(b, mono);
     session_free_dead(b);
     broker_publish_snapshot(b);
     if (b->stopping && b->nconns == 0 &&

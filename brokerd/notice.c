@@ -7,10 +7,9 @@
 #include "broker.h"
 #include "numparse.h"
 
-/* A notice: "M <eid> <mid> <from> <channel> <expire_ms> <to> <type>\n<body>"
- * (type: the device_type filter, 0 for all), or
- * "K <client_id> <conn token>" (the device identified on another broker),
- * or "D <client_id>" (disconnected by an administrator). */
+/* The notice formats (M, K, D) are in docs/DESIGN.md (the table of notices); lua/lib.lua
+ * writes them and this file is the one that reads them. Splits n
+ * space-separated fields, the last ending at '\n'; the header's length. */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
 {
     for (int i = 0; i < n; i++) {

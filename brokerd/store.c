@@ -78,7 +78,7 @@ static void store_maybe_resync(struct broker *b)
         b->store.resynced = 1;
         store_resync(b);
         loop_redis_ready(b);
-        b->last_beat_ms = 0;  /* announce ourselves at the next tick */
+        b->last_beat_ms = mono_ms() - BEAT_MS;  /* announce ourselves at the next tick */
     }
 }
 
@@ -181,11 +181,11 @@ void store_leave(struct broker *b)
               (const char *[]){ "SREM", KEY_BROKERS, arg_int(id, b->id) }, NULL);
 }
 
-void store_tick(struct broker *b, int64_t now)
+void store_tick(struct broker *b, int64_t mono)
 {
     rconn_tick(&b->store.cmd);
-    if (!b->stopping && store_ready(b) && now - b->last_beat_ms >= BEAT_MS) {
-        b->last_beat_ms = now;
+    if (!b->stopping && store_ready(b) && mono - b->last_beat_ms >= BEAT_MS) {
+        b->last_beat_ms = mono;
         store_beat(b);
     }
 }

@@ -14,6 +14,15 @@ struct evbuffer;
 #define PROTO_MAX_IDENTIFY 4096  /* IDENTIFY body limit */
 
 /* Response frames' texts (SPEC 2.3). */
+/* The verbs' spelling (SPEC 2.2), shared with the client tools; what each
+ * does, its words and body are brokerd's command table (brokerd/cmd.c). */
+#define PROTO_VERB_H "H"
+#define PROTO_VERB_IDENTIFY "IDENTIFY"
+#define PROTO_VERB_SUB "SUB"
+#define PROTO_VERB_UNSUB "UNSUB"
+#define PROTO_VERB_PUB "PUB"
+#define PROTO_VERB_FIN "FIN"
+#define PROTO_VERB_CLS "CLS"
 #define PROTO_RESPONSE_OK "OK"
 #define PROTO_RESPONSE_CLOSE_WAIT "CLOSE_WAIT"
 

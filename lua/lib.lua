@@ -52,7 +52,7 @@ end
 function pg.ms(n) return string.format('%d', n) end
 
 -- ---- formats (docs/DESIGN.md, "Notices" and "Cursors") ----
--- A message notice: the whole stream entry, parsed by brokerd/deliver.c.
+-- A message notice: the whole stream entry, parsed by brokerd/notice.c.
 function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
   return 'M ' .. id .. ' ' .. mid .. ' ' .. from .. ' ' .. ch .. ' ' .. exp .. ' ' .. to ..
     ' ' .. ty .. '\n' .. body

@@ -257,7 +257,7 @@ static void send_identify(struct pushcat *pc)
         n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"token\":\"%s\"", pc->conf.token);
     json[n++] = '}';
     bufferevent_write(pc->bev, PROTO_MAGIC, PROTO_MAGIC_LEN);
-    send_with_body(pc, "IDENTIFY\n", json, (size_t)n);
+    send_with_body(pc, PROTO_VERB_IDENTIFY "\n", json, (size_t)n);
     pc->state = ST_IDENTIFYING;
 }
 
@@ -272,7 +272,7 @@ static void start_close(struct pushcat *pc, int code)
         return;
     }
     pc->state = ST_CLOSING;
-    bufferevent_write(pc->bev, "CLS\n", 4);
+    bufferevent_write(pc->bev, PROTO_VERB_CLS "\n", strlen(PROTO_VERB_CLS) + 1);
     evtimer_add(pc->tick, &tv);   /* no more heartbeats: now the deadline */
 }
 
@@ -283,11 +283,11 @@ static void advance(struct pushcat *pc)
 
     if (pc->next_sub < pc->nsubs) {
         pc->state = ST_SUBSCRIBING;
-        evbuffer_add_printf(bufferevent_get_output(pc->bev), "SUB %" PRId64 "\n",
+        evbuffer_add_printf(bufferevent_get_output(pc->bev), PROTO_VERB_SUB " %" PRId64 "\n",
                             pc->subs[pc->next_sub++]);
     } else if (pc->pub) {
         pc->state = ST_PUBLISHING;
-        snprintf(line, sizeof(line), "PUB %" PRId64 " %" PRId64 " %" PRId64 "\n",
+        snprintf(line, sizeof(line), PROTO_VERB_PUB " %" PRId64 " %" PRId64 " %" PRId64 "\n",
                  pc->to, pc->channel, pc->message_id);
         send_with_body(pc, line, evbuffer_pullup(pc->body, -1), evbuffer_get_length(pc->body));
     } else {
@@ -298,7 +298,7 @@ static void advance(struct pushcat *pc)
 
 static void on_response(struct pushcat *pc, const char *data)
 {
-    if (strcmp(data, "H") == 0)
+    if (strcmp(data, PROTO_VERB_H) == 0)
         return;
     if (pc->state == ST_IDENTIFYING || pc->state == ST_SUBSCRIBING)
         advance(pc);
@@ -343,7 +343,7 @@ static void on_message(struct pushcat *pc, const char *data, size_t len)
         start_close(pc, errno == EPIPE ? EXIT_OK : EXIT_FAIL);
         return;
     }
-    evbuffer_add_printf(bufferevent_get_output(pc->bev), "FIN %" PRId64 "\n", m.message_id);
+    evbuffer_add_printf(bufferevent_get_output(pc->bev), PROTO_VERB_FIN " %" PRId64 "\n", m.message_id);
     if (pc->conf.count > 0 && ++pc->received >= pc->conf.count)
         start_close(pc, EXIT_OK);
 }
@@ -418,7 +418,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     if (pc->state == ST_CLOSING)
         finish(pc, pc->exit_code);
     else
-        bufferevent_write(pc->bev, "H\n", 2);
+        bufferevent_write(pc->bev, PROTO_VERB_H "\n", strlen(PROTO_VERB_H) + 1);
 }
 
 /* First SIGINT/SIGTERM: close politely; a second one: leave at once. */

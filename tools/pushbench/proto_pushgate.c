@@ -18,15 +18,16 @@ static void pg_open(struct pb_conn *c)
     char buf[256];
     int jl, n;
 
-    memcpy(buf, PROTO_MAGIC "IDENTIFY\n", PROTO_MAGIC_LEN + 9);
-    n = PROTO_MAGIC_LEN + 9 + 4;
+    static const char head[] = PROTO_MAGIC PROTO_VERB_IDENTIFY "\n";
+    memcpy(buf, head, sizeof(head) - 1);
+    n = (int)sizeof(head) - 1 + 4;
     jl = snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "{\"client_id\":%lld,\"heartbeat_interval\":%llu}",
                   (long long)c->client_id, (unsigned long long)c->w->cfg->o.heartbeat);
     put_be32(buf + n - 4, (uint32_t)jl);
     n += jl;
     if (c->channel != 0)
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "SUB %lld\n", (long long)c->channel);
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, PROTO_VERB_SUB " %lld\n", (long long)c->channel);
     c->awaiting = c->channel != 0 ? 2 : 1;
     pb_conn_write(c, buf, (size_t)n);
 }
@@ -35,7 +36,7 @@ static void pg_publish(struct pb_conn *c, int64_t channel, uint64_t seq, const c
                        size_t len)
 {
     char line[96];
-    int n = snprintf(line, sizeof(line), "PUB 0 %lld %llu\n", (long long)channel,
+    int n = snprintf(line, sizeof(line), PROTO_VERB_PUB " 0 %lld %llu\n", (long long)channel,
                      (unsigned long long)(c->w->cfg->mid_base + seq));
 
     put_be32(line + n, (uint32_t)len);
@@ -51,15 +52,18 @@ static void pg_message(struct pb_conn *c, const char *d, size_t dl)
     const char *nl = memchr(d, '\n', scan);
     const char *sp = nl ? memchr(d, ' ', (size_t)(nl - d)) : NULL;
     size_t idl = sp ? (size_t)(sp - d) : 0;
-    char fin[32] = "FIN ";
+    static const char verb[] = PROTO_VERB_FIN " ";
+    const size_t vl = sizeof(verb) - 1;
+    char fin[32];
 
     if (idl == 0 || idl > 20 || d[0] < '0' || d[0] > '9') {
         pb_conn_error(c, "malformed Message frame", 23);
         return;
     }
-    memcpy(fin + 4, d, idl);
-    fin[4 + idl] = '\n';
-    pb_conn_write(c, fin, 5 + idl);
+    memcpy(fin, verb, vl);
+    memcpy(fin + vl, d, idl);
+    fin[vl + idl] = '\n';
+    pb_conn_write(c, fin, vl + idl + 1);
     pb_conn_message(c, nl + 1, dl - (size_t)(nl + 1 - d));
 }
 
@@ -104,7 +108,7 @@ static ssize_t pg_input(struct pb_conn *c, const char *data, size_t len)
 
 static void pg_ping(struct pb_conn *c)
 {
-    pb_conn_write(c, "H\n", 2);
+    pb_conn_write(c, PROTO_VERB_H "\n", strlen(PROTO_VERB_H) + 1);
 }
 
 const struct pb_proto pb_proto_pushgate = {
