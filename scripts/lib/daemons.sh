@@ -1,0 +1,54 @@
+# Shared by scripts/bench and scripts/soak: private daemons in the
+# background, stopped by pid on exit. Sourced, not run; LOG is the folder
+# for their logs.
+
+PIDS=()
+stop_pid() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+    PIDS=()
+}
+trap 'stop_all' EXIT
+trap 'exit 130' INT TERM
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s.
+wait_until() {
+    local n=$(($1 * 10))
+    shift
+    for _ in $(seq "$n"); do
+        "$@" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# start NAME COMMAND...: a daemon in the background, its log in $LOG.
+# Sets LAST_PID.
+start() {
+    local name=$1
+    shift
+    "$@" >>"$LOG/$name.log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+# The same settings for the Redis behind pushgate and the bare one: AOF on
+# (fsync every second, as scripts/run), no RDB snapshots.
+redis_cmd() {
+    local port=$1 dir=$2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    REDIS_CMD=(redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/$dir" --appendonly yes
+               --save "" --maxclients 100000 --daemonize no)
+}
+
