@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "api_parse.h"
 #include "cfg.h"
 #include "clock.h"
 #include "daemon.h"
@@ -78,14 +79,15 @@ void reply_error(struct evhttp_request *req, int status, const char *error);
 /* api.c: POST /api */
 void api_handle(struct evhttp_request *req, void *arg);
 /* The SPEC 4 reply: {"code","status","msg_type", ...extra}; extra stolen. */
-void api_reply(struct admin *a, struct evhttp_request *req, int status, const char *reply_type,
-               json_t *extra);
+/* reply_type NULL: msg_type null (the request type is not known). */
+void api_reply(struct admin *a, struct evhttp_request *req, int status,
+               const struct api_reply_type *reply_type, json_t *extra);
 
 /* api_msg.c: one handler per request type; fields already checked */
 struct api_req {
     struct admin *a;
     struct evhttp_request *req;
-    const char *reply_type;
+    struct api_reply_type reply_type;
     json_int_t saddr, daddr, id;
 };
 void api_send(struct api_req *r, const char *payload, size_t len);

@@ -7,7 +7,6 @@
 #include <event2/http.h>
 
 #include "admin.h"
-#include "api_parse.h"
 #include "httputil.h"
 #include "xmalloc.h"
 
@@ -33,11 +32,11 @@ static const char *status_text(int status)
     }
 }
 
-void api_reply(struct admin *a, struct evhttp_request *req, int status, const char *reply_type,
-               json_t *extra)
+void api_reply(struct admin *a, struct evhttp_request *req, int status,
+               const struct api_reply_type *reply_type, json_t *extra)
 {
     json_t *o = json_pack("{s:i, s:s, s:o}", "code", status, "status", status_text(status),
-                          "msg_type", reply_type ? json_string(reply_type) : json_null());
+                          "msg_type", api_reply_type_json(reply_type));
     if (extra)
         json_object_update(o, extra);
     json_decref(extra);
@@ -49,13 +48,13 @@ void api_reply(struct admin *a, struct evhttp_request *req, int status, const ch
 static void api_dispatch(struct admin *a, struct evhttp_request *req, const struct api_parsed *p)
 {
     if (p->status != 200) {
-        api_reply(a, req, p->status, p->reply_type, NULL);
+        api_reply(a, req, p->status, &p->reply, NULL);
         return;
     }
     struct api_req *r = xcalloc(1, sizeof(*r));
     r->a = a;
     r->req = req;
-    r->reply_type = p->reply_type;
+    r->reply_type = p->reply;
     r->saddr = p->saddr;
     r->daddr = p->daddr;
     r->id = p->id;

@@ -24,8 +24,8 @@ static void api_on_reply(void *arg, redisReply *rep)
     struct api_req *r = call->r;
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
         if (rep)
-            log_error("%s script: %s", r->reply_type, rep->str);
-        api_reply(r->a, r->req, 503, r->reply_type, NULL);
+            log_error("%s script: %s", r->reply_type.name, rep->str);
+        api_reply(r->a, r->req, 503, &r->reply_type, NULL);
     } else {
         call->done(r, rep);
     }
@@ -42,7 +42,7 @@ static void api_run(struct api_req *r, enum admin_script which, api_done_fn *don
     call->r = r;
     call->done = done;
     if (rconn_script(&r->a->redis, which, api_on_reply, call, nkeys, argc, argv, argvlen) < 0) {
-        api_reply(r->a, r->req, 503, r->reply_type, NULL);
+        api_reply(r->a, r->req, 503, &r->reply_type, NULL);
         free(call);
         free(r);
     }
@@ -51,7 +51,7 @@ static void api_run(struct api_req *r, enum admin_script which, api_done_fn *don
 static void api_ok_or_404(struct api_req *r, redisReply *rep)
 {
     int ok = script_ok(rep, 0);
-    api_reply(r->a, r->req, ok ? 200 : 404, r->reply_type, NULL);
+    api_reply(r->a, r->req, ok ? 200 : 404, &r->reply_type, NULL);
 }
 
 void api_send(struct api_req *r, const char *payload, size_t len)
@@ -94,7 +94,7 @@ static char *base64(const unsigned char *p, size_t n)
 static void api_recv_done(struct api_req *r, redisReply *rep)
 {
     if (!script_ok(rep, 3)) {
-        api_reply(r->a, r->req, 404, r->reply_type, NULL);
+        api_reply(r->a, r->req, 404, &r->reply_type, NULL);
         return;
     }
     const redisReply *body = rep->element[3];
@@ -110,7 +110,7 @@ static void api_recv_done(struct api_req *r, redisReply *rep)
         json_object_set_new(extra, "payload_base64", json_string(enc));
         free(enc);
     }
-    api_reply(r->a, r->req, 200, r->reply_type, extra);
+    api_reply(r->a, r->req, 200, &r->reply_type, extra);
 }
 
 /* The keys of receiver d's scripts (lua/admin_recv.lua, admin_free.lua):
@@ -164,10 +164,10 @@ static void api_stat_done(struct api_req *r, redisReply *rep)
 {
     json_t *totals = stats_parse_totals(rep);
     if (!totals) {
-        api_reply(r->a, r->req, 503, r->reply_type, NULL);
+        api_reply(r->a, r->req, 503, &r->reply_type, NULL);
         return;
     }
-    api_reply(r->a, r->req, 200, r->reply_type, json_pack("{s:o}", "payload", totals));
+    api_reply(r->a, r->req, 200, &r->reply_type, json_pack("{s:o}", "payload", totals));
 }
 
 void api_stat(struct api_req *r)

@@ -10,17 +10,18 @@ enum { F_SADDR = 1, F_DADDR = 2, F_ID = 4, F_PAYLOAD = 8, F_ANY_SADDR = 16, F_AN
 
 struct api_type {
     const char *request, *reply;
+    int number;                  /* the request's; its reply's is the next one */
     int fields;                  /* 0: not supported (501) */
 };
 
 static const struct api_type api_types[API_COUNT] = {
-    [API_SEND] = { "MSG_SEND_REQ", "MSG_SEND_ACK", F_SADDR | F_DADDR | F_ID | F_PAYLOAD },
-    [API_RECV] = { "MSG_RECV_REQ", "MSG_RECV_ACK", F_SADDR | F_ANY_DADDR },
-    [API_FREE] = { "MSG_FREE_REQ", "MSG_FREE_ACK", F_SADDR | F_ANY_DADDR | F_ID },
-    [API_HELO] = { "MSG_HELO_REQ", "MSG_HELO_ACK", F_SADDR | F_ANY_DADDR },
-    [API_STAT] = { "MSG_STAT_REQ", "MSG_STAT_RES", F_ANY_SADDR | F_ANY_DADDR },
-    [API_GBYE] = { "MSG_GBYE_REQ", "MSG_GBYE_ACK", F_SADDR | F_ANY_DADDR },
-    [API_PUSH] = { "MSG_PUSH_REQ", "MSG_PUSH_ACK", 0 },
+    [API_SEND] = { "MSG_SEND_REQ", "MSG_SEND_ACK", 1, F_SADDR | F_DADDR | F_ID | F_PAYLOAD },
+    [API_RECV] = { "MSG_RECV_REQ", "MSG_RECV_ACK", 3, F_SADDR | F_ANY_DADDR },
+    [API_FREE] = { "MSG_FREE_REQ", "MSG_FREE_ACK", 5, F_SADDR | F_ANY_DADDR | F_ID },
+    [API_HELO] = { "MSG_HELO_REQ", "MSG_HELO_ACK", 9, F_SADDR | F_ANY_DADDR },
+    [API_STAT] = { "MSG_STAT_REQ", "MSG_STAT_RES", 11, F_ANY_SADDR | F_ANY_DADDR },
+    [API_GBYE] = { "MSG_GBYE_REQ", "MSG_GBYE_ACK", 13, F_SADDR | F_ANY_DADDR },
+    [API_PUSH] = { "MSG_PUSH_REQ", "MSG_PUSH_ACK", 7, 0 },
 };
 
 /* An address or message id: a JSON integer > 0. A body with a number
@@ -90,12 +91,23 @@ void api_parse(const char *text, size_t len, size_t max_msg_size, struct api_par
     p->status = 400;
     if (!json_is_object(p->doc))
         return;
-    const char *type = json_string_value(json_object_get(p->doc, "msg_type"));
-    for (int i = 0; type && i < API_COUNT; i++)
-        if (strcmp(api_types[i].request, type) == 0) {
+    json_t *v = json_object_get(p->doc, "msg_type");
+    const char *name = json_string_value(v);
+    json_int_t number = json_is_integer(v) ? json_integer_value(v) : 0;
+    for (int i = 0; i < API_COUNT; i++)
+        if ((name && strcmp(api_types[i].request, name) == 0) ||
+            (number && number == api_types[i].number)) {
             p->type = (enum api_msg)i;
-            p->reply_type = api_types[i].reply;
+            p->reply.name = api_types[i].reply;
+            p->reply.number = number ? api_types[i].number + 1 : 0;
             p->status = api_check(p, &api_types[i], reals, max_msg_size);
             return;
         }
+}
+
+json_t *api_reply_type_json(const struct api_reply_type *t)
+{
+    if (!t || !t->name)
+        return json_null();
+    return t->number ? json_integer(t->number) : json_string(t->name);
 }

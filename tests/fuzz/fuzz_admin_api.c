@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     api_parse((const char *)data, size, MAX_MSG, &p);
     switch (p.status) {
     case 200:
-        if (!p.reply_type || p.type == API_PUSH)
+        if (!p.reply.name || p.type == API_PUSH)
             abort();
         if (p.type != API_STAT && p.saddr <= 0)
             abort();

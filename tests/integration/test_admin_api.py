@@ -373,7 +373,9 @@ class ApiErrors(AdminTestCase):
         base = {"saddr": 1, "daddr": self.rcv, "id": new_id(), "payload": "x"}
         for what, mt in [("unknown", "MSG_NOPE_REQ"), ("lower case", "msg_send_req"),
                          ("reply type", "MSG_SEND_ACK"), ("empty", ""),
-                         ("with a space", "MSG_SEND_REQ "), ("number", 5), ("null", None),
+                         ("with a space", "MSG_SEND_REQ "), ("reply number", 2),
+                         ("number past the table", 15), ("zero", 0), ("negative", -1),
+                         ("real", 1.0), ("numeric string", "1"), ("null", None),
                          ("array", ["MSG_SEND_REQ"]), ("STAT_ACK of the seed", "MSG_STAT_ACK")]:
             with self.subTest(what):
                 self.assertEqual(self.api(dict(base, msg_type=mt)), (400, err(400, None)),
@@ -383,6 +385,30 @@ class ApiErrors(AdminTestCase):
         with self.subTest("empty object"):
             self.assertEqual(self.api({}), (400, err(400, None)))
         self.assert_unchanged(before, "unknown msg_type")
+
+    def test_numeric_msg_type(self):
+        """The seed's numbers for the types (MSG_SEND_REQ = 1 ... MSG_GBYE_ACK =
+        14): the reply's msg_type is then the reply's number."""
+        a = new_id()
+        self.assertEqual(self.api({"msg_type": 9, "saddr": a, "daddr": 1}),
+                         (200, ok(10)), "HELO as 9")
+        mid = new_id()
+        self.assertEqual(self.api({"msg_type": 1, "saddr": new_id(), "daddr": a, "id": mid,
+                                   "payload": "numbered"}), (200, ok(2)), "SEND as 1")
+        got = self.api({"msg_type": 3, "saddr": a, "daddr": 1})
+        self.assertEqual((got[0], got[1]["msg_type"], got[1]["id"], got[1]["payload"]),
+                         (200, 4, mid, "numbered"), "RECV as 3")
+        self.assertEqual(self.api({"msg_type": 5, "saddr": a, "daddr": 1, "id": mid}),
+                         (200, ok(6)), "FREE as 5")
+        self.assertEqual(self.api({"msg_type": 3, "saddr": a, "daddr": 1}), (404, err(404, 4)),
+                         "RECV as 3 after FREE")
+        self.assertEqual(self.api({"msg_type": 7}), (501, err(501, 8)), "PUSH as 7")
+        got = self.api({"msg_type": 11, "saddr": 0, "daddr": 0})
+        self.assertEqual((got[0], got[1]["msg_type"]), (200, 12), "STAT as 11")
+        self.assertEqual(self.api({"msg_type": 1, "daddr": a, "id": new_id(), "payload": "x"}),
+                         (400, err(400, 2)), "SEND as 1 without saddr")
+        self.assertEqual(self.api({"msg_type": 13, "saddr": a, "daddr": 1}), (200, ok(14)),
+                         "GBYE as 13")
 
     def _good(self, mtype):
         return {"msg_type": mtype, "saddr": self.rcv if mtype != SEND else new_id(),
