@@ -44,6 +44,8 @@ struct broker_conf {
     uint64_t max_msg_size;      /* bytes */
     char *secret;
     uint64_t max_pending;       /* un-FINed messages per connection */
+    uint64_t max_subs;          /* subscriptions per device (SUB past it is refused) */
+    uint64_t max_output_bytes;  /* output queued per connection (a client over it is closed) */
     uint64_t offline_max;       /* entries kept per stream */
     uint64_t offline_ttl;       /* seconds */
     uint64_t threads;           /* event loops; 0: one per core */
@@ -80,9 +82,10 @@ struct msg {
 
 /* ---- per-connection state of one stream the device reads ---- */
 
-/* CATCHING_UP: an XRANGE is in flight; MISSED: a notice came meanwhile;
- * BEHIND: skipped for max-pending. */
-enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4 };
+/* CATCHING_UP: an XRANGE is queued or in flight; MISSED: a notice came
+ * meanwhile; BEHIND: skipped for max-pending; QUEUED: waiting in the
+ * loop's catch-up queue (catch_up.c). */
+enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_QUEUED = 8 };
 
 struct stream_state {
     int64_t channel;             /* 0: inbox */
@@ -134,6 +137,8 @@ struct transport_ops {
     void (*ack)(struct session *s, int ok, int64_t message_id, int64_t client_id);
     /* Whether writes are still taken (not once the write side is shut). */
     int (*writable)(const struct session *s);
+    /* Bytes queued for the peer and not yet taken by the kernel. */
+    size_t (*queued)(const struct session *s);
     /* Writes what is queued (end of the loop pass). */
     void (*flush)(struct session *s);
     /* CS_CLOSING began: close once what is queued is out. */
@@ -143,6 +148,10 @@ struct transport_ops {
     /* Input may be read again (a Redis reply came). */
     void (*resume)(struct session *s);
 };
+
+/* Past this much output queued, a session's input is not read and
+ * redelivery writes nothing more to it (a client that does not read). */
+#define SESSION_OUTPUT_PAUSE_BYTES (256 * 1024)
 
 /* Kept small: an idle device costs this, its transport's part and its
  * socket's buffers. */
@@ -157,7 +166,8 @@ struct session {
      * is in one of those phases at a time, and 8 bytes each. */
     int64_t timer_ms;
     int32_t heartbeat_ms;
-    int32_t redis_refs;          /* Redis replies that will call back with it (store_call) */
+    int32_t redis_refs;          /* Redis replies that will call back with it (store_call),
+                                    and catch-up queue items naming it */
     int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
     uint32_t npending;           /* in pend */
     uint8_t state;               /* enum session_state */
@@ -167,6 +177,7 @@ struct session {
     uint8_t feature_negotiation;
     uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
     uint8_t in_flush;            /* on b->flush (output.c) */
+    uint8_t behind;              /* a stream may be SS_BEHIND (pending.c) */
     /* the command being run: its parsed arguments (IDENTIFY keeps the
      * client id in args[0] while Redis answers) */
     int64_t args[3];
@@ -204,6 +215,20 @@ struct channel {
     uint32_t n, cap;
 };
 
+/* ---- streams waiting for a catch-up read (catch_up.c) ---- */
+
+struct catch_up_item {
+    struct session *c;           /* held: counted in its redis_refs */
+    int64_t channel;
+};
+
+struct catch_up_queue {
+    struct catch_up_item *items; /* a ring */
+    uint32_t head, n, cap;
+    uint32_t in_flight;          /* reads waiting for Redis */
+    struct event *ev;            /* the next pass */
+};
+
 /* ---- counters for /stats and /metrics ---- */
 
 struct broker_stats {
@@ -211,6 +236,8 @@ struct broker_stats {
     uint64_t messages_in;        /* PUB answered ACK 1 */
     uint64_t messages_out;       /* Message frames written */
     uint64_t redeliveries;
+    uint64_t redeliveries_deferred;  /* not written: the output was over the pause mark */
+    uint64_t output_overflows;   /* clients closed for max-output-bytes */
     uint64_t fins;
     uint64_t protocol_errors;
     uint64_t redis_reconnects;
@@ -256,6 +283,7 @@ struct broker {
     struct msg *batch[DELIVER_BATCH_MAX];
     unsigned nbatch;
     struct event *batch_ev;      /* writes the batch once the read is done */
+    struct catch_up_queue catch_up;
     /* Sessions written to in this loop pass (output.c). */
     struct session **flush;
     uint32_t nflush, capflush;
@@ -362,11 +390,19 @@ void session_replaced(struct session *c);
 #define SESSION_TOKEN_MAX 48
 void session_token(const struct session *c, char buf[SESSION_TOKEN_MAX]);
 
+/* streams.c: a session's streams, sorted by channel (binary search) */
+struct stream_state *session_stream(struct session *c, int64_t channel);
+/* The stream of channel, added (zeroed but for its channel) if missing.
+ * Pointers to c's streams are valid until the next add or delete. */
+struct stream_state *session_add_stream(struct session *c, int64_t channel);
+void session_del_stream(struct session *c, struct stream_state *s);
+/* Replaces c's streams with those of channels (any order, duplicates
+ * allowed): O(n log n), for IDENTIFY. */
+void session_set_streams(struct session *c, const int64_t *channels, uint32_t n);
+
 /* cmd_sub.c: SUB/UNSUB and the channel index */
 void cmd_sub(struct session *c, int64_t channel);
 void cmd_unsub(struct session *c, int64_t channel);
-struct stream_state *session_stream(struct session *c, int64_t channel);
-struct stream_state *session_add_stream(struct session *c, int64_t channel);
 void channel_join(struct broker *b, struct session *c, struct stream_state *s);
 void channel_leave(struct broker *b, struct session *c, struct stream_state *s);
 
@@ -392,6 +428,9 @@ void pending_pool_init(struct broker *b);
 void pending_pool_free(struct broker *b);   /* at teardown */
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
 const struct pending *pending_oldest(const struct session *c, int64_t stream);
+/* The same for every stream of c at once: oldest[i] for c->streams[i]
+ * (an array of c->nstreams). */
+void pending_oldest_each(struct session *c, const struct pending **oldest);
 
 /* msg.c: messages, shared by every session they are written to */
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
@@ -413,8 +452,11 @@ int deliver_batch_init(struct broker *b);
 void deliver_batch_free(struct broker *b);  /* at teardown: drops what is left */
 
 /* catch_up.c */
-/* Reads stream s of c from Redis past s->sent and writes what c should get. */
+/* Reads stream s of c from Redis past s->sent and writes what c should
+ * get: queued, read in a later loop pass. */
 void catch_up_stream(struct session *c, struct stream_state *s);
+int catch_up_init(struct broker *b);
+void catch_up_free(struct broker *b);   /* at teardown */
 
 /* cursor.c: stream entry ids and the devices' read positions */
 int eid_parse(const char *s, size_t len, struct eid *out);

@@ -1,16 +1,26 @@
 /* Catch-up reads: a stream's entries past what its session was sent,
- * read with XRANGE in batches and written in order (docs/DESIGN.md). */
+ * read with XRANGE in batches and written in order (docs/DESIGN.md).
+ *
+ * A stream to read is queued; each loop pass sends at most
+ * CATCH_UP_PER_PASS reads, and no more than CATCH_UP_IN_FLIGHT wait for
+ * Redis at a time. A device with thousands of subscriptions (or a resync
+ * of every connection) is so caught up over many passes, and its replies
+ * come back a few dozen at a time: writing all of them in one pass held
+ * the loop, and every other device's H, for seconds. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
 #include "xmalloc.h"
 
-#define CATCH_UP_BATCH 200
+#define CATCH_UP_BATCH 200      /* entries per XRANGE */
+#define CATCH_UP_PER_PASS 32     /* reads sent per loop pass */
+#define CATCH_UP_IN_FLIGHT 64    /* reads waiting for Redis */
 
 struct catch_up {
     struct store_call call;      /* first: the reply gets the request */
@@ -54,6 +64,7 @@ static int catch_up_entry(struct session *c, struct stream_state *s, const redis
     }
     if (c->npending >= c->b->conf.max_pending) {
         s->flags |= SS_BEHIND;
+        c->behind = 1;
         return -1;
     }
     struct frame_msg_meta meta;
@@ -71,16 +82,28 @@ static int catch_up_entry(struct session *c, struct stream_state *s, const redis
     return 0;
 }
 
+static void catch_up_schedule(struct broker *b)
+{
+    static const struct timeval now = { 0, 0 };
+    /* A timer, not event_active: a timer runs after the next poll, so the
+     * sockets ready meanwhile are served between two passes. */
+    if (b->catch_up.n > 0 && !evtimer_pending(b->catch_up.ev, NULL))
+        evtimer_add(b->catch_up.ev, &now);
+}
+
 static void catch_up_reply(struct store_call *call, redisReply *r)
 {
     struct catch_up *cu = (struct catch_up *)call;
     struct session *c = call->c;
     int64_t channel = cu->channel;
     free(cu);
+    c->b->catch_up.in_flight--;
+    catch_up_schedule(c->b);
     struct stream_state *s = c->state == CS_DEAD ? NULL : session_stream(c, channel);
     if (!s)
         return;
-    s->flags &= ~(uint32_t)SS_CATCHING_UP;
+    if (!(s->flags & SS_QUEUED))  /* else a read queued since still is to come */
+        s->flags &= ~(uint32_t)SS_CATCHING_UP;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return;  /* Redis went away: the resync reads again */
     int64_t now = now_ms(), mono = mono_ms();
@@ -91,7 +114,7 @@ static void catch_up_reply(struct store_call *call, redisReply *r)
         catch_up_stream(c, s);
 }
 
-void catch_up_stream(struct session *c, struct stream_state *s)
+static void catch_up_send(struct session *c, struct stream_state *s)
 {
     char key[KEY_MAX], start[48], count[ARG_INT_MAX];
     snprintf(start, sizeof(start), "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
@@ -99,11 +122,82 @@ void catch_up_stream(struct session *c, struct stream_state *s)
                            "COUNT", arg_int(count, CATCH_UP_BATCH) };
     struct catch_up *cu = xmalloc(sizeof(*cu));
     cu->channel = s->channel;
-    s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND);
+    s->flags &= ~(uint32_t)(SS_MISSED | SS_QUEUED);
     if (store_call(&cu->call, c, catch_up_reply, STORE_CMD, 0, 6, argv, NULL) < 0) {
         free(cu);
+        s->flags &= ~(uint32_t)SS_CATCHING_UP;
         return;  /* the resync after reconnecting reads again */
     }
-    s->flags |= SS_CATCHING_UP;
+    c->b->catch_up.in_flight++;
 }
 
+static void catch_up_pass(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    struct catch_up_queue *q = &b->catch_up;
+    (void)fd; (void)what;
+    for (int sent = 0; q->n > 0 && sent < CATCH_UP_PER_PASS &&
+                       q->in_flight < CATCH_UP_IN_FLIGHT; ) {
+        struct catch_up_item it = q->items[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->n--;
+        it.c->redis_refs--;  /* the queue's hold (catch_up_stream) */
+        struct stream_state *s = it.c->state == CS_DEAD || it.c->client_id == 0
+                                     ? NULL : session_stream(it.c, it.channel);
+        /* Without SS_QUEUED the stream was dropped, or started over and
+         * queued anew (then this item is stale). */
+        if (!s || !(s->flags & SS_QUEUED))
+            continue;
+        catch_up_send(it.c, s);
+        sent++;
+    }
+    catch_up_schedule(b);
+}
+
+static void catch_up_push(struct catch_up_queue *q, struct session *c, int64_t channel)
+{
+    if (q->n == q->cap) {  /* grow, unwrapping the ring */
+        uint32_t cap = q->cap ? 2 * q->cap : 64;
+        struct catch_up_item *items = xreallocarray(NULL, cap, sizeof(*items));
+        for (uint32_t i = 0; i < q->n; i++)
+            items[i] = q->items[(q->head + i) % q->cap];
+        free(q->items);
+        q->items = items;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->items[(q->head + q->n) % q->cap] = (struct catch_up_item){ c, channel };
+    q->n++;
+}
+
+void catch_up_stream(struct session *c, struct stream_state *s)
+{
+    /* From now on a notice of this stream only marks it (SS_MISSED). */
+    s->flags &= ~(uint32_t)(SS_MISSED | SS_BEHIND);
+    s->flags |= SS_CATCHING_UP;
+    if (s->flags & SS_QUEUED)
+        return;
+    s->flags |= SS_QUEUED;
+    /* Held like a Redis reply would hold it: the queue names c. */
+    c->redis_refs++;
+    catch_up_push(&c->b->catch_up, c, s->channel);
+    catch_up_schedule(c->b);
+}
+
+int catch_up_init(struct broker *b)
+{
+    b->catch_up.ev = evtimer_new(b->base, catch_up_pass, b);
+    return b->catch_up.ev ? 0 : -1;
+}
+
+void catch_up_free(struct broker *b)
+{
+    struct catch_up_queue *q = &b->catch_up;
+    for (; q->n > 0; q->n--, q->head = (q->head + 1) % q->cap)
+        q->items[q->head].c->redis_refs--;
+    free(q->items);
+    q->items = NULL;
+    if (q->ev)
+        event_free(q->ev);
+    q->ev = NULL;
+}

@@ -54,11 +54,12 @@ struct identify_past {
     int clean;                   /* it ended cleanly: its SENT marks are exact */
 };
 
-/* Sets s's read position and where its never-sent entries begin from the
- * stored cursor. Without one, the inbox is read from its start and a
- * channel from the last clean disconnect (SUB always stores one). */
+/* Sets s's read position and where its never-sent entries begin: from
+ * its stored cursor (text, NULL if none) or, without one, the inbox from
+ * its start and a channel from the last clean disconnect (SUB always
+ * stores one). */
 static void identify_cursor(const struct identify_past *past, struct stream_state *s,
-                            const redisReply *cur, const char *field)
+                            const redisReply *cur)
 {
     struct eid sent = { 0, 0 };
     if (s->channel) {
@@ -66,9 +67,8 @@ static void identify_cursor(const struct identify_past *past, struct stream_stat
         sent.seq = UINT64_MAX;
     }
     s->sent = sent;
-    for (size_t i = 0; i + 1 < cur->elements; i += 2)
-        if (strcmp(cur->element[i]->str, field) == 0)
-            cursor_parse(cur->element[i + 1]->str, cur->element[i + 1]->len, &s->sent, &sent);
+    if (cur)
+        cursor_parse(cur->str, cur->len, &s->sent, &sent);
     s->fresh_after = sent;
     /* After a crash the SENT marks are stale: anything up to now may have
      * reached the device. */
@@ -77,17 +77,38 @@ static void identify_cursor(const struct identify_past *past, struct stream_stat
         s->fresh_after = crash;
 }
 
-/* Fills c's streams from the script's subscriptions and cursors. */
+/* Fills c's streams from the script's subscriptions and cursors (field,
+ * value pairs): sorted once, then each cursor found by binary search, so
+ * that thousands of subscriptions cost O(n log n), not O(n^2). */
 static void identify_load_streams(struct session *c, const struct identify_past *past,
                                   const redisReply *subs, const redisReply *cur)
 {
-    identify_cursor(past, session_add_stream(c, 0), cur, "in");
+    int64_t *channels = xcalloc(subs->elements + 1, sizeof(*channels));
+    uint32_t n = 0;
+    channels[n++] = 0;  /* the inbox */
     for (size_t k = 0; k < subs->elements; k++) {
-        int64_t ch = strtoll(subs->element[k]->str, NULL, 10);
-        if (ch <= 0 || session_stream(c, ch))
-            continue;
-        identify_cursor(past, session_add_stream(c, ch), cur, subs->element[k]->str);
+        int64_t ch = subs->element[k]->type == REDIS_REPLY_STRING
+                         ? strtoll(subs->element[k]->str, NULL, 10) : 0;
+        if (ch > 0)
+            channels[n++] = ch;
     }
+    session_set_streams(c, channels, n);
+    free(channels);
+    /* A cursor of a channel the device no longer subscribes to is ignored. */
+    const redisReply **found = xcalloc(c->nstreams, sizeof(*found));
+    for (size_t i = 0; i + 1 < cur->elements; i += 2) {
+        const redisReply *f = cur->element[i], *v = cur->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        int inbox = strcmp(f->str, "in") == 0;
+        int64_t ch = inbox ? 0 : strtoll(f->str, NULL, 10);
+        struct stream_state *s = inbox || ch > 0 ? session_stream(c, ch) : NULL;
+        if (s)
+            found[s - c->streams] = v;
+    }
+    for (uint32_t i = 0; i < c->nstreams; i++)
+        identify_cursor(past, &c->streams[i], found[i]);
+    free(found);
 }
 
 /* The script's values: clean_since, clean, subs, cursors, device type. */

@@ -14,40 +14,6 @@
 #include "scripts.h"
 #include "xmalloc.h"
 
-struct stream_state *session_stream(struct session *c, int64_t channel)
-{
-    for (uint32_t i = 0; i < c->nstreams; i++)
-        if (c->streams[i].channel == channel)
-            return &c->streams[i];
-    return NULL;
-}
-
-struct stream_state *session_add_stream(struct session *c, int64_t channel)
-{
-    if (c->nstreams == c->capstreams) {
-        c->capstreams = c->capstreams ? c->capstreams * 2 : 2;
-        c->streams = xreallocarray(c->streams, c->capstreams, sizeof(*c->streams));
-    }
-    struct stream_state *s = &c->streams[c->nstreams++];
-    memset(s, 0, sizeof(*s));
-    s->channel = channel;
-    /* A stream started over (UNSUB, SUB) may read again from a position
-     * older than records of that channel still pending: their order is
-     * then no longer the entries' (pending_oldest). */
-    if (c->npending > 0)
-        c->pend_unordered = 1;
-    return s;
-}
-
-/* Removes stream s from c, keeping the channel index's positions right. */
-static void session_del_stream(struct session *c, struct stream_state *s)
-{
-    struct stream_state *last = &c->streams[c->nstreams - 1];
-    if (s != last)
-        *s = *last;
-    c->nstreams--;
-}
-
 void channel_join(struct broker *b, struct session *c, struct stream_state *s)
 {
     struct channel *ch = imap_get(&b->channels, s->channel);
@@ -112,6 +78,12 @@ static void sub_done(struct store_call *call, redisReply *r)
     free(req);
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;
+    const char *status = script_status(r);
+    if (sub && status && strcmp(status, "toomany") == 0) {
+        session_fail(c, ERR_SUB_FAILED, "too many subscriptions");  /* not fatal */
+        session_resume(c);
+        return;
+    }
     if (!script_ok(r, sub) || (sub && r->element[1]->type != REDIS_REPLY_STRING)) {
         session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         session_resume(c);
@@ -133,17 +105,18 @@ static void sub_done(struct store_call *call, redisReply *r)
 static void sub_send(struct session *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[7][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX];
+    char key[7][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX], max[ARG_INT_MAX];
     /* SUB and UNSUB take the same keys and arguments. */
     const char *argv[] = { key_dev_subs(key[0], c->client_id), key_ch_subs(key[1], channel),
                            key_dev_cur(key[2], c->client_id), key_ch(key[3], channel),
                            key_ch_brokers(key[4], channel), key_dev(key[5], c->client_id),
                            key_ch_subs_types(key[6], channel), KEY_CHANNELS,
-                           arg_int(dev, c->client_id), arg_int(ch, channel), arg_int(bid, b->id) };
+                           arg_int(dev, c->client_id), arg_int(ch, channel), arg_int(bid, b->id),
+                           arg_int(max, (int64_t)b->conf.max_subs) };
     struct sub_req *req = xmalloc(sizeof(*req));
     req->channel = channel;
     req->sub = sub;
-    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, 8, 11, argv,
+    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, 8, 12, argv,
                    NULL) < 0) {
         free(req);
         session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);

@@ -77,15 +77,21 @@ int cursor_parse(const char *s, size_t len, struct eid *read, struct eid *sent)
     return 0;
 }
 
-void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap)
+/* The cursor of stream s whose oldest un-FINed record is p (or NULL). */
+static void cursor_format(const struct stream_state *s, const struct pending *p, char *buf,
+                          size_t cap)
 {
-    const struct pending *p = pending_oldest(c, s->channel);
     if (p)
         snprintf(buf, cap, "%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, p->msg->eid.ms,
                  p->msg->eid.seq, s->sent.ms, s->sent.seq);
     else
         snprintf(buf, cap, "(%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, s->sent.ms,
                  s->sent.seq, s->sent.ms, s->sent.seq);
+}
+
+void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap)
+{
+    cursor_format(s, pending_oldest(c, s->channel), buf, cap);
 }
 
 #define CURSOR_LEN 96
@@ -99,6 +105,8 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[ARG_INT_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
+    const struct pending **oldest = xcalloc(n ? n : 1, sizeof(*oldest));
+    pending_oldest_each(c, oldest);
     key_dev(devkey, c->client_id);
     key_dev_cur(curkey, c->client_id);
     session_token(c, token);
@@ -114,7 +122,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     }
     for (uint32_t i = 0; i < n; i++) {
         const struct stream_state *s = &c->streams[i];
-        cursor_of(c, s, values[i], sizeof(values[i]));
+        cursor_format(s, oldest[i], values[i], sizeof(values[i]));
         argv[argc++] = s->channel ? arg_int(fields[i], s->channel) : "in";
         argv[argc++] = values[i];
     }
@@ -122,6 +130,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 3, (int)argc, argv, NULL);
     else if (argc > 2)
         rconn_cmd(&b->store.cmd, NULL, NULL, (int)argc, argv, NULL);
+    free(oldest);
     free(values);
     free(fields);
     free(argv);

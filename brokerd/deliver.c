@@ -27,6 +27,7 @@ static void deliver_live(struct session *c, struct stream_state *s, struct msg *
     }
     if (c->npending >= c->b->conf.max_pending) {
         s->flags |= SS_BEHIND;
+        c->behind = 1;
         return;
     }
     s->sent = m->eid;

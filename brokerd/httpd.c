@@ -39,6 +39,8 @@ static void proc_totals(struct broker_proc *p, struct broker_snapshot *t)
         t->stats.messages_in += s->stats.messages_in;
         t->stats.messages_out += s->stats.messages_out;
         t->stats.redeliveries += s->stats.redeliveries;
+        t->stats.redeliveries_deferred += s->stats.redeliveries_deferred;
+        t->stats.output_overflows += s->stats.output_overflows;
         t->stats.fins += s->stats.fins;
         t->stats.protocol_errors += s->stats.protocol_errors;
     }
@@ -100,6 +102,12 @@ static void http_metrics(struct evhttp_request *req, void *arg)
                 "Message frames written, redeliveries included.", t.stats.messages_out);
     http_metric(out, "broker_redeliveries_total", "counter",
                 "Messages sent again after msg-timeout.", t.stats.redeliveries);
+    http_metric(out, "broker_redeliveries_deferred_total", "counter",
+                "Redeliveries put off: the client's output was not being read.",
+                t.stats.redeliveries_deferred);
+    http_metric(out, "broker_output_overflow_closes_total", "counter",
+                "Clients closed with more than max-output-bytes of output waiting.",
+                t.stats.output_overflows);
     http_metric(out, "broker_fins_total", "counter", "Messages finished by devices.",
                 t.stats.fins);
     http_metric(out, "broker_messages_pending", "gauge", "Messages written and not finished.",

@@ -123,7 +123,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
     event_add(b->tick_ev, &tv);
-    return deliver_batch_init(b) < 0 || output_init(b) < 0 ? -1 : 0;
+    return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ? -1 : 0;
 }
 
 void loop_start(struct broker *b)
@@ -137,6 +137,7 @@ void loop_teardown(struct broker *b)
 {
     store_shutdown(b);  /* runs the callbacks still holding connections */
     output_free(b);
+    catch_up_free(b);
     session_free_dead(b);
     if (b->listener)
         evconnlistener_free(b->listener);

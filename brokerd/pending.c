@@ -3,6 +3,7 @@
  * to one list per loop in deadline order: each tick redelivers from its
  * head and touches no connection that has nothing due. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker.h"
 
@@ -65,10 +66,12 @@ int pending_fin(struct session *c, int64_t mid)
     pending_drop(c, p);
     c->cursors_dirty = 1;
     /* Streams skipped for max-pending catch up once half the room is back. */
-    if (c->npending <= c->b->conf.max_pending / 2)
+    if (c->behind && c->npending <= c->b->conf.max_pending / 2) {
+        c->behind = 0;  /* a look over every stream, only when one may be behind */
         for (uint32_t i = 0; i < c->nstreams; i++)
             if ((c->streams[i].flags & (SS_BEHIND | SS_CATCHING_UP)) == SS_BEHIND)
                 catch_up_stream(c, &c->streams[i]);
+    }
     return 0;
 }
 
@@ -84,8 +87,13 @@ void pending_redeliver(struct broker *b)
         p->deadline_ms = now + (int64_t)b->conf.msg_timeout * 1000;
         pending_append(c, p);
         c->pend_unordered = 1;
-        /* A closing connection gets no more messages; its records go with it. */
-        if (c->state != CS_CLOSING && c->state != CS_DEAD) {
+        /* A closing connection gets no more messages; its records go with it.
+         * One whose output is not being read gets nothing more queued: the
+         * record waits for its next deadline, same attempt. */
+        if (c->state == CS_CLOSING || c->state == CS_DEAD) {
+        } else if (c->ops->queued(c) > SESSION_OUTPUT_PAUSE_BYTES) {
+            b->stats.redeliveries_deferred++;
+        } else {
             p->attempt++;
             session_write_msg(c, p->msg, p->attempt);
             b->stats.redeliveries++;
@@ -120,4 +128,20 @@ const struct pending *pending_oldest(const struct session *c, int64_t stream)
                 best = p;
         }
     return best;
+}
+
+void pending_oldest_each(struct session *c, const struct pending **oldest)
+{
+    /* One walk over the records, whatever the number of streams: a walk
+     * per stream cost streams x records on every cursor write. */
+    const struct pending *p;
+    memset(oldest, 0, c->nstreams * sizeof(*oldest));
+    TAILQ_FOREACH(p, &c->pend, link) {
+        struct stream_state *s = session_stream(c, p->msg->stream);
+        if (!s)
+            continue;  /* its channel was left */
+        const struct pending **best = &oldest[s - c->streams];
+        if (!*best || eid_cmp(p->msg->eid, (*best)->msg->eid) < 0)
+            *best = p;
+    }
 }

@@ -16,8 +16,6 @@
  * it within glibc's 160-byte chunk (152 bytes plus the 8-byte header). */
 _Static_assert(sizeof(struct tcp_conn) <= 152, "struct tcp_conn outgrew its malloc size class");
 
-/* Input stops being processed while this much output waits for the peer. */
-#define OUTPUT_PAUSE_BYTES (256 * 1024)
 /* Frames from this size on are shared by reference; smaller ones are
  * copied. A reference costs libevent a chain allocation and a free per
  * connection, more than copying a small frame into the chain that is
@@ -61,6 +59,11 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
     if (!tcp_writable(s))
         return -1;
     struct evbuffer *out = tcp_out(tcp_of(s));
+    /* Over the cap nothing more is queued: the flush at the end of this
+     * pass closes the client (tcp_flush). The message stays pending, so its
+     * entry stays in the device's cursor, for its next connection. */
+    if (evbuffer_get_length(out) > s->b->conf.max_output_bytes)
+        return -1;
     if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
         evbuffer_add(out, m->frame1, m->frame1_len);
     } else if (attempt == 1) {
@@ -84,6 +87,12 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
         }
     }
     return 0;
+}
+
+static size_t tcp_queued(const struct session *s)
+{
+    const struct tcp_conn *t = (const struct tcp_conn *)s;
+    return t->bev ? evbuffer_get_length(bufferevent_get_output(t->bev)) : 0;
 }
 
 static void tcp_response(struct session *s, const char *text)
@@ -142,7 +151,17 @@ static void tcp_flush(struct session *s)
     while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(t->bev)) > 0)
         ;
     evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) > 0)
+    size_t left = evbuffer_get_length(out);
+    if (left > s->b->conf.max_output_bytes) {
+        /* A client that does not read: what it had not FINed stays in
+         * Redis (its cursors start at its oldest pending entry). */
+        log_warn("client %lld: %zu bytes of output waiting, over max-output-bytes: closing",
+                 (long long)s->client_id, left);
+        s->b->stats.output_overflows++;
+        session_close(s);
+        return;
+    }
+    if (left > 0)
         return;
     /* All out: take back the write watch asked for in this pass. The
      * drained output then gets what the bufferevent's write callback
@@ -178,6 +197,7 @@ static const struct transport_ops tcp_ops = {
     .error = tcp_error,
     .ack = tcp_ack,
     .writable = tcp_writable,
+    .queued = tcp_queued,
     .flush = tcp_flush,
     .finish = tcp_finish,
     .close = tcp_close,
@@ -207,7 +227,7 @@ static void tcp_process(struct tcp_conn *t)
     uint32_t size;
     while (t->bev && s->state == CS_OPEN) {
         struct evbuffer *in = bufferevent_get_input(t->bev);
-        if (evbuffer_get_length(bufferevent_get_output(t->bev)) > OUTPUT_PAUSE_BYTES)
+        if (evbuffer_get_length(bufferevent_get_output(t->bev)) > SESSION_OUTPUT_PAUSE_BYTES)
             return;  /* resumed by the write callback */
         switch (t->input) {
         case TCP_MAGIC:

@@ -2,7 +2,7 @@
 -- KEYS: as broker_sub.lua's (pg:ch:{c} and pg:ch:{c}:brokers untouched:
 --       the broker leaves the channel's brokers when its last local
 --       subscriber goes, brokerd/cmd_sub.c).
--- ARGV: device id, channel id, broker id (unused).
+-- ARGV: as broker_sub.lua's (broker id and max subscriptions unused).
 -- Returns {'ok'}.
 redis.call('SREM', KEYS[1], ARGV[2])
 if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then

@@ -120,8 +120,9 @@ SUB_KEYS = [SUBS, "pg:ch:5:subs", CUR, "pg:ch:5", "pg:ch:5:brokers", DEV,
 
 
 class SubTest(LuaTestCase):
-    def sub(self, name="broker_sub"):
-        return self.run_script(name, SUB_KEYS, [D, CH, B])
+    def sub(self, name="broker_sub", ch=CH, max_subs="1000"):
+        keys = [k.replace(":5", ":" + ch) for k in SUB_KEYS]
+        return self.run_script(name, keys, [D, ch, B, max_subs])
 
     def test_new_subscriber_of_an_empty_channel(self):
         self.r("HSET", DEV, "type", "3")
@@ -150,6 +151,22 @@ class SubTest(LuaTestCase):
         self.r("ZADD", "pg:channels", "-3", CH)
         self.sub()
         self.assertIsNone(self.r("ZSCORE", "pg:channels", CH))
+
+    def test_past_max_subs_is_refused_and_changes_nothing(self):
+        self.assertEqual(self.sub(ch="6", max_subs="2")[0], b"ok")
+        self.assertEqual(self.sub(ch="7", max_subs="2")[0], b"ok")
+        self.assertEqual(self.sub(max_subs="2"), [b"toomany"])
+        self.assertEqual(self.members(SUBS), ["6", "7"])
+        self.assertEqual(self.members("pg:ch:5:subs"), [])
+        self.assertEqual(self.members("pg:ch:5:brokers"), [])
+        self.assertEqual(self.hash("pg:ch:5:subs:types"), {})
+        self.assertIsNone(self.r("ZSCORE", "pg:channels", CH))
+        self.assertEqual(self.hash(CUR), {"6": "(0-0 0-0", "7": "(0-0 0-0"})
+
+    def test_at_max_subs_an_existing_subscription_is_ok(self):
+        self.sub(max_subs="1")
+        self.assertEqual(self.sub(max_subs="1"), [b"ok", b"(0-0 0-0"])
+        self.assertEqual(self.sub(ch="6", max_subs="1"), [b"toomany"])
 
     def test_unsub(self):
         self.r("HSET", DEV, "type", "2")

@@ -20,7 +20,13 @@ static int fake_write_msg(struct session *s, struct msg *m, int64_t attempt)
     return 0;
 }
 
-static const struct transport_ops fake_ops = { .write_msg = fake_write_msg };
+static size_t fake_queued(const struct session *s)
+{
+    return ((const struct fake_conn *)s)->queued;
+}
+
+static const struct transport_ops fake_ops = { .write_msg = fake_write_msg,
+                                               .queued = fake_queued };
 
 void fake_broker(struct broker *b)
 {

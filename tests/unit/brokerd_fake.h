@@ -12,6 +12,7 @@ struct fake_conn {
     int nwrites;
     int64_t written_mid[FAKE_WRITES_MAX];
     int64_t written_attempt[FAKE_WRITES_MAX];
+    size_t queued;               /* what the transport says is waiting */
 };
 
 extern int fake_catch_ups;       /* catch_up_stream calls */

@@ -86,6 +86,7 @@ Test(pending, fin_restarts_a_stream_behind_at_half_room)
     b.conf.max_pending = 4;
     struct fake_conn *f = fake_conn_new(&b, 11);
     f->s.streams[0].flags = SS_BEHIND;
+    f->s.behind = 1;  /* as deliver.c and catch_up.c set it with SS_BEHIND */
     struct msg *m[4];
     for (int i = 0; i < 4; i++) {
         m[i] = fake_msg(200 + i, 0, 10, (uint64_t)i);
@@ -97,6 +98,34 @@ Test(pending, fin_restarts_a_stream_behind_at_half_room)
     cr_assert_eq(fake_catch_ups, 1);  /* 2: half */
     for (int i = 0; i < 4; i++)
         msg_unref(m[i]);
+    fake_conn_free(f);
+}
+
+/* A connection whose output is over the pause mark gets nothing more: its
+ * due record waits for its next deadline with the same attempt, and goes
+ * out once the output drained. */
+Test(pending, redeliver_defers_while_output_is_not_read)
+{
+    struct fake_conn *f = fake_conn_new(&b, 11);
+    struct msg *m = fake_msg(401, 0, 100, 0);
+    int64_t timeout = (int64_t)b.conf.msg_timeout * 1000;
+    pending_add(&f->s, m, 1, mono_ms() - timeout - 10);
+    f->queued = SESSION_OUTPUT_PAUSE_BYTES + 1;
+    pending_redeliver(&b);
+    cr_assert_eq(f->nwrites, 0);
+    cr_assert_eq(b.stats.redeliveries, 0);
+    cr_assert_eq(b.stats.redeliveries_deferred, 1);
+    const struct pending *p = TAILQ_FIRST(&b.due);
+    cr_assert_eq(p->attempt, 1);
+    cr_assert_geq(p->deadline_ms, mono_ms() + timeout - 1000);
+    /* Drained, and due again: written, attempt 2. */
+    f->queued = SESSION_OUTPUT_PAUSE_BYTES;
+    ((struct pending *)p)->deadline_ms = mono_ms() - 1;
+    pending_redeliver(&b);
+    cr_assert_eq(f->nwrites, 1);
+    cr_assert_eq(f->written_attempt[0], 2);
+    cr_assert_eq(f->s.npending, 1);
+    msg_unref(m);
     fake_conn_free(f);
 }
 
