@@ -117,7 +117,7 @@ class PutTest(LuaTestCase):
         self.assertEqual({k: v for k, v in f.items() if k != "x"},
                          {"m": "1", "f": "0", "c": CH, "t": "3", "b": "hi"})
         self.assertEqual(self.members("pg:kept"), ["42"])
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1"})
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
 
     def test_to_an_online_device_notifies_its_broker(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", "9")
