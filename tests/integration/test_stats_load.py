@@ -51,7 +51,7 @@ class StatsUnderLoad(AdminTestCase):
                 serial = "load-%d-%d" % (run, i)
                 cmds.append(["EVALSHA", reg, "4", "pg:serial:%d:%s" % (ANDROID, serial),
                              "pg:next_device_id", "pg:devices", "pg:brokers", serial,
-                             str(ANDROID), "", "0"])
+                             str(ANDROID), "", "0", ""])
             for rep in r.pipe(cmds):
                 self.assertEqual(rep[0], b"ok", rep)
                 ids.append(rep[1].decode())
