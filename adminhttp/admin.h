@@ -12,6 +12,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "daemon.h"
+#include "keys.h"
 #include "log.h"
 #include "rconn.h"
 
@@ -41,6 +42,7 @@ enum admin_script {
     AS_STATS,
     AS_DEVICE,
     AS_DISCONNECT,
+    AS_SWEEP,
     AS_COUNT,
 };
 
@@ -65,6 +67,9 @@ struct admin {
     size_t hist_len, hist_head;   /* ring: oldest at hist_head */
     int64_t last_sample_ms;
     int sampling;
+    /* admin_sweep.lua's SSCAN cursor through pg:kept (stats.c) */
+    char sweep_cursor[ARG_INT_MAX];
+    int sweeping;
     uint64_t api_requests, api_errors;
 };
 
@@ -105,8 +110,8 @@ void metrics_handle(struct evhttp_request *req, void *arg);
 json_t *stats_parse_totals(const struct redisReply *rep);
 /* The STATS script's keys (lua/admin_stats.lua, keys.h); it takes no
  * arguments. */
-#define STATS_NKEYS 6
-#define STATS_KEYS { KEY_BROKERS, KEY_STATS, KEY_API_CLIENTS, KEY_KEPT, KEY_DEVICES, KEY_CHANNELS }
+#define STATS_NKEYS 4
+#define STATS_KEYS { KEY_BROKERS, KEY_STATS, KEY_DEVICES, KEY_CHANNELS }
 
 /* device.c */
 void device_handle(struct evhttp_request *req, void *arg);

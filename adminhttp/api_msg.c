@@ -136,11 +136,11 @@ void api_recv(struct api_req *r)
 void api_free(struct api_req *r)
 {
     char k[RECEIVER_KEYS][KEY_MAX], id[ARG_INT_MAX];
-    const char *argv[RECEIVER_KEYS + 1];
+    const char *argv[RECEIVER_KEYS + 2];
     receiver_keys(k, argv, r->saddr);
-    arg_int(id, r->id);
-    argv[RECEIVER_KEYS] = id;
-    api_run(r, AS_FREE, api_ok_or_404, RECEIVER_KEYS, RECEIVER_KEYS + 1, argv, NULL);
+    argv[RECEIVER_KEYS] = KEY_STATS;  /* the kept count */
+    argv[RECEIVER_KEYS + 1] = arg_int(id, r->id);
+    api_run(r, AS_FREE, api_ok_or_404, RECEIVER_KEYS + 1, RECEIVER_KEYS + 2, argv, NULL);
 }
 
 void api_helo(struct api_req *r)
@@ -153,11 +153,12 @@ void api_helo(struct api_req *r)
 
 void api_gbye(struct api_req *r)
 {
-    char s[ARG_INT_MAX], k[3][KEY_MAX];
+    char s[ARG_INT_MAX], k[4][KEY_MAX];
     arg_int(s, r->saddr);
     const char *argv[] = { KEY_API_CLIENTS, key_dev_in(k[0], r->saddr),
-                           key_dev_freed(k[1], r->saddr), key_dev_cur(k[2], r->saddr), s };
-    api_run(r, AS_GBYE, api_ok_or_404, 4, 5, argv, NULL);
+                           key_dev_freed(k[1], r->saddr), key_dev_cur(k[2], r->saddr),
+                           key_dev(k[3], r->saddr), KEY_STATS, s };
+    api_run(r, AS_GBYE, api_ok_or_404, 6, 7, argv, NULL);
 }
 
 static void api_stat_done(struct api_req *r, redisReply *rep)

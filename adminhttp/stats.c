@@ -177,11 +177,36 @@ static void stats_on_sample(void *arg, redisReply *rep)
     a->last_stats = s;
 }
 
+/* ---- the kept count's sweep: a bounded step each sample ---- */
+
+#define SWEEP_STEP "1000"   /* receivers of pg:kept looked at per step */
+
+static void sweep_on_reply(void *arg, redisReply *rep)
+{
+    struct admin *a = arg;
+    a->sweeping = 0;
+    if (script_ok(rep, 2) && rep->element[1]->type == REDIS_REPLY_STRING &&
+        rep->element[1]->len < sizeof(a->sweep_cursor))
+        memcpy(a->sweep_cursor, rep->element[1]->str, rep->element[1]->len + 1);
+}
+
+static void sweep_step(struct admin *a)
+{
+    if (a->sweeping)
+        return;
+    if (!a->sweep_cursor[0])
+        strcpy(a->sweep_cursor, "0");
+    const char *argv[] = { KEY_KEPT, KEY_STATS, a->sweep_cursor, SWEEP_STEP };
+    if (rconn_script(&a->redis, AS_SWEEP, sweep_on_reply, a, 2, 4, argv, NULL) == 0)
+        a->sweeping = 1;
+}
+
 void stats_tick(struct admin *a, int64_t now)
 {
     if (a->sampling || now - a->last_sample_ms < SAMPLE_MS)
         return;
     a->last_sample_ms = now;
+    sweep_step(a);
     const char *keys[] = STATS_KEYS;
     if (rconn_script(&a->redis, AS_STATS, stats_on_sample, a, STATS_NKEYS, STATS_NKEYS, keys,
                      NULL) == 0)

@@ -199,10 +199,10 @@ void cmd_identify(struct session *c, const char *body, size_t len)
     c->nonce = ++b->next_nonce;
     session_token(c, token);
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
-                           key_dev_cur(key[2], req.client_id), KEY_DEVICES, arg_int(bid, b->id),
-                           token, arg_int(did, req.client_id) };
+                           key_dev_cur(key[2], req.client_id), KEY_DEVICES, KEY_STATS,
+                           arg_int(bid, b->id), token, arg_int(did, req.client_id) };
     struct store_call *call = xmalloc(sizeof(*call));
-    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 4, 7, argv, NULL) < 0) {
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 8, argv, NULL) < 0) {
         free(call);
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;

@@ -10,8 +10,8 @@ local v = redis.call('HMGET', KEYS[2], 'known', 'broker')
 if not v[1] and redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 0 then
   return pg.reply('unknown')
 end
-pg.keep(KEYS[5], ARGV[2], v[2])
 local id = pg.route(KEYS[3], KEYS[6], pg.device_notify(v[2]), ARGV[3], ARGV[1], '0',
   tonumber(ARGV[5]), ARGV[2], '0', ARGV[4], ARGV[6])
+pg.keep(KEYS[6], KEYS[5], KEYS[2], ARGV[2], v[2], KEYS[3])
 pg.dup_put(KEYS[1], id)
 return pg.reply('ok')

@@ -1,12 +1,13 @@
 -- brokerd: IDENTIFY (SPEC 2.2). A device connects to this broker.
--- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices.
+-- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices, pg:stats.
 -- ARGV: broker id, connection token, device id.
 -- Returns {'ok', clean_since_ms, clean, subs, cursors, device type ('0': none)}.
 -- clean is '1' when the device was never seen or its last connection ended
 -- cleanly (its cursors' SENT marks are exact); otherwise its broker died
 -- and clean_since is when it last could have sent anything (now, while
 -- that broker still holds its Redis connection). An older connection on
--- another broker is kicked.
+-- another broker is kicked. A connected device's messages are its broker's
+-- pending ones, no longer kept (pg.kept_add).
 local now = pg.now_ms()
 local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type')
 local clean, since = '0', now
@@ -25,6 +26,7 @@ end
 if old[1] and old[1] ~= '' and old[1] ~= ARGV[1] then
   redis.call('PUBLISH', pg.key_notice(old[1]), pg.notice_kick(ARGV[3], old[2] or ''))
 end
+pg.kept_add(KEYS[5], KEYS[1], -pg.kept_of(KEYS[1]))
 redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2],
   'online_at', pg.ms(now))
 redis.call('SADD', KEYS[4], ARGV[3])

@@ -9,17 +9,17 @@
 -- (from, message id) returns the first answer.
 local dup = pg.dup_get(KEYS[1])
 if dup then return pg.reply('ok', dup) end
-local notify
+local notify, v
 if ARGV[3] ~= '0' then
-  local v = redis.call('HMGET', KEYS[3], 'known', 'broker')
+  v = redis.call('HMGET', KEYS[3], 'known', 'broker')
   if not v[1] then return pg.reply('nodevice') end
   notify = pg.device_notify(v[2])
-  pg.keep(KEYS[5], ARGV[3], v[2])
 else
   if redis.call('SCARD', KEYS[3]) == 0 then return pg.reply('nosub') end
   notify = pg.channel_notify(KEYS[4])
 end
 local id = pg.route(KEYS[2], KEYS[6], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]),
   ARGV[3], '0', ARGV[5], ARGV[7])
+if v then pg.keep(KEYS[6], KEYS[5], KEYS[3], ARGV[3], v[2], KEYS[2]) end
 pg.dup_put(KEYS[1], id)
 return pg.reply('ok', id)

@@ -121,10 +121,48 @@ function pg.device_notify(broker)
   return {}
 end
 
--- Receivers that may keep messages while offline, for the kept count
--- (admin_stats drops those that keep none).
-function pg.keep(kept, d, broker)
-  if not broker or broker == '' then redis.call('SADD', kept, d) end
+-- ---- the kept count (docs/DESIGN.md, "Counters") ----
+-- pg:stats' kept is the sum of the kept field of every receiver's hash
+-- (pg:dev:{r}) while the receiver is not connected: the messages of its
+-- inbox not finished (after its cursor) nor freed. Each script that
+-- changes that number changes both by the same delta.
+function pg.kept_add(stats, dev, n)
+  if n ~= 0 then
+    redis.call('HINCRBY', dev, 'kept', n)
+    redis.call('HINCRBY', stats, 'kept', n)
+  end
+end
+
+function pg.kept_of(dev) return tonumber(redis.call('HGET', dev, 'kept') or '0') end
+
+-- After pg.route added a message to receiver d's inbox: counted when d is
+-- not connected (broker: its hash's 'broker'), and listed in set kept for
+-- admin_sweep.lua. The inbox is capped (MAXLEN), and its unfinished
+-- messages are its newest ones, so there are never more than its length.
+function pg.keep(stats, kept, dev, d, broker, inbox)
+  if broker and broker ~= '' then return end
+  redis.call('SADD', kept, d)
+  local n = pg.kept_of(dev)
+  pg.kept_add(stats, dev, math.min(n + 1, redis.call('XLEN', inbox)) - n)
+end
+
+-- The messages of an inbox after the cursor in hash cur, not freed out of
+-- order (set freed): read in chunks; at most the inbox's length, which
+-- offline-max and offline-max-bytes bound.
+function pg.inbox_unfinished(inbox, cur, freed)
+  local c = redis.call('HGET', cur, 'in')
+  local start, n = c and pg.cursor_start(c) or '-', 0
+  local nfreed = redis.call('SCARD', freed)
+  while true do
+    local es = redis.call('XRANGE', inbox, start, '+', 'COUNT', 1000)
+    for _, e in ipairs(es) do
+      if nfreed == 0 or redis.call('SISMEMBER', freed, inbox .. ' ' .. e[1]) == 0 then
+        n = n + 1
+      end
+    end
+    if #es < 1000 then return n end
+    start = '(' .. es[#es][1]
+  end
 end
 
 -- ---- subscriber counts ----
@@ -172,14 +210,18 @@ end
 -- For each stream s = {field, key} of receiver k, calls fn(s, id, fields)
 -- on its entries not yet finished, oldest first, passing over skipped
 -- ones and ones freed out of order; a true return moves on to the next
--- stream.
-function pg.unread(k, now, ty, limit, fn)
+-- stream. At most limit entries are read per stream, and budget (if
+-- given) in all.
+function pg.unread(k, now, ty, limit, fn, budget)
   local list = {{'in', k.inbox}}
+  local left = budget or limit * 1000000
   for _, c in ipairs(redis.call('SMEMBERS', k.subs)) do list[#list + 1] = {c, pg.key_ch(c)} end
   for _, s in ipairs(list) do
     local start = pg.start(k, s[1])
-    if start then
-      for _, e in ipairs(redis.call('XRANGE', s[2], start, '+', 'COUNT', limit)) do
+    if start and left > 0 then
+      local es = redis.call('XRANGE', s[2], start, '+', 'COUNT', math.min(limit, left))
+      left = left - #es
+      for _, e in ipairs(es) do
         local f = pg.fields(e)
         if not pg.skip(f, now, ty) and
            redis.call('SISMEMBER', k.freed, s[2] .. ' ' .. e[1]) == 0 then
@@ -190,9 +232,10 @@ function pg.unread(k, now, ty, limit, fn)
   end
 end
 
--- How many messages receiver k keeps.
+-- How many messages receiver k keeps, reading at most 10,000 entries in
+-- all (a device may subscribe to many full channels).
 function pg.unread_count(k, now, ty)
   local n = 0
-  pg.unread(k, now, ty, 10000, function() n = n + 1 return false end)
+  pg.unread(k, now, ty, 10000, function() n = n + 1 return false end, 10000)
   return n
 end

@@ -8,13 +8,12 @@
 --       channel), ttl ms, body, max entries kept.
 -- Returns {'ok', message id}, {'nosub'} or {'nodevice'}.
 local ch, ty, dev = ARGV[1], ARGV[2], ARGV[3]
-local notify
+local notify, v
 if dev ~= '0' then
-  local v = redis.call('HMGET', KEYS[2], 'known', 'type', 'broker')
+  v = redis.call('HMGET', KEYS[2], 'known', 'type', 'broker')
   if not v[1] then return pg.reply('nodevice') end
   if ty ~= '0' and (v[2] or '0') ~= ty then return pg.reply('nosub') end
   notify = pg.device_notify(v[3])
-  pg.keep(KEYS[6], dev, v[3])
 else
   local n
   if ty == '0' then n = redis.call('SCARD', KEYS[2])
@@ -24,4 +23,5 @@ else
 end
 local mid = tostring(redis.call('INCR', KEYS[5]))
 pg.route(KEYS[1], KEYS[7], notify, mid, '0', ch, tonumber(ARGV[4]), dev, ty, ARGV[5], ARGV[6])
+if v then pg.keep(KEYS[7], KEYS[6], KEYS[2], dev, v[3], KEYS[1]) end
 return pg.reply('ok', mid)

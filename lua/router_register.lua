@@ -6,9 +6,11 @@
 -- not routerd, picks the loop a device lands on.
 -- KEYS: pg:serial:{type}:{serial}, pg:next_device_id, pg:devices, pg:brokers.
 -- ARGV: serial_no, device_type, device_name, name given ('1'/'0': keep
---       the stored one).
+--       the stored one), the SHA-256 (hex) of the device_key given, or ''.
 -- Returns {status, device id, broker address or ''}: status 'ok', 'ios'
--- (an iOS device: no broker) or 'nobroker' (no live broker).
+-- (an iOS device: no broker), 'nobroker' (no live broker) or 'badkey'
+-- (the device bound a device_key, and this is not it: nothing changed).
+-- The first registration that gives a device_key binds it (field 'key').
 local now = pg.now_ms()
 local function live(b)
   local v = redis.call('HMGET', pg.key_bk(b), 'hb', 'addr', 'conns', 'assigned')
@@ -16,12 +18,16 @@ local function live(b)
   return nil
 end
 local id = redis.call('GET', KEYS[1])
-if not id then
+if id then
+  local bound = redis.call('HGET', pg.key_dev(id), 'key')
+  if bound and bound ~= ARGV[5] then return pg.reply('badkey', id, '') end
+else
   id = tostring(redis.call('INCR', KEYS[2]))
   redis.call('SET', KEYS[1], id)
 end
 local dev = pg.key_dev(id)
 redis.call('HSET', dev, 'known', '1', 'type', ARGV[2], 'serial', ARGV[1])
+if ARGV[5] ~= '' then redis.call('HSET', dev, 'key', ARGV[5]) end
 redis.call('SADD', KEYS[3], id)
 if ARGV[4] == '1' then redis.call('HSET', dev, 'name', ARGV[3]) end
 if ARGV[2] == '4' then return pg.reply('ios', id, '') end

@@ -13,19 +13,41 @@
 #include "numparse.h"
 #include "router.h"
 #include "scripts.h"
+#include "sha256.h"
 #include "token.h"
 
 #define NAME_MAX_BYTES 128
+#define DEVICE_KEY_MIN 16
+#define DEVICE_KEY_MAX 128
 
-static int serial_ok(const char *s)
+/* min..max bytes of printable ASCII. */
+static int printable_ok(const char *s, size_t min, size_t max)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > SERIAL_MAX)
+    size_t n = s ? strnlen(s, max + 1) : 0;
+    if (n < min || n > max)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (s[i] < 0x20 || s[i] > 0x7e)
             return 0;
     return 1;
+}
+
+static int serial_ok(const char *s) { return printable_ok(s, 1, SERIAL_MAX); }
+
+/* Redis keeps the key's SHA-256 (lowercase hex), never the key. */
+static void device_key_hash(const char *key, char out[2 * SHA256_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[SHA256_LEN];
+    struct sha256 s;
+    sha256_init(&s);
+    sha256_update(&s, key, strlen(key));
+    sha256_final(&s, d);
+    for (size_t i = 0; i < SHA256_LEN; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 0x0f];
+    }
+    out[2 * SHA256_LEN] = '\0';
 }
 
 /* Up to NAME_MAX_BYTES of valid UTF-8. */
@@ -51,6 +73,11 @@ static void registration_done(void *arg, redisReply *rep)
     }
     int64_t id = strtoll(rep->element[1]->str, NULL, 10);
     const char *addr = rep->element[2]->str;
+    if (strcmp(status, "badkey") == 0) {
+        log_info("registration of device %lld without its device_key", (long long)id);
+        reply_forbidden(r, req);
+        return;
+    }
     if (strcmp(status, "nobroker") == 0) {
         log_warn("registration of device %lld: no live broker", (long long)id);
         reply_unavailable(r, req);
@@ -81,25 +108,29 @@ void registration_handle(struct evhttp_request *req, void *arg)
     }
     const char *serial = evhttp_find_header(&kv, "serial_no");
     const char *name = evhttp_find_header(&kv, "device_name");
+    const char *dkey = evhttp_find_header(&kv, "device_key");
     uint64_t type;
     enum router_code code = RC_OK;
     if (!serial_ok(serial))
         code = RC_SERIAL_NO;
     else if (params_uint(&kv, "device_type", 1, 6, &type) < 0)
         code = RC_DEVICE_TYPE;
-    else if (name && !name_ok(name))
+    else if ((name && !name_ok(name)) ||
+             (dkey && !printable_ok(dkey, DEVICE_KEY_MIN, DEVICE_KEY_MAX)))
         code = RC_PARAM;
     if (code != RC_OK) {
         params_free(&kv);
         reply_send(r, req, code, 0, NULL);
         return;
     }
-    char type_s[ARG_INT_MAX], skey[KEY_SERIAL_MAX];
+    char type_s[ARG_INT_MAX], skey[KEY_SERIAL_MAX], khash[2 * SHA256_LEN + 1] = "";
+    if (dkey)
+        device_key_hash(dkey, khash);
     const char *argv[] = { key_serial(skey, (int64_t)type, serial), KEY_NEXT_DEVICE_ID,
                            KEY_DEVICES, KEY_BROKERS, serial, arg_int(type_s, (int64_t)type),
-                           name ? name : "", name ? "1" : "0" };
+                           name ? name : "", name ? "1" : "0", khash };
     struct router_request *rr = request_new(r, req);
-    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 4, 8, argv, NULL) < 0)
+    if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 4, 9, argv, NULL) < 0)
         request_unsent(rr);
     params_free(&kv);
 }

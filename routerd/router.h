@@ -95,6 +95,8 @@ struct router_proc {
 /* data is stolen (may be NULL). is_put picks code 9's meaning and status. */
 void reply_send(struct router *r, struct evhttp_request *req, enum router_code code,
                 int is_put, struct json_t *data);
+/* ParamErr with HTTP 403: a registration without its bound device_key. */
+void reply_forbidden(struct router *r, struct evhttp_request *req);
 /* InternalErr with HTTP 503: Redis is unreachable. */
 void reply_unavailable(struct router *r, struct evhttp_request *req);
 

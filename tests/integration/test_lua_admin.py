@@ -31,7 +31,8 @@ class SendTest(LuaTestCase):
                          {"m": "3", "f": "60", "c": "0", "t": "0", "b": "hi"})
         self.assertEqual(self.members("pg:kept"), [R])
         self.assertEqual(self.r("GET", "pg:dup:60:3"), eid.encode())
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1"})
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
+        self.assertEqual(self.hash("pg:dev:50"), {"kept": "1"})
 
     def test_a_repeat_is_answered_not_sent(self):
         self.r("SADD", "pg:api:clients", R)
@@ -53,7 +54,7 @@ class ReceiverCase(LuaTestCase):
         return self.run_script("admin_recv", receiver_keys())
 
     def free(self, mid):
-        return self.run_script("admin_free", receiver_keys(), [mid])
+        return self.run_script("admin_free", receiver_keys() + ["pg:stats"], [mid])
 
 
 class RecvTest(ReceiverCase):
@@ -88,9 +89,19 @@ class FreeTest(ReceiverCase):
     def test_the_head_moves_the_cursor(self):
         self.add_entry("pg:dev:50:in", mid="1", eid="1-0")
         self.add_entry("pg:dev:50:in", mid="2", eid="2-0")
+        self.r("HSET", "pg:dev:50", "kept", "2")
+        self.r("HSET", "pg:stats", "kept", "5")
         self.assertEqual(self.free("1"), [b"ok"])
         self.assertEqual(self.hash("pg:dev:50:cur"), {"in": "(1-0 1-0"})
         self.assertEqual(self.recv()[2], b"2")
+        self.assertEqual((self.hash("pg:dev:50"), self.hash("pg:stats")),
+                         ({"kept": "1"}, {"kept": "4"}), "one freed, not connected")
+
+    def test_a_connected_receivers_free_counts_nothing(self):
+        self.add_entry("pg:dev:50:in", mid="1", eid="1-0")
+        self.r("HSET", "pg:dev:50", "broker", "7")
+        self.assertEqual(self.free("1"), [b"ok"])
+        self.assertEqual(self.hash("pg:stats"), {})
 
     def test_sent_is_kept_when_newer(self):
         self.add_entry("pg:ch:5", mid="1", eid="1-0")
@@ -104,12 +115,15 @@ class FreeTest(ReceiverCase):
         self.add_entry("pg:dev:50:in", mid="2", eid="2-0")
         self.add_entry("pg:dev:50:in", mid="3", eid="3-0", exp=1)   # passed over
         self.add_entry("pg:dev:50:in", mid="4", eid="4-0")
+        self.r("HSET", "pg:stats", "kept", "4")
         self.assertEqual(self.free("2"), [b"ok"])
         self.assertEqual(self.members("pg:dev:50:freed"), ["pg:dev:50:in 2-0"])
         self.assertEqual(self.hash("pg:dev:50:cur"), {})
+        self.assertEqual(self.hash("pg:stats"), {"kept": "3"})
         self.assertEqual(self.free("1"), [b"ok"])
         self.assertEqual(self.hash("pg:dev:50:cur"), {"in": "(3-0 3-0"})
         self.assertEqual(self.members("pg:dev:50:freed"), [])
+        self.assertEqual(self.hash("pg:stats"), {"kept": "1"}, "1 freed, 3 passed over")
 
     def test_the_oldest_of_two_with_one_id(self):
         self.add_entry("pg:ch:5", mid="1", eid="5-0")
@@ -145,16 +159,20 @@ class ClientTest(LuaTestCase):
         self.add_entry("pg:dev:50:in")
         self.r("SADD", "pg:dev:50:freed", "x")
         self.r("HSET", "pg:dev:50:cur", "in", "(1-0 1-0", "5", "(2-0 2-0")
+        self.r("HSET", "pg:dev:50", "kept", "1")
+        self.r("HSET", "pg:stats", "kept", "3")
         self.assertEqual(self.run_script("admin_gbye", ["pg:api:clients", "pg:dev:50:in",
-                                                        "pg:dev:50:freed", "pg:dev:50:cur"],
+                                                        "pg:dev:50:freed", "pg:dev:50:cur",
+                                                        "pg:dev:50", "pg:stats"],
                                          [R]), [b"ok"])
+        self.assertEqual((self.hash("pg:dev:50"), self.hash("pg:stats")),
+                         ({"kept": "0"}, {"kept": "2"}))
         self.assertEqual(self.members("pg:api:clients"), [])
         self.assertEqual(self.r("EXISTS", "pg:dev:50:in", "pg:dev:50:freed"), 0)
         self.assertEqual(self.hash("pg:dev:50:cur"), {"5": "(2-0 2-0"})
 
 
-STATS_KEYS = ["pg:brokers", "pg:stats", "pg:api:clients", "pg:kept", "pg:devices",
-              "pg:channels"]
+STATS_KEYS = ["pg:brokers", "pg:stats", "pg:devices", "pg:channels"]
 
 
 class StatsTest(LuaTestCase):
@@ -180,21 +198,48 @@ class StatsTest(LuaTestCase):
             [b"6", b"h:2", b"0", b"0", str(now - 6000).encode(), b"0", b"0", b"0", b"6",
              b"0"]])
 
-    def test_totals_and_kept(self):
-        self.r("HSET", "pg:stats", "messages_in", "9", "messages_out", "8")
+    def test_totals_and_kept_are_counters(self):
+        self.r("HSET", "pg:stats", "messages_in", "9", "messages_out", "8", "kept", "3")
         self.r("SADD", "pg:devices", "1", "2")
         self.r("ZADD", "pg:channels", "1", "5")
-        self.r("SADD", "pg:api:clients", "60")
-        self.add_entry("pg:dev:60:in")
-        self.add_entry("pg:dev:60:in")
-        self.r("HSET", "pg:dev:61", "broker", "")          # offline, keeps one
-        self.add_entry("pg:dev:61:in")
-        self.r("HSET", "pg:dev:62", "broker", "9")         # online: not counted, pruned
-        self.add_entry("pg:dev:62:in")
-        self.add_entry("pg:dev:63:in", exp=1)              # keeps none: pruned
-        self.r("SADD", "pg:kept", "60", "61", "62", "63")  # 60: counted once, pruned
+        self.add_entry("pg:dev:61:in")                     # not walked
+        self.r("SADD", "pg:kept", "61")
         self.assertEqual(self.stats()[3:], [2, 1, b"9", b"8", 3])
+        self.r("HSET", "pg:stats", "kept", "-1")           # never below 0
+        self.assertEqual(self.stats()[7], 0)
+
+
+class SweepTest(LuaTestCase):
+    def sweep(self, cursor="0", count="100"):
+        return self.run_script("admin_sweep", ["pg:kept", "pg:stats"], [cursor, count])
+
+    def test_an_expired_inbox_leaves_the_count(self):
+        self.r("HSET", "pg:stats", "kept", "10")
+        self.r("HSET", "pg:dev:60", "kept", "4")           # its inbox expired
+        self.r("HSET", "pg:dev:61", "kept", "2")           # still keeps two
+        self.add_entry("pg:dev:61:in")
+        self.r("HSET", "pg:dev:62", "kept", "0")           # keeps nothing
+        self.r("HSET", "pg:dev:63", "broker", "9")         # connected
+        self.r("SADD", "pg:kept", "60", "61", "62", "63")
+        self.assertEqual(self.sweep(), [b"ok", b"0", 4])
+        self.assertEqual(self.hash("pg:stats"), {"kept": "6"})
+        self.assertEqual(self.hash("pg:dev:60"), {"kept": "0"})
         self.assertEqual(self.members("pg:kept"), ["61"])
+
+    def test_a_pass_in_steps(self):
+        for d in range(100, 700):        # past intset: SSCAN goes in steps
+            self.r("HSET", "pg:dev:%d" % d, "kept", "1")
+            self.r("SADD", "pg:kept", str(d))
+        self.r("HSET", "pg:stats", "kept", "600")
+        cursor, steps, dropped = b"0", 0, 0
+        while True:
+            r = self.sweep(cursor.decode(), "10")
+            cursor, steps, dropped = r[1], steps + 1, dropped + r[2]
+            if cursor == b"0":
+                break
+        self.assertGreater(steps, 5)
+        self.assertEqual((dropped, self.hash("pg:stats")), (600, {"kept": "0"}))
+        self.assertEqual(self.members("pg:kept"), [])
 
 
 class DeviceTest(LuaTestCase):

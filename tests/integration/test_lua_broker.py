@@ -7,7 +7,7 @@ from lib.lua import LuaTestCase
 
 D, B, OTHER = "41", "7", "9"      # a device, this broker, another broker
 DEV, SUBS, CUR = "pg:dev:41", "pg:dev:41:subs", "pg:dev:41:cur"
-IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices"]
+IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats"]
 
 
 class IdentifyTest(LuaTestCase):
@@ -21,6 +21,12 @@ class IdentifyTest(LuaTestCase):
         self.assertEqual((h["known"], h["broker"], h["conn"]), ("1", B, "7:1"))
         self.assertGreaterEqual(int(h["online_at"]), before)
         self.assertEqual(self.members("pg:devices"), [D])
+
+    def test_what_it_kept_leaves_the_kept_count(self):
+        self.r("HSET", DEV, "kept", "3")
+        self.r("HSET", "pg:stats", "kept", "7")
+        self.identify()
+        self.assertEqual((self.hash(DEV)["kept"], self.hash("pg:stats")), ("0", {"kept": "4"}))
 
     def test_clean_disconnect_is_clean_since_offline_at(self):
         self.r("HSET", DEV, "broker", "", "offline_at", "1234", "type", "3")
@@ -86,7 +92,19 @@ class IdentifyTest(LuaTestCase):
 
 
 class GoneTest(LuaTestCase):
-    KEYS = [DEV, CUR, "pg:kept"]
+    KEYS = [DEV, CUR, "pg:kept", "pg:dev:41:in", "pg:dev:41:freed", "pg:stats"]
+
+    def test_its_unfinished_inbox_is_kept_from_now_on(self):
+        self.r("HSET", DEV, "broker", B, "conn", "7:1")
+        for i in range(1, 1205):              # more than one read of 1000
+            self.add_entry("pg:dev:41:in", eid="%d-0" % i)
+        self.r("SADD", "pg:dev:41:freed", "pg:dev:41:in 3-0", "pg:dev:41:in 1-0")
+        self.r("HSET", "pg:stats", "kept", "5")
+        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "in", "(1-0 2-0"]),
+                         [b"ok"])
+        # 2-0 .. 1204-0 less 3-0 (freed out of order)
+        self.assertEqual(self.hash(DEV)["kept"], "1202")
+        self.assertEqual(self.hash("pg:stats"), {"kept": str(5 + 1202)})
 
     def test_own_connection_goes_offline_with_cursors_saved(self):
         self.r("HSET", DEV, "broker", B, "conn", "7:1")
@@ -236,7 +254,16 @@ class PubTest(LuaTestCase):
         self.assertEqual(self.members("pg:kept"), [TO])
         self.assertEqual(self.r("GET", "pg:dup:41:3"), eid.encode())
         self.assertTrue(590 <= self.r("TTL", "pg:dup:41:3") <= 600)
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1"})
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
+        self.assertEqual(self.hash("pg:dev:42"), {"known": "1", "kept": "1"})
+
+    def test_kept_counts_what_the_cap_leaves(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        for mid in range(1, 5):
+            self.pub(TO, mid=str(mid), maxlen="3")
+        self.assertEqual(len(self.entries("pg:dev:42:in")), 3)
+        self.assertEqual(self.hash("pg:stats")["kept"], "3")
+        self.assertEqual(self.hash("pg:dev:42")["kept"], "3")
 
     def test_to_an_online_device_notifies_its_broker(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)

@@ -13,9 +13,24 @@ def reg_keys(ty="1", serial=SERIAL):
 
 
 class RegisterTest(LuaTestCase):
-    def register(self, ty="1", name=None, serial=SERIAL):
+    def register(self, ty="1", name=None, serial=SERIAL, key=""):
         return self.run_script("router_register", reg_keys(ty, serial),
-                               [serial, ty, name or "", "1" if name is not None else "0"])
+                               [serial, ty, name or "", "1" if name is not None else "0", key])
+
+    def test_a_device_key_binds_and_is_then_required(self):
+        self.broker("7", "h:1")
+        self.r("SADD", "pg:brokers", "7")
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])       # none bound yet
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1"])  # binds
+        self.assertEqual(self.hash("pg:dev:1")["key"], "k1")
+        before = self.hash("pg:dev:1")
+        for key in ("", "k2"):
+            with self.subTest(key=key):
+                self.assertEqual(self.register(name="new", key=key), [b"badkey", b"1", b""])
+                self.assertEqual(self.hash("pg:dev:1"), before, "nothing changed")
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1"])
+        self.assertEqual(self.register(ty="2", key=""), [b"ok", b"2", b"h:1"],
+                         "another type is another device")
 
     def broker(self, b, addr, conns=0, assigned=0, age_ms=0):
         self.r("HSET", "pg:bk:" + b, "hb", str(self.now_ms() - age_ms), "addr", addr,
@@ -117,7 +132,7 @@ class PutTest(LuaTestCase):
         self.assertEqual({k: v for k, v in f.items() if k != "x"},
                          {"m": "1", "f": "0", "c": CH, "t": "3", "b": "hi"})
         self.assertEqual(self.members("pg:kept"), ["42"])
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1"})
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
 
     def test_to_an_online_device_notifies_its_broker(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", "9")

@@ -254,6 +254,50 @@ class RegistrationSecret(ClusterTestCase):
         self.assertEqual(d.connect(), (FRAME_RESPONSE, b"OK"))
 
 
+class RegistrationDeviceKey(ClusterTestCase):
+    """SPEC 3: the first registration with a device_key binds it; from then
+    on only that key gets the reply and the token (else ParamErr, HTTP 403)."""
+    n_brokers = 1
+    secret = "k3y-secret-%d" % new_id()
+    KEY = "correct horse battery staple!"
+
+    def reg(self, sn, key=None):
+        q = {"serial_no": sn, "device_type": str(ANDROID)}
+        if key is not None:
+            q["device_key"] = key
+        return self.cluster.registration(query=q)
+
+    def test_bind_then_only_the_key_gets_the_token(self):
+        sn = serial()
+        st, first = self.reg(sn, self.KEY)
+        self.assertEqual((st, first["code"]), (200, 0), first)
+        dev = first["data"]["device_id"]
+        self.assertEqual(first["data"]["token"], token_for(self.secret, dev))
+        self.assertEqual(self.reg(sn, self.KEY), (200, first), "the same id and token again")
+        refused = {"code": 1, "msg": "ParamErr", "data": None}
+        for key in (None, self.KEY + "x", self.KEY.upper()):
+            with self.subTest(key=key):
+                self.assertEqual(self.reg(sn, key), (403, refused))
+        self.assertEqual(self.reg(sn, self.KEY), (200, first))
+
+    def test_without_a_bound_key_as_before(self):
+        sn = serial()
+        st, first = self.reg(sn)
+        self.assertEqual((st, first["code"]), (200, 0), first)
+        self.assertEqual(self.reg(sn), (200, first))
+        self.assertEqual(self.reg(sn, self.KEY), (200, first), "binds it")
+        self.assertEqual(self.reg(sn)[0], 403)
+
+    def test_a_bad_key_is_param_err(self):
+        sn = serial()
+        bad = {"code": 1, "msg": "ParamErr", "data": None}
+        for key in ("", "x" * 15, "y" * 129, "sixteen chars ok\x01", "ключ-ключ-ключ-ключ"):
+            with self.subTest(key=key):
+                self.assertEqual(self.reg(sn, key), (400, bad))
+        self.assertEqual(self.reg(sn, "z" * 128)[0], 200, "128 bytes are allowed")
+        self.assertEqual(self.reg(serial(), "~" * 16)[0], 200, "and 16")
+
+
 class RegistrationNoBroker(ClusterTestCase):
     n_brokers = 0
 
