@@ -49,6 +49,11 @@ void reply_send(struct router *r, struct evhttp_request *req, enum router_code c
     reply_json(r, req, RC_INTERNAL, "InternalErr", 500, data);
 }
 
+void reply_unauthorized(struct router *r, struct evhttp_request *req)
+{
+    reply_json(r, req, RC_PARAM, "ParamErr", 401, NULL);
+}
+
 void reply_unavailable(struct router *r, struct evhttp_request *req)
 {
     r->stats.unavailable++;
