@@ -12,6 +12,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "daemon.h"
+#include "http_server.h"
 #include "keys.h"
 #include "log.h"
 #include "rconn.h"
@@ -29,6 +30,7 @@ struct admin_conf {
     uint64_t max_msg_size;
     uint64_t offline_max;
     uint64_t offline_ttl;
+    struct http_limits http;
 };
 
 extern const struct cfg_program admin_cfg_program;
@@ -57,7 +59,7 @@ struct admin_sample {
 struct admin {
     struct admin_conf conf;
     struct event_base *base;
-    struct evhttp *http;
+    struct http_server *http;
     struct event *tick_ev;
     struct daemon_signals signals;
     struct rconn redis;
@@ -75,7 +77,11 @@ struct admin {
 
 /* auth.c: 1 if the request carries the admin token (or none is set). */
 int auth_check(struct admin *a, struct evhttp_request *req);
-/* auth_check, replying 401 {"error":"unauthorized"} when it fails. */
+/* 0 for a POST whose Origin names another host:port than its Host (a page
+ * of another site in an operator's browser), else 1. */
+int auth_same_origin(struct evhttp_request *req);
+/* auth_same_origin and auth_check, replying 403 {"error":"cross-origin
+ * request"} or 401 {"error":"unauthorized"} when one fails. */
 int auth_ok(struct admin *a, struct evhttp_request *req);
 
 /* reply.c */

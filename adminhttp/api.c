@@ -23,6 +23,7 @@ static const char *status_text(int status)
     case 200: return "OK";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -70,6 +71,10 @@ void api_handle(struct evhttp_request *req, void *arg)
     a->api_requests++;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         api_reply(a, req, 405, NULL, NULL);
+        return;
+    }
+    if (!auth_same_origin(req)) {
+        api_reply(a, req, 403, NULL, NULL);
         return;
     }
     if (!auth_check(a, req)) {

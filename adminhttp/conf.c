@@ -15,6 +15,7 @@ static const struct cfg_opt admin_opts[] = {
     OPT("max-msg-size", CFG_UINT, max_msg_size, "65536", 1, 16777216,
         "largest MSG_SEND_REQ payload in bytes"),
     CFG_OFFLINE_OPTS(struct admin_conf),
+    HTTP_LIMIT_OPTS(struct admin_conf, http),
 };
 
 const struct cfg_program admin_cfg_program = {

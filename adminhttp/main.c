@@ -46,21 +46,23 @@ static int admin_setup(struct admin *a)
     a->base = daemon_event_base();
     if (!a->base)
         return -1;
-    a->http = http_listen(a->base, &a->conf.http_address, NET_ALONE, bound, sizeof(bound));
+    a->http = http_server_new(a->base, "http", &a->conf.http_address, NET_ALONE, &a->conf.http, 1,
+                              bound, sizeof(bound));
     if (!a->http)
         return -1;
+    struct evhttp *h = a->http->http;
     log_info("listening http %s", bound);
     if (!a->conf.admin_token || !*a->conf.admin_token)
         log_warn("no admin token set: anyone who reaches this port may use the API");
-    evhttp_set_max_body_size(a->http, MAX_BODY);
-    evhttp_set_cb(a->http, "/ping", http_ping, a);
-    evhttp_set_cb(a->http, "/metrics", metrics_handle, a);
-    evhttp_set_cb(a->http, "/api", api_handle, a);
-    evhttp_set_cb(a->http, "/stats", stats_handle, a);
-    evhttp_set_cb(a->http, "/api/device", device_handle, a);
-    evhttp_set_cb(a->http, "/api/device/disconnect", disconnect_handle, a);
-    evhttp_set_cb(a->http, "/api/channels", channels_handle, a);
-    evhttp_set_gencb(a->http, page_handle, a);
+    evhttp_set_max_body_size(h, MAX_BODY);
+    evhttp_set_cb(h, "/ping", http_ping, a);
+    evhttp_set_cb(h, "/metrics", metrics_handle, a);
+    evhttp_set_cb(h, "/api", api_handle, a);
+    evhttp_set_cb(h, "/stats", stats_handle, a);
+    evhttp_set_cb(h, "/api/device", device_handle, a);
+    evhttp_set_cb(h, "/api/device/disconnect", disconnect_handle, a);
+    evhttp_set_cb(h, "/api/channels", channels_handle, a);
+    evhttp_set_gencb(h, page_handle, a);
     rconn_init(&a->redis, a->base, &a->conf.redis, admin_script_text, AS_COUNT,
                REDIS_REPLY_TIMEOUT_MS, NULL, NULL, a);
     rconn_start(&a->redis);
@@ -75,8 +77,7 @@ static void admin_teardown(struct admin *a)
 {
     if (a->base)
         rconn_stop(&a->redis);
-    if (a->http)
-        evhttp_free(a->http);
+    http_server_free(a->http);
     if (a->tick_ev)
         event_free(a->tick_ev);
     daemon_signals_free(&a->signals);

@@ -14,10 +14,12 @@
 #include "clock.h"
 #include "daemon.h"
 #include "frame.h"
+#include "http_server.h"
 #include "imap.h"
 #include "keys.h"
 #include "slab.h"
 #include "log.h"
+#include "listener.h"
 #include "loops.h"
 #include "net.h"
 #include "proto_errors.h"
@@ -49,6 +51,8 @@ struct broker_conf {
     uint64_t offline_max;       /* entries kept per stream */
     uint64_t offline_ttl;       /* seconds */
     uint64_t threads;           /* event loops; 0: one per core */
+    uint64_t max_connections;   /* device connections per process */
+    struct http_limits http;
     char *config;
 };
 
@@ -277,7 +281,7 @@ struct broker {
     struct broker_proc *proc;
     int index;                   /* 0..threads-1; loop 0 serves HTTP and signals */
     struct event_base *base;
-    struct evconnlistener *listener;
+    struct listener listener;
     struct event *tick_ev;
     /* Channel messages read from Redis and not yet written (deliver.c). */
     struct msg *batch[DELIVER_BATCH_MAX];
@@ -296,7 +300,8 @@ struct broker {
     int64_t started_ms;
     uint64_t next_nonce;
     struct session *conns;          /* list of all */
-    uint32_t nconns, nidentified;
+    _Atomic uint32_t nconns;     /* other loops add them up (loop.c) */
+    uint32_t nidentified;
     struct session *dead;           /* closed, not yet freed */
     struct imap clients;         /* client_id -> struct session * */
     struct imap channels;        /* channel id -> struct channel * */
@@ -321,7 +326,7 @@ struct broker_proc {
     pthread_mutex_t lock;
     int n;
     struct broker *loops;
-    struct evhttp *http;         /* on loop 0 */
+    struct http_server *http;    /* on loop 0 */
 };
 
 /* loop.c: one event loop */

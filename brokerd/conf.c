@@ -30,6 +30,9 @@ static const struct cfg_opt broker_opts[] = {
     CFG_OFFLINE_OPTS(struct broker_conf),
     OPT("threads", CFG_UINT, threads, "0", 0, LOOPS_MAX,
         "event loops, all on the TCP port (0: one per core)"),
+    OPT("max-connections", CFG_UINT, max_connections, "100000", 1, 100000000,
+        "device connections per process; past it, a new one is closed at once"),
+    HTTP_LIMIT_OPTS(struct broker_conf, http),
 };
 
 const struct cfg_program broker_cfg_program = {

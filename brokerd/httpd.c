@@ -130,13 +130,15 @@ static void http_not_found(struct evhttp_request *req, void *arg)
 int httpd_start(struct broker_proc *p, char *bound, size_t cap)
 {
     struct broker *b0 = &p->loops[0];
-    p->http = http_listen(b0->base, &b0->conf.http_address, NET_ALONE, bound, cap);
+    p->http = http_server_new(b0->base, "http", &b0->conf.http_address, NET_ALONE,
+                              &b0->conf.http, 1, bound, cap);
     if (!p->http)
         return -1;
-    evhttp_set_max_body_size(p->http, 4096);
-    evhttp_set_cb(p->http, "/ping", http_ping, p);
-    evhttp_set_cb(p->http, "/stats", http_stats, p);
-    evhttp_set_cb(p->http, "/metrics", http_metrics, p);
-    evhttp_set_gencb(p->http, http_not_found, p);
+    struct evhttp *h = p->http->http;
+    evhttp_set_max_body_size(h, 4096);
+    evhttp_set_cb(h, "/ping", http_ping, p);
+    evhttp_set_cb(h, "/stats", http_stats, p);
+    evhttp_set_cb(h, "/metrics", http_metrics, p);
+    evhttp_set_gencb(h, http_not_found, p);
     return 0;
 }

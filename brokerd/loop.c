@@ -20,18 +20,35 @@
  * its last writes, the devices' cursors, are waited for as long). */
 #define STOP_DRAIN_MS 2000
 
+/* Device connections of the whole process: each loop's count is atomic,
+ * so any loop may add them up. */
+static uint64_t proc_conns(const struct broker_proc *p)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < p->n; i++)
+        n += p->loops[i].nconns;
+    return n;
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
+    struct broker *b = arg;
     (void)l; (void)sa; (void)salen;
-    tcp_accept(arg, fd);
-}
-
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)l; (void)arg;
-    /* EMFILE and friends: log and go on; the listener stays enabled. */
-    log_warn("accept failed: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    listener_accepted(&b->listener);
+    /* Past --max-connections a device is closed at once, not left waiting
+     * in the backlog: it learns now that this broker is full, and its
+     * reconnect backoff spaces out its next try. */
+    if (proc_conns(b->proc) >= b->conf.max_connections) {
+        unsigned quiet;
+        if (ratelog_due(&b->listener.log, &quiet))
+            log_warn("%s: %llu connections, the most allowed (--max-connections): closing new "
+                     "ones (%u more not logged)", b->listener.name,
+                     (unsigned long long)b->conf.max_connections, quiet);
+        evutil_closesocket(fd);
+        return;
+    }
+    tcp_accept(b, fd);
 }
 
 static void loop_tick(evutil_socket_t fd, short what, void *arg)
@@ -60,10 +77,7 @@ void loop_stop(struct broker *b)
     b->stopping = 1;
     b->stop_deadline_ms = mono_ms() + STOP_DRAIN_MS;
     store_leave(b);  /* first, so that routerd sends no more devices here */
-    if (b->listener) {
-        evconnlistener_free(b->listener);
-        b->listener = NULL;
-    }
+    listener_free(&b->listener, 1);
     /* Each connection flushes what it was sent, then closes (session_finish):
      * a frame already written is not cut off. */
     for (struct session *c = b->conns, *next; c; c = next) {
@@ -80,8 +94,8 @@ static void loop_stop_cb(void *arg)
 
 void loop_redis_ready(struct broker *b)
 {
-    if (b->listener && !b->stopping)
-        evconnlistener_enable(b->listener);
+    if (b->listener.lev && !b->stopping)
+        listener_want(&b->listener, 1);
 }
 
 static int loop_listen(struct broker *b, const struct cfg_addr *addr, enum net_share share)
@@ -91,18 +105,9 @@ static int loop_listen(struct broker *b, const struct cfg_addr *addr, enum net_s
         return -1;
     /* Accepting starts once Redis is first ready (loop_redis_ready): until
      * then connections wait in the kernel's backlog. */
-    /* Backlog 0: the socket already listens (net_listen's backlog); -1
-     * would make libevent listen again with 128. */
-    b->listener = evconnlistener_new(b->base, on_accept, b,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-                                         LEV_OPT_DISABLED, 0, fd);
-    if (!b->listener) {
-        evutil_closesocket(fd);
-        log_error("cannot listen on %s", b->tcp_bound);
-        return -1;
-    }
-    evconnlistener_set_error_cb(b->listener, on_accept_error);
-    return 0;
+    char name[sizeof(b->tcp_bound) + 8];
+    snprintf(name, sizeof(name), "tcp %s", b->tcp_bound);
+    return listener_init(&b->listener, b->base, fd, name, on_accept, b);
 }
 
 int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share)
@@ -139,8 +144,7 @@ void loop_teardown(struct broker *b)
     output_free(b);
     catch_up_free(b);
     session_free_dead(b);
-    if (b->listener)
-        evconnlistener_free(b->listener);
+    listener_free(&b->listener, 1);
     deliver_batch_free(b);
     if (b->tick_ev)
         event_free(b->tick_ev);

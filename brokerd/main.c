@@ -101,8 +101,7 @@ int main(int argc, char **argv)
         rc = loops_run(p.n, loop_base, on_stop, &p) == 0 ? 0 : 1;
         log_info("brokerd stopped");
     }
-    if (p.http)
-        evhttp_free(p.http);
+    http_server_free(p.http);
     for (int i = 0; i < p.n; i++)
         loop_teardown(&p.loops[i]);
     free(p.loops);

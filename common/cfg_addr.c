@@ -3,6 +3,8 @@
  * characters only; resolving them is left to whoever connects or binds. */
 #include "cfg_addr.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -128,4 +130,15 @@ void cfg_format_addr(const struct cfg_addr *a, char *buf, size_t cap)
         snprintf(buf, cap, "[%s]:%u", a->host, (unsigned)a->port);
     else
         snprintf(buf, cap, "%s:%u", a->host, (unsigned)a->port);
+}
+
+int cfg_addr_is_loopback(const struct cfg_addr *a)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (strcmp(a->host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, a->host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, a->host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }

@@ -17,6 +17,8 @@ struct cfg_addr {
 int cfg_addr_parse(const char *s, struct cfg_addr *out, const char **why);
 /* The same without the reason. */
 int cfg_parse_addr(const char *s, struct cfg_addr *out);
+/* 1 if addr's host is a loopback address (127.0.0.0/8, ::1, localhost). */
+int cfg_addr_is_loopback(const struct cfg_addr *a);
 /* Formats addr as "host:port" (brackets for IPv6), truncated to cap. */
 void cfg_format_addr(const struct cfg_addr *a, char *buf, size_t cap);
 

@@ -8,26 +8,6 @@
 #include <event2/http.h>
 #include <jansson.h>
 
-#include "log.h"
-#include "net.h"
-
-struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr,
-                           enum net_share share, char *bound, size_t cap)
-{
-    evutil_socket_t fd = net_listen(addr, share, bound, cap);
-    if (fd < 0)
-        return NULL;
-    struct evhttp *http = evhttp_new(base);
-    if (!http || !evhttp_accept_socket_with_handle(http, fd)) {
-        log_error("cannot serve HTTP on %s", bound);
-        if (http)
-            evhttp_free(http);
-        evutil_closesocket(fd);
-        return NULL;
-    }
-    evhttp_set_timeout(http, 30);
-    return http;
-}
 
 void http_send(struct evhttp_request *req, int status, const char *type, const char *body,
                size_t len)

@@ -1,23 +1,13 @@
-/* Small pieces every daemon's evhttp server shares: binding a listener,
- * plain and JSON replies, /ping, and Prometheus metric lines. */
+/* Small pieces every daemon's evhttp server shares (http_server.h binds
+ * the port): plain and JSON replies, /ping, and Prometheus metric lines. */
 #ifndef PG_HTTPUTIL_H
 #define PG_HTTPUTIL_H
 #include <stddef.h>
 
-#include "cfg.h"
-#include "net.h"
-
-struct event_base;
-struct evhttp;
 struct evhttp_request;
 struct evbuffer;
 struct json_t;
 
-/* A new evhttp on base accepting on addr, sharing the port with other loops
- * as `share` says (net_listen); the bound address goes to bound. NULL on
- * failure (logged). */
-struct evhttp *http_listen(struct event_base *base, const struct cfg_addr *addr,
-                           enum net_share share, char *bound, size_t cap);
 /* Sends status with a Content-Type and the given bytes. */
 void http_send(struct evhttp_request *req, int status, const char *type, const char *body,
                size_t len);

@@ -208,6 +208,10 @@ void rconn_reset(struct rconn *rc, const char *why)
         return;
     }
     rc->ac = NULL;
+    /* Said here, once per reset, whatever state the connection was in;
+     * rconn_lost then stays quiet (ready is 0). */
+    if (!rc->stopped)
+        log_warn("redis %s:%u reset: %s", rc->addr.host, (unsigned)rc->addr.port, why);
     rc->ready = 0;
     /* Runs every pending callback with a NULL reply; rc->ac is already
      * NULL, so none of them can queue more on the dying context. */

@@ -20,6 +20,9 @@ static const struct cfg_opt router_opts[] = {
         "messages kept per device and per channel"),
     OPT("threads", CFG_UINT, threads, "0", 0, LOOPS_MAX,
         "event loops, all on the same ports (0: one per core)"),
+    OPT("put-token", CFG_STR, put_token, NULL, 0, 0,
+        "require \"Authorization: Bearer TOKEN\" on /put"),
+    HTTP_LIMIT_OPTS(struct router_conf, http),
 };
 
 const struct cfg_program router_cfg_program = {

@@ -47,18 +47,20 @@ static void http_not_found(struct evhttp_request *req, void *arg)
 
 /* Loop 0 binds addr (port 0: any) into bound; the others bind the port
  * loop 0 got, which first_bound holds. */
-static struct evhttp *router_listen(struct router *r, const char *what,
-                                    const struct cfg_addr *addr, char *bound,
-                                    const char *first_bound, const char *path,
-                                    void (*handler)(struct evhttp_request *, void *))
+static struct http_server *router_listen(struct router *r, const char *what,
+                                         const struct cfg_addr *addr, char *bound,
+                                         const char *first_bound, const char *path,
+                                         void (*handler)(struct evhttp_request *, void *))
 {
     struct cfg_addr a = *addr;
     if (r->index > 0)
         a.port = net_bound_port(first_bound);
-    struct evhttp *http = http_listen(r->base, &a, net_share_of(r->index, r->proc->n), bound,
-                                      CFG_HOST_MAX + 8);
-    if (!http)
+    struct http_server *s = http_server_new(r->base, what, &a,
+                                            net_share_of(r->index, r->proc->n), &r->conf.http,
+                                            r->proc->n, bound, CFG_HOST_MAX + 8);
+    if (!s)
         return NULL;
+    struct evhttp *http = s->http;
     evhttp_set_max_body_size(http, (ev_ssize_t)(r->conf.max_msg_size + BODY_SLACK));
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
@@ -68,7 +70,7 @@ static struct evhttp *router_listen(struct router *r, const char *what,
     evhttp_set_gencb(http, http_not_found, r);
     if (r->index == 0)
         log_info("listening %s %s", what, bound);
-    return http;
+    return s;
 }
 
 int router_http_start(struct router *r)

@@ -65,10 +65,8 @@ static void router_teardown(struct router *r)
     /* Requests still waiting for Redis get their 503 from rconn_stop. */
     if (r->base)
         rconn_stop(&r->redis);
-    if (r->reg_http)
-        evhttp_free(r->reg_http);
-    if (r->put_http)
-        evhttp_free(r->put_http);
+    http_server_free(r->reg_http);
+    http_server_free(r->put_http);
     if (r->tick_ev)
         event_free(r->tick_ev);
     loop_wake_free(&r->wake);
@@ -95,6 +93,9 @@ static int proc_setup(struct router_proc *p, const struct router_conf *conf)
     }
     if (!conf->secret || !*conf->secret)
         log_warn("no secret set: registration hands out no device tokens (see --secret)");
+    if ((!conf->put_token || !*conf->put_token) && !cfg_addr_is_loopback(&conf->put_address))
+        log_warn("no put token set: anyone who reaches %s may push (see --put-token)",
+                 p->loops[0].put_bound);
     daemon_signals_start(&p->loops[0].signals, p->loops[0].base, proc_stop, p);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "bearer.h"
 #include "keys.h"
 #include "router.h"
 #include "scripts.h"
@@ -68,6 +69,10 @@ void put_handle(struct evhttp_request *req, void *arg)
     struct put_args a;
     if (router_request_ok(r, req, 1) < 0)
         return;
+    if (!bearer_ok(req, r->conf.put_token)) {
+        reply_param_status(r, req, 401);
+        return;
+    }
     enum router_code code = params_read(req, 0, &kv) < 0 ? RC_PARAM : put_parse(&kv, &a);
     params_free(&kv);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);

@@ -75,7 +75,7 @@ static void registration_done(void *arg, redisReply *rep)
     const char *addr = rep->element[2]->str;
     if (strcmp(status, "badkey") == 0) {
         log_info("registration of device %lld without its device_key", (long long)id);
-        reply_forbidden(r, req);
+        reply_param_status(r, req, 403);
         return;
     }
     if (strcmp(status, "nobroker") == 0) {

@@ -49,9 +49,9 @@ void reply_send(struct router *r, struct evhttp_request *req, enum router_code c
     reply_json(r, req, RC_INTERNAL, "InternalErr", 500, data);
 }
 
-void reply_forbidden(struct router *r, struct evhttp_request *req)
+void reply_param_status(struct router *r, struct evhttp_request *req, int status)
 {
-    reply_json(r, req, RC_PARAM, "ParamErr", 403, NULL);
+    reply_json(r, req, RC_PARAM, "ParamErr", status, NULL);
 }
 
 void reply_unavailable(struct router *r, struct evhttp_request *req)

@@ -9,6 +9,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "daemon.h"
+#include "http_server.h"
 #include "log.h"
 #include "loops.h"
 #include "rconn.h"
@@ -31,6 +32,8 @@ struct router_conf {
     char *secret;
     uint64_t offline_max;
     uint64_t threads;
+    char *put_token;             /* /put's bearer token; empty: none */
+    struct http_limits http;
 };
 
 extern const struct cfg_program router_cfg_program;
@@ -76,7 +79,7 @@ struct router {
     struct router_proc *proc;
     int index;                   /* loop 0 handles the signals */
     struct event_base *base;
-    struct evhttp *reg_http, *put_http;
+    struct http_server *reg_http, *put_http;
     char reg_bound[CFG_HOST_MAX + 8], put_bound[CFG_HOST_MAX + 8];
     struct event *tick_ev;
     struct daemon_signals signals;
@@ -95,8 +98,9 @@ struct router_proc {
 /* data is stolen (may be NULL). is_put picks code 9's meaning and status. */
 void reply_send(struct router *r, struct evhttp_request *req, enum router_code code,
                 int is_put, struct json_t *data);
-/* ParamErr with HTTP 403: a registration without its bound device_key. */
-void reply_forbidden(struct router *r, struct evhttp_request *req);
+/* ParamErr with another HTTP status than 400: 401 for /put without the
+ * --put-token, 403 for a registration without its bound device_key. */
+void reply_param_status(struct router *r, struct evhttp_request *req, int status);
 /* InternalErr with HTTP 503: Redis is unreachable. */
 void reply_unavailable(struct router *r, struct evhttp_request *req);
 

@@ -807,6 +807,19 @@ class DaemonTestCase(unittest.TestCase):
         super().tearDown()
 
 
+class RedisTestCase(DaemonTestCase):
+    """Only a Redis per class (cls.redis): each test starts the daemons it
+    needs with its own flags."""
+
+    @classmethod
+    def start_daemons(cls):
+        cls.redis = RedisServer(label=cls.class_label())
+        cls.own(cls.redis, stop=cls.redis.close, kill=cls.redis.close)
+
+    def daemons(self):
+        return []
+
+
 class BrokerTestCase(DaemonTestCase):
     """One Redis and one brokerd per test class. Subclasses may set
     broker_args (extra brokerd flags) or start other brokers in

@@ -1,0 +1,23 @@
+#include "bearer.h"
+
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "sha256.h"
+
+int bearer_ok(struct evhttp_request *req, const char *want)
+{
+    if (!want || !*want)
+        return 1;
+    const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    static const char prefix[] = "Bearer ";
+    /* Compare digests: equal length, so the time does not depend on where
+     * the token differs, nor on its length. */
+    unsigned char dw[SHA256_LEN], dg[SHA256_LEN];
+    int shaped = got && strncmp(got, prefix, sizeof(prefix) - 1) == 0;
+    const char *tok = shaped ? got + sizeof(prefix) - 1 : "";
+    hmac_sha256("pushgate-bearer", 15, want, strlen(want), dw);
+    hmac_sha256("pushgate-bearer", 15, tok, strlen(tok), dg);
+    return shaped && ct_memcmp(dw, dg, SHA256_LEN) == 0;
+}
