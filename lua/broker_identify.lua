@@ -15,8 +15,7 @@ if not old[1] and not old[3] then
   clean, since = '1', 0
 elseif (not old[1] or old[1] == '') and old[3] then
   clean, since = '1', tonumber(old[3])
-elseif old[1] ~= ARGV[1] and
-       redis.call('PUBSUB', 'NUMSUB', pg.key_notice(old[1]))[2] == 0 then
+elseif old[1] ~= ARGV[1] and not pg.listening(old[1]) then
   -- Its broker is gone (kill -9 closes its Redis connections at once). It
   -- learnt nothing after its last heartbeat plus a beat; a registry entry
   -- that expired means that beat is over a minute old.

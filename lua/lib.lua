@@ -85,6 +85,11 @@ function pg.dup_put(key, id) redis.call('SET', key, id, 'EX', 600) end
 -- ---- brokers ----
 -- A broker is live while its heartbeat (Redis time, hb) is at most 5 s old.
 function pg.live(hb, now) return hb and now - tonumber(hb) <= 5000 or false end
+-- A broker's process holds its notice channel's subscription while it
+-- runs; kill -9 closes it at once, well before the heartbeat goes stale.
+function pg.listening(b)
+  return redis.call('PUBSUB', 'NUMSUB', pg.key_notice(b))[2] > 0
+end
 
 -- ---- routing ----
 -- Appends a message to stream (capped exactly at maxlen, expiring) and

@@ -7,6 +7,8 @@
 -- KEYS: pg:serial:{type}:{serial}, pg:next_device_id, pg:devices, pg:brokers.
 -- ARGV: serial_no, device_type, device_name, name given ('1'/'0': keep
 --       the stored one), the SHA-256 (hex) of the device_key given, or ''.
+-- A live broker also still listens on its notice channel (a killed one is
+-- out at once).
 -- Returns {status, device id, broker address or ''}: status 'ok', 'ios'
 -- (an iOS device: no broker), 'nobroker' (no live broker) or 'badkey'
 -- (the device bound a device_key, and this is not it: nothing changed).
@@ -14,7 +16,7 @@
 local now = pg.now_ms()
 local function live(b)
   local v = redis.call('HMGET', pg.key_bk(b), 'hb', 'addr', 'conns', 'assigned')
-  if pg.live(v[1], now) then return v end
+  if pg.live(v[1], now) and pg.listening(b) then return v end
   return nil
 end
 local id = redis.call('GET', KEYS[1])

@@ -3,7 +3,11 @@
  * time -> PUB and print its Ack (--pub), or print every Message as a line
  * and FIN it -> CLS on the way out. A message is FINed only once its line
  * is flushed to stdout (SPEC 2.5); messages pushcat does not print (publish
- * mode, closing, past --count) stay pending for the device's next session. */
+ * mode, closing, past --count) stay pending for the device's next session.
+ * A lost connection (EOF, an error, heartbeats unanswered) is retried with
+ * backoff (pushcat_retry.h); with --router, a connection that fails before
+ * IDENTIFY's OK asks /registration for a live broker first. Each state
+ * change is a line on stderr. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -27,6 +31,9 @@
 #include "numparse.h"
 #include "proto.h"
 #include "proto_errors.h"
+#include "pushcat_register.h"
+#include "pushcat_retry.h"
+#include "pushcat_seen.h"
 #include "xmalloc.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -36,16 +43,20 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define PC_TOKEN_MAX 256          /* tokens are 64 hex digits (SPEC 2.7) */
 
 struct pushcat_conf {
-    struct cfg_addr broker;
+    struct cfg_addr broker, router;
     char *client_id, *token, *sub, *to, *channel, *message_id;   /* ids: numparse */
-    uint64_t heartbeat, count;
+    char *serial_no;
+    uint64_t heartbeat, count, device_type;
     enum log_level log_level;
 };
 
 #define OPT(...) CFG_OPT(struct pushcat_conf, __VA_ARGS__)
 static const struct cfg_opt pushcat_opts[] = {
     OPT("broker", CFG_ADDR, broker, "127.0.0.1:8600", 0, 0, "broker TCP address host:port"),
-    OPT("client-id", CFG_STR, client_id, NULL, 0, 0, "device id to IDENTIFY as (required)"),
+    OPT("client-id", CFG_STR, client_id, NULL, 0, 0, "device id to IDENTIFY as (required without --router)"),
+    OPT("router", CFG_ADDR, router, NULL, 0, 0, "routerd's /registration address: register there for the device id and broker, and again when the broker is gone"),
+    OPT("serial-no", CFG_STR, serial_no, NULL, 0, 0, "with --router: the device's serial number (required)"),
+    OPT("device-type", CFG_UINT, device_type, "6", 1, 6, "with --router: the device type (1..6; 4, iOS, gets no broker)"),
     OPT("token", CFG_STR, token, NULL, 0, 0, "token for IDENTIFY (brokers with a secret)"),
     OPT("heartbeat", CFG_UINT, heartbeat, "30", 1, 3600, "seconds between heartbeats"),
     OPT("sub", CFG_STR, sub, NULL, 0, 0, "channel ids to subscribe to, comma-separated"),
@@ -59,12 +70,14 @@ static const struct cfg_opt pushcat_opts[] = {
 
 static const struct cfg_program pushcat_prog = {
     "pushcat",
-    "print messages from a pushgate broker; with --pub [MESSAGE], publish MESSAGE (or stdin)",
+    "print messages from a pushgate broker; with --pub [MESSAGE], publish MESSAGE (or stdin); "
+    "reconnects unless --no-reconnect",
     pushcat_opts,
     sizeof(pushcat_opts) / sizeof(pushcat_opts[0]),
 };
 
 enum pc_state {
+    ST_WAITING,          /* no connection: registering, or waiting to retry */
     ST_CONNECTING,       /* TCP connect in progress */
     ST_IDENTIFYING,      /* magic and IDENTIFY sent, waiting for OK */
     ST_SUBSCRIBING,      /* SUB subs[next_sub - 1] sent, waiting for OK */
@@ -79,7 +92,13 @@ struct pushcat {
     struct bufferevent *bev;
     struct event *tick;         /* heartbeats; after CLS, the close deadline */
     struct event *sigs[2];      /* SIGINT, SIGTERM */
+    struct event *retry;        /* the next attempt, after a backoff */
     enum pc_state state;
+    struct cfg_addr addr;       /* the broker: --broker, or the registration's */
+    char reg_token[sizeof(((struct registration *)0)->token)];   /* the registration's */
+    unsigned attempt;           /* retries since the last IDENTIFY OK */
+    int no_reconnect, must_register, registered;
+    struct seen *seen;          /* printed (from, message id) pairs */
     int64_t client_id;
     int64_t *subs;              /* channels to SUB, in order */
     size_t nsubs, next_sub;
@@ -94,7 +113,8 @@ struct pushcat {
 #define usage_error(...) (fprintf(stderr, "pushcat: " __VA_ARGS__), \
                           fputs("\nTry 'pushcat --help'.\n", stderr), EXIT_USAGE)
 
-/* cfg has no value-less flags and no operands: take --pub and the MESSAGE
+/* cfg has no value-less flags and no operands: take --pub, --no-reconnect
+ * and the MESSAGE
  * operand out of argv and leave the rest (in out) for cfg_load. Every
  * "--name" without '=', but --help and --version, is followed by a value.
  * Returns the number of arguments in out, or -1 with err filled. */
@@ -109,6 +129,8 @@ static int args_split(struct pushcat *pc, int argc, char **argv, char **out,
 
         if (!operands_only && strcmp(a, "--pub") == 0) {
             pc->pub = 1;
+        } else if (!operands_only && strcmp(a, "--no-reconnect") == 0) {
+            pc->no_reconnect = 1;
         } else if (!operands_only && strcmp(a, "--") == 0) {
             operands_only = 1;
         } else if (!operands_only && a[0] == '-' && a[1] != '\0') {
@@ -206,8 +228,14 @@ static int pushcat_init(struct pushcat *pc, int argc, char **argv)
         return rc;
     log_set_level(c->log_level);
 
-    if (id_option("client-id", c->client_id, 0, &pc->client_id) != 0)
+    if (c->router.host[0] != '\0') {
+        if (c->serial_no == NULL)
+            return usage_error("--router needs --serial-no");
+        pc->must_register = 1;
+    } else if (id_option("client-id", c->client_id, 0, &pc->client_id) != 0) {
         return EXIT_USAGE;
+    }
+    pc->addr = c->broker;
     if (c->token != NULL && (strlen(c->token) > PC_TOKEN_MAX || strpbrk(c->token, "\"\\")))
         return usage_error("--token: at most %d characters, no quotes or backslashes",
                            PC_TOKEN_MAX);
@@ -246,15 +274,17 @@ static void send_with_body(struct pushcat *pc, const char *line, const void *bod
 }
 
 /* The magic, then IDENTIFY {"client_id":N,"heartbeat_interval":H} with the
- * token if there is one (pushcat_init checked it fits, with no '"' or '\'). */
+ * token if there is one: --token (pushcat_init checked it fits, with no '"'
+ * or '\'), else the registration's (hex digits). */
 static void send_identify(struct pushcat *pc)
 {
     char json[PC_TOKEN_MAX + 128];
+    const char *token = pc->conf.token != NULL ? pc->conf.token : pc->reg_token;
     int n = snprintf(json, sizeof(json), "{\"client_id\":%" PRId64 ",\"heartbeat_interval\":%" PRIu64,
                      pc->client_id, pc->conf.heartbeat);
 
-    if (pc->conf.token != NULL && *pc->conf.token != '\0')
-        n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"token\":\"%s\"", pc->conf.token);
+    if (*token != '\0' && strpbrk(token, "\"\\") == NULL)
+        n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"token\":\"%s\"", token);
     json[n++] = '}';
     bufferevent_write(pc->bev, PROTO_MAGIC, PROTO_MAGIC_LEN);
     send_with_body(pc, PROTO_VERB_IDENTIFY "\n", json, (size_t)n);
@@ -267,7 +297,7 @@ static void start_close(struct pushcat *pc, int code)
     struct timeval tv = { PC_CLOSE_WAIT_SEC, 0 };
 
     pc->exit_code = code;
-    if (pc->state == ST_CONNECTING || pc->state == ST_CLOSING) {
+    if (pc->state <= ST_CONNECTING || pc->state == ST_CLOSING) {
         finish(pc, code);
         return;
     }
@@ -298,8 +328,15 @@ static void advance(struct pushcat *pc)
 
 static void on_response(struct pushcat *pc, const char *data)
 {
+    char addr[CFG_HOST_MAX + 16];
+
     if (strcmp(data, PROTO_VERB_H) == 0)
         return;
+    if (pc->state == ST_IDENTIFYING) {
+        cfg_format_addr(&pc->addr, addr, sizeof(addr));
+        fprintf(stderr, "pushcat: identified as %" PRId64 " on %s\n", pc->client_id, addr);
+        pc->attempt = 0;
+    }
     if (pc->state == ST_IDENTIFYING || pc->state == ST_SUBSCRIBING)
         advance(pc);
     else if (pc->state == ST_CLOSING && strcmp(data, "CLOSE_WAIT") == 0)
@@ -319,7 +356,8 @@ static void on_error(struct pushcat *pc, const char *data)
 }
 
 /* Prints "<message_id> <channel_id> <from_client_id> <attempt> <body>",
- * flushes, then FINs the message. */
+ * flushes, then FINs the message; a redelivery of one already printed is
+ * only FINed. */
 static void on_message(struct pushcat *pc, const char *data, size_t len)
 {
     struct frame_msg_meta m;
@@ -333,6 +371,11 @@ static void on_message(struct pushcat *pc, const char *data, size_t len)
     }
     if (pc->pub || pc->state == ST_CLOSING)
         return;   /* left pending for a later session */
+    if (m.attempt > 1 && seen_has(pc->seen, m.from_client_id, m.message_id)) {
+        evbuffer_add_printf(bufferevent_get_output(pc->bev), PROTO_VERB_FIN " %" PRId64 "\n",
+                            m.message_id);
+        return;
+    }
     printf("%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " ",
            m.message_id, m.channel_id, m.from_client_id, m.attempt);
     fwrite(body, 1, body_len, stdout);
@@ -344,6 +387,7 @@ static void on_message(struct pushcat *pc, const char *data, size_t len)
         return;
     }
     evbuffer_add_printf(bufferevent_get_output(pc->bev), PROTO_VERB_FIN " %" PRId64 "\n", m.message_id);
+    seen_add(pc->seen, m.from_client_id, m.message_id);
     if (pc->conf.count > 0 && ++pc->received >= pc->conf.count)
         start_close(pc, EXIT_OK);
 }
@@ -382,16 +426,44 @@ static void pushcat_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
+static void connect_broker(struct pushcat *pc);
+
+/* Says why the connection is lost; then, unless --no-reconnect, retries
+ * after a backoff (registering first when it never got IDENTIFY's OK and
+ * pushcat knows routerd). */
+static void lost(struct pushcat *pc, const char *why)
+{
+    char addr[CFG_HOST_MAX + 16];
+    struct timeval tv;
+    int64_t ms;
+
+    cfg_format_addr(&pc->addr, addr, sizeof(addr));
+    fprintf(stderr, "pushcat: lost %s: %s\n", addr, why);
+    if (pc->bev != NULL)
+        bufferevent_free(pc->bev);
+    pc->bev = NULL;
+    evtimer_del(pc->tick);
+    if (pc->no_reconnect) {
+        finish(pc, EXIT_FAIL);
+        return;
+    }
+    if (pc->state <= ST_IDENTIFYING && pc->conf.router.host[0] != '\0')
+        pc->must_register = 1;
+    pc->state = ST_WAITING;
+    ms = retry_delay_ms(++pc->attempt, (uint32_t)random());
+    fprintf(stderr, "pushcat: retrying in %" PRId64 " ms\n", ms);
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    evtimer_add(pc->retry, &tv);
+}
+
 static void pushcat_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct pushcat *pc = arg;
     struct timeval tv = { (time_t)pc->conf.heartbeat, 0 };
-    char addr[CFG_HOST_MAX + 16];
     int dns_err = bufferevent_socket_get_dns_error(bev);
 
-    cfg_format_addr(&pc->conf.broker, addr, sizeof(addr));
     if (what & BEV_EVENT_CONNECTED) {
-        log_info("connected to %s", addr);
         send_identify(pc);
         evtimer_add(pc->tick, &tv);
         return;
@@ -400,12 +472,76 @@ static void pushcat_event_cb(struct bufferevent *bev, short what, void *arg)
         finish(pc, pc->exit_code);
         return;
     }
-    fprintf(stderr, "pushcat: %s: %s\n", addr,
-            (what & BEV_EVENT_EOF) ? "the broker closed the connection" :
-            (what & BEV_EVENT_TIMEOUT) ? "timed out (nothing for 2 heartbeats)" :
-            dns_err != 0 ? evutil_gai_strerror(dns_err) :
-            evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    finish(pc, EXIT_FAIL);
+    lost(pc, (what & BEV_EVENT_EOF) ? "the broker closed the connection" :
+             (what & BEV_EVENT_TIMEOUT) ? "timed out (nothing for 2 heartbeats)" :
+             dns_err != 0 ? evutil_gai_strerror(dns_err) :
+             evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+/* A fresh connection to pc->addr; IDENTIFY follows once it is up. */
+static void connect_broker(struct pushcat *pc)
+{
+    struct timeval idle = { (time_t)(2 * pc->conf.heartbeat), 0 };
+    char addr[CFG_HOST_MAX + 16];
+
+    cfg_format_addr(&pc->addr, addr, sizeof(addr));
+    fprintf(stderr, "pushcat: connecting to %s\n", addr);
+    pc->state = ST_CONNECTING;
+    pc->next_sub = 0;   /* SUB is idempotent: every connection asks again */
+    if ((pc->bev = bufferevent_socket_new(pc->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+        finish(pc, EXIT_FAIL);
+        return;
+    }
+    bufferevent_setcb(pc->bev, pushcat_read_cb, NULL, pushcat_event_cb, pc);
+    /* The broker answers each heartbeat, so silence means it is gone. */
+    bufferevent_set_timeouts(pc->bev, &idle, &idle);
+    bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
+    /* A NULL dns base resolves the host with a blocking getaddrinfo; a
+     * failure may already have run the event callback. */
+    if (bufferevent_socket_connect_hostname(pc->bev, NULL, AF_UNSPEC, pc->addr.host,
+                                            pc->addr.port) != 0 && pc->state == ST_CONNECTING)
+        pushcat_event_cb(pc->bev, BEV_EVENT_ERROR, pc);
+}
+
+static void registered_cb(int rc, const struct registration *reg, const char *why, void *arg)
+{
+    struct pushcat *pc = arg;
+    char addr[CFG_HOST_MAX + 16];
+
+    if (pc->done)
+        return;
+    if (rc != 0) {
+        cfg_format_addr(&pc->conf.router, addr, sizeof(addr));
+        fprintf(stderr, "pushcat: registration at %s failed: %s\n", addr, why);
+        pc->state = ST_CONNECTING;   /* lost() re-registers next time */
+        lost(pc, "no broker to connect to");
+        return;
+    }
+    pc->client_id = reg->device_id;
+    pc->addr = reg->broker;
+    snprintf(pc->reg_token, sizeof(pc->reg_token), "%s", reg->token);
+    cfg_format_addr(&pc->addr, addr, sizeof(addr));
+    fprintf(stderr, "pushcat: %s: device %" PRId64 ", broker %s\n",
+            pc->registered ? "re-registered" : "registered", pc->client_id, addr);
+    pc->registered = 1;
+    pc->must_register = 0;
+    connect_broker(pc);
+}
+
+/* The next attempt: registration first when the broker is in doubt. */
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pushcat *pc = arg;
+
+    (void)fd;
+    (void)what;
+    if (!pc->must_register) {
+        connect_broker(pc);
+    } else if (register_start(pc->base, &pc->conf.router, pc->conf.serial_no,
+                              pc->conf.device_type, registered_cb, pc) != 0) {
+        fprintf(stderr, "pushcat: cannot start a registration\n");
+        finish(pc, EXIT_FAIL);
+    }
 }
 
 /* Sends a heartbeat, or after CLS gives up waiting for CLOSE_WAIT. */
@@ -428,8 +564,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
     (void)sig;
     (void)what;
-    if (pc->state == ST_CLOSING)
-        finish(pc, pc->exit_code);
+    if (pc->state == ST_CLOSING || pc->state == ST_WAITING)
+        finish(pc, pc->state == ST_CLOSING ? pc->exit_code : pc->pub ? EXIT_FAIL : EXIT_OK);
     else
         start_close(pc, pc->pub ? EXIT_FAIL : EXIT_OK);   /* pub: no Ack yet */
 }
@@ -437,31 +573,24 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 static int pushcat_run(struct pushcat *pc)
 {
     static const int signals[2] = { SIGINT, SIGTERM };
-    const struct cfg_addr *a = &pc->conf.broker;
-    struct timeval idle = { (time_t)(2 * pc->conf.heartbeat), 0 };
     int i;
 
     signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+    pc->seen = xcalloc(1, sizeof(*pc->seen));
     if ((pc->base = event_base_new()) == NULL)
         return EXIT_FAIL;
     for (i = 0; i < 2; i++)
         if ((pc->sigs[i] = evsignal_new(pc->base, signals[i], signal_cb, pc)) == NULL ||
             evsignal_add(pc->sigs[i], NULL) != 0)
             return EXIT_FAIL;
-    pc->bev = bufferevent_socket_new(pc->base, -1, BEV_OPT_CLOSE_ON_FREE);
     pc->tick = event_new(pc->base, -1, EV_PERSIST, tick_cb, pc);
-    if (pc->bev == NULL || pc->tick == NULL)
+    pc->retry = evtimer_new(pc->base, retry_cb, pc);
+    if (pc->tick == NULL || pc->retry == NULL)
         return EXIT_FAIL;
-    bufferevent_setcb(pc->bev, pushcat_read_cb, NULL, pushcat_event_cb, pc);
-    /* The broker answers each heartbeat, so silence means it is gone. */
-    bufferevent_set_timeouts(pc->bev, &idle, &idle);
-    bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
-    /* A NULL dns base resolves the host with a blocking getaddrinfo; a
-     * failure may already have run the event callback and finish(), and a
-     * loopbreak before the loop starts would be forgotten: hence pc->done. */
-    if (bufferevent_socket_connect_hostname(pc->bev, NULL, AF_UNSPEC, a->host, a->port) != 0 &&
-        !pc->done)
-        pushcat_event_cb(pc->bev, BEV_EVENT_ERROR, pc);
+    /* The first attempt may already call finish(), and a loopbreak before
+     * the loop starts would be forgotten: hence pc->done. */
+    retry_cb(-1, 0, pc);
     if (!pc->done)
         event_base_dispatch(pc->base);
     return pc->exit_code;
@@ -469,7 +598,7 @@ static int pushcat_run(struct pushcat *pc)
 
 static void pushcat_free(struct pushcat *pc)
 {
-    struct event *evs[] = { pc->tick, pc->sigs[0], pc->sigs[1] };
+    struct event *evs[] = { pc->tick, pc->retry, pc->sigs[0], pc->sigs[1] };
     size_t i;
 
     if (pc->bev != NULL)
@@ -482,6 +611,7 @@ static void pushcat_free(struct pushcat *pc)
     if (pc->body != NULL)
         evbuffer_free(pc->body);
     free(pc->subs);
+    free(pc->seen);
     cfg_free(&pushcat_prog, &pc->conf);
 }
 

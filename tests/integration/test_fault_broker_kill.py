@@ -2,14 +2,16 @@
 
 12 devices on two brokers, all subscribed to one channel; 200 /puts at about
 100/s, channel and direct mixed; one broker is killed after 80 of them. Its
-devices see EOF, register again (routerd must hand them the live broker once
-the dead one's heartbeat is older than 5 s), reconnect and IDENTIFY without
+devices see EOF, register again (routerd must hand them the live broker
+within 2 s of the kill: the dead one no longer holds its notice channel),
+reconnect and IDENTIFY without
 SUB (subscriptions belong to the device). Then every message that got code
 0 must reach every device it was meant for, a repeated copy only with
 attempt > 1, and the other broker's devices are never disconnected.
 """
 
 import collections
+import threading
 import time
 
 from lib.cluster import ClusterTestCase, Ledger, broker_addr, wait_until
@@ -21,6 +23,23 @@ RATE = 100.0
 KILL_AT = 80
 N_AFTER = 20
 DELIVERY_WAIT = 10.0
+DEAD_NAMED_MAX = 2.0   # /registration may name a killed broker this long
+PROBE_EVERY = 0.02
+
+
+def probe_dead_named(cluster, serial, dead_addr, since, out):
+    """Registers serial (a device the dead broker held) until /registration
+    names another broker; out gets (seconds after the kill of the last reply
+    that named the dead one, how many did)."""
+    last, named = 0.0, 0
+    while time.monotonic() - since < 10.0:
+        _, rep = cluster.registration(query={"serial_no": serial, "device_type": "3"})
+        broker = (rep.get("data") or {}).get("broker")
+        if broker != dead_addr:
+            break
+        last, named = time.monotonic() - since, named + 1
+        time.sleep(PROBE_EVERY)
+    out.append((last, named))
 
 
 class BrokerKillMidStream(ClusterTestCase):
@@ -68,15 +87,20 @@ class BrokerKillMidStream(ClusterTestCase):
         others = [d for d in devs if d.broker != broker_addr(victim)]
         ledger = Ledger()
         killed_at = []
+        dead_named = []
+        probe = threading.Thread(target=lambda: probe_dead_named(
+            c, victims[0].serial, broker_addr(victim), killed_at[0], dead_named))
 
         def maybe_kill(i):
             if i == KILL_AT:
                 victim.kill()
                 c.dead.add(victim)
                 killed_at.append(time.monotonic())
+                probe.start()
 
         failures = self.put_stream(ledger, devs, ch, N_PUTS, 0, maybe_kill)
         stream_end = time.monotonic()
+        probe.join()
 
         # the victim's devices come back on the survivor
         back = wait_until(lambda: all(d.connected.is_set() and d.conn_no >= 2 for d in victims),
@@ -91,10 +115,14 @@ class BrokerKillMidStream(ClusterTestCase):
         waited = time.monotonic() - stream_end
         problems, stats = ledger.verify(devs)
         summary = ("devices per broker %r, %d on the killed one; %d puts failed; "
-                   "victims back after %.1f s; delivery checked %.1f s after the stream; %r"
-                   % (dict(counts), len(victims), len(failures), back_after, waited, stats))
+                   "victims back after %.1f s; /registration named the dead broker %d times, "
+                   "the last %.2f s after the kill; delivery checked %.1f s after the "
+                   "stream; %r"
+                   % (dict(counts), len(victims), len(failures), back_after,
+                      dead_named[0][1], dead_named[0][0], waited, stats))
 
         print("\n  " + summary, flush=True)
+        self.assertLessEqual(dead_named[0][0], DEAD_NAMED_MAX, summary)
         self.assertEqual(failures, [], "every /put must get code 0 while a broker "
                                        "dies: " + summary)
         self.assertTrue(back, "devices of the killed broker not reconnected within 15 s: %s; %s"

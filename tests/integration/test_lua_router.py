@@ -32,10 +32,12 @@ class RegisterTest(LuaTestCase):
         self.assertEqual(self.register(ty="2", key=""), [b"ok", b"2", b"h:1"],
                          "another type is another device")
 
-    def broker(self, b, addr, conns=0, assigned=0, age_ms=0):
+    def broker(self, b, addr, conns=0, assigned=0, age_ms=0, listening=True):
         self.r("HSET", "pg:bk:" + b, "hb", str(self.now_ms() - age_ms), "addr", addr,
                "conns", str(conns), "assigned", str(assigned))
         self.r("SADD", "pg:brokers", b)
+        if listening:
+            self.subscribe("pg:n:bk:" + b)
 
     def test_ios_gets_an_id_and_no_broker(self):
         self.assertEqual(self.register("4", name="phone"), [b"ios", b"1", b""])
@@ -56,6 +58,13 @@ class RegisterTest(LuaTestCase):
         self.broker("5", "h:1", age_ms=6000)
         self.assertEqual(self.register(), [b"nobroker", b"1", b""])
         self.assertEqual(self.members("pg:brokers"), ["5"])    # its entry is still there
+
+    def test_a_fresh_heartbeat_without_its_notice_subscriber_is_dead(self):
+        self.broker("5", "h:1", listening=False)               # killed: no subscriber
+        self.broker("6", "h:2", conns=9)
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])
+        self.r("HSET", "pg:dev:1", "assigned", "5")
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])  # not kept either
 
     def test_a_broker_without_registry_entry_is_forgotten(self):
         self.r("SADD", "pg:brokers", "5")
@@ -95,6 +104,7 @@ class RegisterTest(LuaTestCase):
     def test_missing_load_fields_count_0(self):
         self.r("HSET", "pg:bk:5", "hb", str(self.now_ms()), "addr", "h:1")
         self.r("SADD", "pg:brokers", "5")
+        self.subscribe("pg:n:bk:5")
         self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])
 
 
