@@ -97,6 +97,17 @@ static void conn_on_deadline(evutil_socket_t fd, short what, void *arg)
     bufferevent_trigger_event(c->bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING, 0);
 }
 
+/* What the filter passes on goes to the kernel at once. evhttp shuts the
+ * socket for writing as soon as the filter has passed on a reply that ends
+ * the connection (Connection: close, HTTP/1.0), before the socket's own
+ * write event would come; the replies are small, so one write takes them. */
+static void sock_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *sock = arg;
+    if (info->n_added)
+        evbuffer_write(buf, bufferevent_getfd(sock));
+}
+
 /* evhttp_set_bevcb: called once per accepted connection, before evhttp
  * sets the fd. */
 static struct bufferevent *conn_new(struct event_base *base, void *arg)
@@ -125,6 +136,7 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
         s->conns->prev = c;
     s->conns = c;
     evbuffer_add_cb(bufferevent_get_output(c->bev), conn_on_output, c);
+    evbuffer_add_cb(bufferevent_get_output(sock), sock_on_output, sock);
     conn_arm(c);
     listener_accepted(&s->listener);
     if (++s->nconns >= s->max_conns)

@@ -15,14 +15,6 @@
 #include "router.h"
 #include "scripts.h"
 
-#define TTL_DEFAULT 604800
-#define TTL_MAX 2592000
-
-struct put_args {
-    int64_t channel, device;
-    uint64_t type, ttl;
-};
-
 static void put_done(void *arg, redisReply *rep)
 {
     struct router *r;
@@ -43,25 +35,6 @@ static void put_done(void *arg, redisReply *rep)
     }
 }
 
-/* Checks the parameters in order; RC_OK or the code to answer. */
-static enum router_code put_parse(struct evkeyvalq *kv, struct put_args *a)
-{
-    int rc;
-    if (params_id(kv, "channel_id", &a->channel) < 0)
-        return RC_CHANNEL_ID;
-    a->type = 0;
-    if (params_uint(kv, "device_type", 0, 6, &a->type) == -2)
-        return RC_DEVICE_TYPE;
-    a->device = 0;
-    if (params_id(kv, "device_id", &a->device) == -2)
-        return RC_PARAM;
-    a->ttl = TTL_DEFAULT;
-    rc = params_uint(kv, "ttl", 1, TTL_MAX, &a->ttl);
-    if (rc == -2)
-        return RC_PARAM;
-    return RC_OK;
-}
-
 void put_handle(struct evhttp_request *req, void *arg)
 {
     struct router *r = arg;
@@ -73,7 +46,7 @@ void put_handle(struct evhttp_request *req, void *arg)
         reply_param_status(r, req, 401);
         return;
     }
-    enum router_code code = params_read(req, 0, &kv) < 0 ? RC_PARAM : put_parse(&kv, &a);
+    enum router_code code = params_read(req, 0, &kv) < 0 ? RC_PARAM : put_check(&kv, &a);
     params_free(&kv);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);

@@ -16,24 +16,6 @@
 #include "sha256.h"
 #include "token.h"
 
-#define NAME_MAX_BYTES 128
-#define DEVICE_KEY_MIN 16
-#define DEVICE_KEY_MAX 128
-
-/* min..max bytes of printable ASCII. */
-static int printable_ok(const char *s, size_t min, size_t max)
-{
-    size_t n = s ? strnlen(s, max + 1) : 0;
-    if (n < min || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7e)
-            return 0;
-    return 1;
-}
-
-static int serial_ok(const char *s) { return printable_ok(s, 1, SERIAL_MAX); }
-
 /* Redis keeps the key's SHA-256 (lowercase hex), never the key. */
 static void device_key_hash(const char *key, char out[2 * SHA256_LEN + 1])
 {
@@ -51,16 +33,6 @@ static void device_key_hash(const char *key, char out[2 * SHA256_LEN + 1])
 }
 
 /* Up to NAME_MAX_BYTES of valid UTF-8. */
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n > NAME_MAX_BYTES)
-        return 0;
-    json_t *j = json_stringn(s, n);  /* jansson checks UTF-8 */
-    json_decref(j);
-    return j != NULL;
-}
-
 static void registration_done(void *arg, redisReply *rep)
 {
     struct router *r;
@@ -106,29 +78,19 @@ void registration_handle(struct evhttp_request *req, void *arg)
         reply_send(r, req, RC_PARAM, 0, NULL);
         return;
     }
-    const char *serial = evhttp_find_header(&kv, "serial_no");
-    const char *name = evhttp_find_header(&kv, "device_name");
-    const char *dkey = evhttp_find_header(&kv, "device_key");
-    uint64_t type;
-    enum router_code code = RC_OK;
-    if (!serial_ok(serial))
-        code = RC_SERIAL_NO;
-    else if (params_uint(&kv, "device_type", 1, 6, &type) < 0)
-        code = RC_DEVICE_TYPE;
-    else if ((name && !name_ok(name)) ||
-             (dkey && !printable_ok(dkey, DEVICE_KEY_MIN, DEVICE_KEY_MAX)))
-        code = RC_PARAM;
+    struct reg_args a;
+    enum router_code code = reg_check(&kv, &a);
     if (code != RC_OK) {
         params_free(&kv);
         reply_send(r, req, code, 0, NULL);
         return;
     }
     char type_s[ARG_INT_MAX], skey[KEY_SERIAL_MAX], khash[2 * SHA256_LEN + 1] = "";
-    if (dkey)
-        device_key_hash(dkey, khash);
-    const char *argv[] = { key_serial(skey, (int64_t)type, serial), KEY_NEXT_DEVICE_ID,
-                           KEY_DEVICES, KEY_BROKERS, serial, arg_int(type_s, (int64_t)type),
-                           name ? name : "", name ? "1" : "0", khash };
+    if (a.key)
+        device_key_hash(a.key, khash);
+    const char *argv[] = { key_serial(skey, (int64_t)a.type, a.serial), KEY_NEXT_DEVICE_ID,
+                           KEY_DEVICES, KEY_BROKERS, a.serial, arg_int(type_s, (int64_t)a.type),
+                           a.name ? a.name : "", a.name ? "1" : "0", khash };
     struct router_request *rr = request_new(r, req);
     if (rconn_script(&r->redis, RS_REGISTER, registration_done, rr, 4, 9, argv, NULL) < 0)
         request_unsent(rr);

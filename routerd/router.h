@@ -115,6 +115,19 @@ int params_uint(struct evkeyvalq *kv, const char *name, uint64_t min, uint64_t m
                 uint64_t *out);
 int params_id(struct evkeyvalq *kv, const char *name, int64_t *out);
 
+/* checks.c: the parameters, checked in SPEC 3's order; RC_OK or the code
+ * to answer. The strings point into kv. */
+struct reg_args {
+    const char *serial, *name, *key;   /* name, key: NULL when not given */
+    uint64_t type;
+};
+enum router_code reg_check(struct evkeyvalq *kv, struct reg_args *a);
+struct put_args {
+    int64_t channel, device;           /* device 0: the channel's subscribers */
+    uint64_t type, ttl;                /* type 0: every type; ttl in seconds */
+};
+enum router_code put_check(struct evkeyvalq *kv, struct put_args *a);
+
 /* registration.c, put.c */
 void registration_handle(struct evhttp_request *req, void *arg);
 void put_handle(struct evhttp_request *req, void *arg);

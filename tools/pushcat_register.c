@@ -95,6 +95,9 @@ int register_start(struct event_base *base, const struct cfg_addr *router,
              enc, device_type);
     free(enc);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Host", router->host);
+    /* One request per connection: routerd closes it after the reply, and
+     * free_on_completion below frees it then, not when pushcat exits. */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     if (evhttp_make_request(r->conn, req, EVHTTP_REQ_POST, path) != 0) {
         evhttp_connection_free(r->conn);   /* req is already freed */
         free(r);

@@ -1,6 +1,7 @@
 """SPEC 3 "Health" (every HTTP listener) and brokerd's /stats."""
 
 import json
+import socket
 
 from lib.harness import BrokerTestCase, HELP_RE, SAMPLE_RE, TYPE_RE
 
@@ -57,3 +58,24 @@ class HttpTest(BrokerTestCase):
         for _ in range(50):
             status, _h, body = self.broker.http_get("/ping")
             self.assertEqual((status, body), (200, b"OK"))
+
+    def test_a_reply_that_ends_the_connection_arrives_whole(self):
+        """HTTP/1.0, and HTTP/1.1 with Connection: close: the server closes
+        after its reply, which must reach the client first (every HTTP port
+        shares this code: common/http_server.c)."""
+        host, port = self.broker.http
+        for what, head in [("HTTP/1.0", b"GET /ping HTTP/1.0\r\n\r\n"),
+                           ("Connection: close",
+                            b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")]:
+            for _ in range(20):
+                with socket.create_connection((host, port), timeout=5) as s:
+                    s.sendall(head)
+                    got = b""
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        got += chunk
+                self.assertTrue(got.startswith(b"HTTP/1.") and b" 200 " in got.split(b"\r\n")[0],
+                                "%s: %r" % (what, got))
+                self.assertTrue(got.endswith(b"\r\n\r\nOK"), "%s: %r" % (what, got))

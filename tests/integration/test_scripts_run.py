@@ -2,8 +2,9 @@
 prints, twice in a row (the second time must deliver too: ids come from
 the clock), then Ctrl-C: it says "stopped" and exits 0.
 
-scripts/run builds build/ and starts its own Redis and daemons; here on
-free ports (PG_PORT_BASE) with its data in a temporary folder (PG_VAR).
+scripts/run starts its own Redis and daemons; here those of the build
+under test (PG_BUILD_DIR) on free ports (PG_PORT_BASE), with its data in a
+temporary folder (PG_VAR).
 """
 
 import json
@@ -51,7 +52,8 @@ class ScriptsRun(unittest.TestCase):
     def setUp(self):
         self.var = tempfile.TemporaryDirectory(prefix="pg-run-")
         self.addCleanup(self.var.cleanup)
-        env = dict(os.environ, PG_PORT_BASE=str(free_block(8)), PG_VAR=self.var.name)
+        env = dict(os.environ, PG_PORT_BASE=str(free_block(8)), PG_VAR=self.var.name,
+                   PG_BUILD_DIR=os.path.abspath(os.environ["PUSHGATE_BUILD"]))
         self.run_proc = subprocess.Popen([os.path.join(ROOT, "scripts", "run")], env=env,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True, start_new_session=True)
