@@ -128,7 +128,10 @@ class IdentifyManySubsTest(BrokerTestCase):
         # under 20 ms. The single worst one is printed, not asserted: on a
         # 2-core machine running the suite's other modules it also measures
         # the scheduler (56 ms seen under load, 8 ms on a quiet machine).
-        self.assertLess(figures["p99_ms"], 20.0)
+        # ASan's build runs several times slower (p99 23 ms seen under load):
+        # 100 ms there still tells a held loop (12 s before this issue).
+        binary = os.path.join(os.environ["PUSHGATE_BUILD"], "brokerd", "brokerd")
+        self.assertLess(figures["p99_ms"], 100.0 if sanitized(binary) else 20.0)
 
 
 class OutputBoundTest(BrokerTestCase):
