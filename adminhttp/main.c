@@ -59,6 +59,7 @@ static int admin_setup(struct admin *a)
     evhttp_set_cb(a->http, "/stats", stats_handle, a);
     evhttp_set_cb(a->http, "/api/device", device_handle, a);
     evhttp_set_cb(a->http, "/api/device/disconnect", disconnect_handle, a);
+    evhttp_set_cb(a->http, "/api/device/revoke", revoke_handle, a);
     evhttp_set_cb(a->http, "/api/channels", channels_handle, a);
     evhttp_set_gencb(a->http, page_handle, a);
     rconn_init(&a->redis, a->base, &a->conf.redis, admin_script_text, AS_COUNT,

@@ -173,7 +173,7 @@ struct session {
     uint8_t state;               /* enum session_state */
     uint8_t device_type;         /* from /registration; 0: not registered */
     uint8_t cursors_dirty;
-    uint8_t registered;          /* in b->clients (identified or identifying) */
+    uint8_t registered;          /* in b->clients, or b->identifying until it is */
     uint8_t feature_negotiation;
     uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
     uint8_t in_flush;            /* on b->flush (output.c) */
@@ -299,6 +299,9 @@ struct broker {
     uint32_t nconns, nidentified;
     struct session *dead;           /* closed, not yet freed */
     struct imap clients;         /* client_id -> struct session * */
+    /* nonce -> struct session * whose IDENTIFY script has not answered: an
+     * older connection of its id stays in clients until it does */
+    struct imap identifying;
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
     struct slab_pool pending_pool; /* where struct pending records come from */
@@ -385,6 +388,9 @@ void cmd_identify(struct session *c, const char *body, size_t len);
 void identify_forget(struct session *c);
 /* Another connection identified with c's client_id: closed with ERR_REPLACED. */
 void session_replaced(struct session *c);
+/* The session of this loop still identifying under connection token tok
+ * (len bytes, "<broker id>:<nonce>"), or NULL. */
+struct session *identify_waiting(struct broker *b, const char *tok, size_t len);
 /* The connection's name in Redis ("<broker id>:<nonce>", unique across
  * loops and processes): the presence field "conn", and kick notices. */
 #define SESSION_TOKEN_MAX 48

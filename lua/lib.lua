@@ -61,6 +61,12 @@ end
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).
 function pg.notice_drop(d) return 'D ' .. d end
+-- Tells broker bk (the device's hash's 'broker', '' or nil: offline) to
+-- close device d; returns how many brokers heard it (0: none).
+function pg.drop(bk, d)
+  if not bk or bk == '' then return 0 end
+  return redis.call('PUBLISH', pg.key_notice(bk), pg.notice_drop(d))
+end
 
 -- A cursor "START SENT": START the next read's XRANGE start, exclusive of
 -- entry `after`; SENT the newest entry ever sent.

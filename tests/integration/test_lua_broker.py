@@ -11,8 +11,32 @@ IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats"]
 
 
 class IdentifyTest(LuaTestCase):
-    def identify(self, token="7:1"):
-        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D])
+    def identify(self, token="7:1", gen=""):
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D, gen])
+
+    def test_the_generation_is_checked_when_given(self):
+        self.assertEqual(self.identify(gen="0")[0], b"ok", "0 until revoked")
+        self.r("HSET", DEV, "gen", "2")
+        self.assertEqual(self.identify(gen="")[0], b"ok", "'': not checked")
+        self.assertEqual(self.identify(gen="2")[0], b"ok")
+
+    def test_another_generation_is_refused_and_writes_nothing(self):
+        self.r("HSET", DEV, "known", "1", "broker", OTHER, "conn", "9:5", "gen", "1",
+               "kept", "2")
+        self.r("HSET", "pg:stats", "kept", "2")
+        sub = self.subscribe("pg:n:bk:" + OTHER)
+        before = (self.hash(DEV), self.hash("pg:stats"), sorted(self.r("KEYS", "*")))
+        for gen in ("0", "2"):
+            with self.subTest(gen=gen):
+                self.assertEqual(self.identify(gen=gen), [b"revoked"])
+                self.assertEqual((self.hash(DEV), self.hash("pg:stats"),
+                                  sorted(self.r("KEYS", "*"))), before)
+        self.r("PUBLISH", "pg:n:bk:" + OTHER, "end")
+        self.assertEqual(sub.next(), b"end", "no one kicked")
+
+    def test_an_unknown_device_past_generation_0_is_refused(self):
+        self.assertEqual(self.identify(gen="1"), [b"revoked"])
+        self.assertEqual(self.r("KEYS", "*"), [])
 
     def test_never_seen_is_clean_since_0(self):
         before = self.now_ms()
