@@ -64,18 +64,20 @@ struct session *identify_waiting(struct broker *b, const char *tok, size_t len)
     return imap_get(&b->identifying, nonce);
 }
 
-/* The script found c's id on a newer connection: c takes the id over on
- * this loop, and the older connection here (if any) is replaced. */
-static void identify_take_over(struct session *c)
+/* The script said ok: c takes its id over on this loop. Returns the older
+ * connection of the id here (or NULL), to be replaced once c has joined
+ * its channels: had it left them first, the last local subscriber's
+ * leaving would take this broker out of a channel's brokers in Redis after
+ * the script put it in. */
+static struct session *identify_take_over(struct session *c)
 {
     struct broker *b = c->b;
     int64_t id = c->args[0];
     imap_del(&b->identifying, (int64_t)c->nonce);
     struct session *old = imap_get(&b->clients, id);
-    if (old)
-        session_replaced(old);
     c->client_id = id;
     imap_put(&b->clients, id, c);
+    return old;
 }
 
 /* What IDENTIFY's script said of the device's last connection. */
@@ -176,7 +178,7 @@ static void identify_done(struct store_call *call, redisReply *r)
         session_resume(c);
         return;
     }
-    identify_take_over(c);
+    struct session *old = identify_take_over(c);
     c->timer_ms = mono_ms();  /* the heartbeat timeout counts from here */
     struct identify_past past = { strtoll(r->element[ID_SINCE]->str, NULL, 10),
                                   r->element[ID_CLEAN]->str[0] == '1' };
@@ -193,6 +195,8 @@ static void identify_done(struct store_call *call, redisReply *r)
         else
             catch_up_stream(c, s);
     }
+    if (old)
+        session_replaced(old);
     session_resume(c);
 }
 
