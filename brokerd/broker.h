@@ -45,6 +45,7 @@ struct broker_conf {
     char *secret;
     uint64_t max_pending;       /* un-FINed messages per connection */
     uint64_t max_subs;          /* subscriptions per device (SUB past it is refused) */
+    uint64_t max_dedup_per_sender; /* PUBs one sender may have accepted per 10 minutes (0: any) */
     uint64_t max_output_bytes;  /* output queued per connection (a client over it is closed) */
     uint64_t offline_max;       /* entries kept per stream */
     uint64_t offline_ttl;       /* seconds */
