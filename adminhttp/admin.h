@@ -45,6 +45,7 @@ enum admin_script {
     AS_DEVICE,
     AS_DISCONNECT,
     AS_SWEEP,
+    AS_REVOKE,
     AS_COUNT,
 };
 
@@ -122,6 +123,7 @@ json_t *stats_parse_totals(const struct redisReply *rep);
 /* device.c */
 void device_handle(struct evhttp_request *req, void *arg);
 void disconnect_handle(struct evhttp_request *req, void *arg);
+void revoke_handle(struct evhttp_request *req, void *arg);
 void channels_handle(struct evhttp_request *req, void *arg);
 
 /* page.c (generated from dashboard.html) */

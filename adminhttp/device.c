@@ -1,5 +1,6 @@
-/* The dashboard's lookups and action: a device, the busiest channels, and
- * disconnecting a device (its broker closes it with E_DISCONNECTED). */
+/* The dashboard's lookups and actions: a device, the busiest channels,
+ * disconnecting a device (its broker closes it with E_DISCONNECTED), and
+ * revoking its tokens (the same, and its old tokens are refused). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,10 @@ static void disconnect_done(struct evhttp_request *req, redisReply *rep)
         reply_error(req, 404, "not online");
 }
 
-void disconnect_handle(struct evhttp_request *req, void *arg)
+/* A POST naming one device (?id=N) runs script which with KEYS pg:dev:{N}
+ * and ARGV N; what (for the log) is done to it. */
+static void device_action(struct evhttp_request *req, void *arg, int which,
+                          web_done_fn *done, const char *what)
 {
     struct admin *a = arg;
     struct evkeyvalq kv;
@@ -168,11 +172,34 @@ void disconnect_handle(struct evhttp_request *req, void *arg)
         reply_error(req, 400, "id must be a device id");
         return;
     }
-    log_info("disconnecting device %lld on request", (long long)n);
+    log_info("%s device %lld on request", what, (long long)n);
     char key[KEY_MAX];
     const char *argv[] = { key_dev(key, n), id };
-    web_run(a, req, AS_DISCONNECT, disconnect_done, 1, 2, argv);
+    web_run(a, req, which, done, 1, 2, argv);
     evhttp_clear_headers(&kv);
+}
+
+void disconnect_handle(struct evhttp_request *req, void *arg)
+{
+    device_action(req, arg, AS_DISCONNECT, disconnect_done, "disconnecting");
+}
+
+/* REVOKE reply: {"ok", new generation, brokers told}, or {"unknown"}. */
+static void revoke_done(struct evhttp_request *req, redisReply *rep)
+{
+    if (!script_ok(rep, 2) || rep->element[1]->type != REDIS_REPLY_INTEGER ||
+        rep->element[2]->type != REDIS_REPLY_INTEGER) {
+        reply_error(req, 404, "not found");
+        return;
+    }
+    http_send_json(req, 200, json_pack("{s:b, s:I, s:b}", "revoked", 1, "generation",
+                                       (json_int_t)rep->element[1]->integer, "disconnected",
+                                       rep->element[2]->integer > 0));
+}
+
+void revoke_handle(struct evhttp_request *req, void *arg)
+{
+    device_action(req, arg, AS_REVOKE, revoke_done, "revoking the tokens of");
 }
 
 static void channels_done(struct evhttp_request *req, redisReply *rep)

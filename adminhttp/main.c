@@ -61,6 +61,7 @@ static int admin_setup(struct admin *a)
     evhttp_set_cb(h, "/stats", stats_handle, a);
     evhttp_set_cb(h, "/api/device", device_handle, a);
     evhttp_set_cb(h, "/api/device/disconnect", disconnect_handle, a);
+    evhttp_set_cb(h, "/api/device/revoke", revoke_handle, a);
     evhttp_set_cb(h, "/api/channels", channels_handle, a);
     evhttp_set_gencb(h, page_handle, a);
     rconn_init(&a->redis, a->base, &a->conf.redis, admin_script_text, AS_COUNT,

@@ -12,4 +12,5 @@ const char *const admin_script_text[AS_COUNT] = {
     [AS_DEVICE] = lua_admin_device,
     [AS_DISCONNECT] = lua_admin_disconnect,
     [AS_SWEEP] = lua_admin_sweep,
+    [AS_REVOKE] = lua_admin_revoke,
 };

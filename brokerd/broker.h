@@ -47,6 +47,7 @@ struct broker_conf {
     char *secret;
     uint64_t max_pending;       /* un-FINed messages per connection */
     uint64_t max_subs;          /* subscriptions per device (SUB past it is refused) */
+    uint64_t max_dedup_per_sender; /* PUBs one sender may have accepted per 10 minutes (0: any) */
     uint64_t max_output_bytes;  /* output queued per connection (a client over it is closed) */
     uint64_t offline_max;       /* entries kept per stream */
     uint64_t offline_ttl;       /* seconds */
@@ -177,7 +178,7 @@ struct session {
     uint8_t state;               /* enum session_state */
     uint8_t device_type;         /* from /registration; 0: not registered */
     uint8_t cursors_dirty;
-    uint8_t registered;          /* in b->clients (identified or identifying) */
+    uint8_t registered;          /* in b->clients, or b->identifying until it is */
     uint8_t feature_negotiation;
     uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
     uint8_t in_flush;            /* on b->flush (output.c) */
@@ -304,6 +305,9 @@ struct broker {
     uint32_t nidentified;
     struct session *dead;           /* closed, not yet freed */
     struct imap clients;         /* client_id -> struct session * */
+    /* nonce -> struct session * whose IDENTIFY script has not answered: an
+     * older connection of its id stays in clients until it does */
+    struct imap identifying;
     struct imap channels;        /* channel id -> struct channel * */
     uint64_t npending;           /* over all connections */
     struct slab_pool pending_pool; /* where struct pending records come from */
@@ -390,6 +394,9 @@ void cmd_identify(struct session *c, const char *body, size_t len);
 void identify_forget(struct session *c);
 /* Another connection identified with c's client_id: closed with ERR_REPLACED. */
 void session_replaced(struct session *c);
+/* The session of this loop still identifying under connection token tok
+ * (len bytes, "<broker id>:<nonce>"), or NULL. */
+struct session *identify_waiting(struct broker *b, const char *tok, size_t len);
 /* The connection's name in Redis ("<broker id>:<nonce>", unique across
  * loops and processes): the presence field "conn", and kick notices. */
 #define SESSION_TOKEN_MAX 48

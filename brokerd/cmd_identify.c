@@ -1,6 +1,8 @@
-/* IDENTIFY (SPEC 2.2, 2.7): validate the body, check the token, replace an
- * older connection of the same device, then load its subscriptions and
- * read positions from Redis and catch up. */
+/* IDENTIFY (SPEC 2.2, 2.7): validate the body, check the token's HMAC,
+ * then one script checks its generation (a revoked token is refused before
+ * anything is written), loads the subscriptions and read positions; only
+ * then is an older connection of the same device on this loop replaced, so
+ * that a refused IDENTIFY kicks no one. Then catch up. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "identify_body.h"
 #include "proto.h"
 #include "keys.h"
+#include "numparse.h"
 #include "scripts.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -40,12 +43,41 @@ static void identify_reply_ok(struct session *c)
 static void identify_unregister(struct session *c)
 {
     struct broker *b = c->b;
-    int64_t id = c->client_id ? c->client_id : c->args[0];
     if (!c->registered)
         return;
     c->registered = 0;
-    if (imap_get(&b->clients, id) == c)
-        imap_del(&b->clients, id);
+    if (c->client_id == 0) {
+        if (imap_get(&b->identifying, (int64_t)c->nonce) == c)
+            imap_del(&b->identifying, (int64_t)c->nonce);
+    } else if (imap_get(&b->clients, c->client_id) == c) {
+        imap_del(&b->clients, c->client_id);
+    }
+}
+
+struct session *identify_waiting(struct broker *b, const char *tok, size_t len)
+{
+    const char *colon = memchr(tok, ':', len);
+    int64_t bid, nonce;
+    if (!colon || parse_id(tok, (size_t)(colon - tok), &bid) < 0 || bid != b->id ||
+        parse_id(colon + 1, len - (size_t)(colon + 1 - tok), &nonce) < 0)
+        return NULL;
+    return imap_get(&b->identifying, nonce);
+}
+
+/* The script said ok: c takes its id over on this loop. Returns the older
+ * connection of the id here (or NULL), to be replaced once c has joined
+ * its channels: had it left them first, the last local subscriber's
+ * leaving would take this broker out of a channel's brokers in Redis after
+ * the script put it in. */
+static struct session *identify_take_over(struct session *c)
+{
+    struct broker *b = c->b;
+    int64_t id = c->args[0];
+    imap_del(&b->identifying, (int64_t)c->nonce);
+    struct session *old = imap_get(&b->clients, id);
+    c->client_id = id;
+    imap_put(&b->clients, id, c);
+    return old;
 }
 
 /* What IDENTIFY's script said of the device's last connection. */
@@ -131,6 +163,13 @@ static void identify_done(struct store_call *call, redisReply *r)
     free(call);
     if (c->state != CS_WAIT_REDIS || !c->registered)
         return;  /* closed or replaced meanwhile */
+    const char *status = script_status(r);
+    if (status && strcmp(status, "revoked") == 0) {
+        log_info("client %lld: token of a revoked generation", (long long)c->args[0]);
+        identify_unregister(c);
+        session_fail(c, ERR_UNAUTHORIZED, "token revoked");
+        return;
+    }
     if (!identify_reply_valid(r)) {
         log_warn("client %lld: identifying failed in redis: %s", (long long)c->args[0],
                  r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
@@ -139,7 +178,7 @@ static void identify_done(struct store_call *call, redisReply *r)
         session_resume(c);
         return;
     }
-    c->client_id = c->args[0];
+    struct session *old = identify_take_over(c);
     c->timer_ms = mono_ms();  /* the heartbeat timeout counts from here */
     struct identify_past past = { strtoll(r->element[ID_SINCE]->str, NULL, 10),
                                   r->element[ID_CLEAN]->str[0] == '1' };
@@ -156,6 +195,8 @@ static void identify_done(struct store_call *call, redisReply *r)
         else
             catch_up_stream(c, s);
     }
+    if (old)
+        session_replaced(old);
     session_resume(c);
 }
 
@@ -181,10 +222,12 @@ void cmd_identify(struct session *c, const char *body, size_t len)
         session_fail(c, ERR_BAD_BODY, why);
         return;
     }
-    int authorized = !b->conf.secret || !*b->conf.secret ||
-                     (req.token && token_check(b->conf.secret, req.client_id, req.token));
+    /* With a secret, the HMAC is checked here and the script compares the
+     * token's generation with the device's; without one, nothing is. */
+    int secret = b->conf.secret && *b->conf.secret;
+    int64_t gen = secret ? token_check(b->conf.secret, req.client_id, req.token) : 0;
     json_decref(o);
-    if (!authorized) {
+    if (gen < 0) {
         session_fail(c, ERR_UNAUTHORIZED, "missing or wrong token");
         return;
     }
@@ -192,17 +235,22 @@ void cmd_identify(struct session *c, const char *body, size_t len)
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
+    /* An older connection here keeps the id until the script answers; its
+     * read positions go first (pipelined), so that the script reads them as
+     * they are now. */
     struct session *old = imap_get(&b->clients, req.client_id);
-    if (old && old != c)
-        session_replaced(old);
-    char key[3][KEY_MAX], bid[ARG_INT_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX];
+    if (old)
+        store_flush_cursors(b, old);
+    char key[3][KEY_MAX], bid[ARG_INT_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX],
+        gen_s[ARG_INT_MAX] = "";
     c->nonce = ++b->next_nonce;
     session_token(c, token);
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
                            key_dev_cur(key[2], req.client_id), KEY_DEVICES, KEY_STATS,
-                           arg_int(bid, b->id), token, arg_int(did, req.client_id) };
+                           arg_int(bid, b->id), token, arg_int(did, req.client_id),
+                           secret ? arg_int(gen_s, gen) : gen_s };
     struct store_call *call = xmalloc(sizeof(*call));
-    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 8, argv, NULL) < 0) {
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 9, argv, NULL) < 0) {
         free(call);
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
@@ -211,7 +259,7 @@ void cmd_identify(struct session *c, const char *body, size_t len)
     c->heartbeat_ms = (int32_t)(req.heartbeat * 1000);
     c->feature_negotiation = req.feature_negotiation;
     c->registered = 1;
-    imap_put(&b->clients, req.client_id, c);
+    imap_put(&b->identifying, (int64_t)c->nonce, c);
     session_set_state(c, CS_WAIT_REDIS);
 }
 

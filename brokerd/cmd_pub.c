@@ -108,9 +108,9 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
         pub_ack(c, 0, mid, to);
         return;
     }
-    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX], brokers[KEY_MAX];
+    char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX], brokers[KEY_MAX], dups[KEY_MAX];
     char from_s[ARG_INT_MAX], mid_s[ARG_INT_MAX], to_s[ARG_INT_MAX], ch_s[ARG_INT_MAX];
-    char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX];
+    char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX], dmax_s[ARG_INT_MAX];
     /* The stream the message goes to, and what must exist for it to be
      * routed: the device, or the channel's subscribers. */
     key_stream(stream, to, to ? 0 : channel);
@@ -120,15 +120,16 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
         key_ch_subs(target, channel);
     const char *argv[] = { key_dup(dup, c->client_id, mid), stream, target,
                            key_ch_brokers(brokers, channel), KEY_KEPT, KEY_STATS,
-                           arg_int(from_s, c->client_id), arg_int(mid_s, mid), arg_int(to_s, to),
+                           key_dups(dups, c->client_id), arg_int(from_s, c->client_id), arg_int(mid_s, mid), arg_int(to_s, to),
                            arg_int(ch_s, channel), body,
                            arg_int(ttl_s, (int64_t)b->conf.offline_ttl * 1000),
-                           arg_int(max_s, (int64_t)b->conf.offline_max) };
-    size_t argvlen[13];
-    for (int i = 0; i < 13; i++)
+                           arg_int(max_s, (int64_t)b->conf.offline_max),
+                           arg_int(dmax_s, (int64_t)b->conf.max_dedup_per_sender) };
+    size_t argvlen[15];
+    for (int i = 0; i < 15; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
-    if (store_call(&req->call, c, pub_done, SCRIPT_PUB, 6, 13, argv, argvlen) < 0) {
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB, 7, 15, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;

@@ -25,6 +25,8 @@ static const struct cfg_opt broker_opts[] = {
         "un-FINed messages in flight per connection"),
     OPT("max-subs", CFG_UINT, max_subs, "1000", 1, 1000000,
         "channels one device may subscribe to"),
+    OPT("max-dedup-per-sender", CFG_UINT, max_dedup_per_sender, "100000", 0, 100000000,
+        "PUBs one sender may have accepted in a 10-minute window (0: no bound)"),
     OPT("max-output-bytes", CFG_UINT, max_output_bytes, "4194304", 524288, 1ULL << 32,
         "output bytes queued per connection; a client over it is closed"),
     CFG_OFFLINE_OPTS(struct broker_conf),

@@ -122,6 +122,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
     TAILQ_INIT(&b->due);
     pending_pool_init(b);
     imap_init(&b->clients);
+    imap_init(&b->identifying);
     imap_init(&b->channels);
     if (loop_listen(b, tcp, share) < 0)
         return -1;
@@ -157,6 +158,7 @@ void loop_teardown(struct broker *b)
             free(ch);
         }
     imap_free(&b->clients);
+    imap_free(&b->identifying);
     imap_free(&b->channels);
     pending_pool_free(b);
     if (b->base)

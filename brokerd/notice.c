@@ -27,13 +27,21 @@ static void notice_kick(struct broker *b, const char *data, size_t len)
 {
     int64_t id = strtoll(data + 2, NULL, 10);
     const char *sp = memchr(data + 2, ' ', len - 2);
-    struct session *c = imap_get(&b->clients, id);
-    if (!c || !sp)
+    if (!sp)
         return;
+    struct session *c = imap_get(&b->clients, id);
     char token[SESSION_TOKEN_MAX];
-    session_token(c, token);
     size_t nl = len - (size_t)(sp + 1 - data);
-    if (nl == 0 || (nl == strlen(token) && memcmp(sp + 1, token, nl) == 0))
+    if (c && nl != 0) {
+        session_token(c, token);
+        if (nl != strlen(token) || memcmp(sp + 1, token, nl) != 0)
+            c = NULL;
+    }
+    /* The kicked connection may still be identifying (its script ran, its
+     * answer is not in yet). */
+    if (!c && nl != 0)
+        c = identify_waiting(b, sp + 1, nl);
+    if (c)
         session_replaced(c);
 }
 

@@ -20,6 +20,7 @@ char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, 
 char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":brokers"); }
 char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:", b, ""); }
 char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:", b, ""); }
+char *key_dups(char buf[KEY_MAX], int64_t from) { return key1(buf, "pg:dups:", from, ""); }
 
 char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
 {

@@ -13,8 +13,8 @@ extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
 extern const char lua_router_put[], lua_router_register[];
 /* adminhttp */
 extern const char lua_admin_device[], lua_admin_disconnect[], lua_admin_free[],
-    lua_admin_gbye[], lua_admin_helo[], lua_admin_recv[], lua_admin_send[], lua_admin_stats[],
-    lua_admin_sweep[];
+    lua_admin_gbye[], lua_admin_helo[], lua_admin_recv[], lua_admin_revoke[], lua_admin_send[],
+    lua_admin_stats[], lua_admin_sweep[];
 
 struct redisReply;
 

@@ -1,23 +1,23 @@
-/* Device tokens (SPEC 2.7): lowercase hex of
- * HMAC-SHA256(key = secret, message = the device id in decimal). */
+/* Device tokens (SPEC 2.7), token.h says the format. */
 #include "token.h"
+#include "numparse.h"
 #include "sha256.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-/* A NULL secret is the empty key, so a caller mistake cannot crash. */
-void token_make(const char *secret, int64_t device_id, char out[TOKEN_HEX_LEN + 1])
+/* Lowercase hex of HMAC-SHA256(secret, msg); a NULL secret is the empty
+ * key, so a caller mistake cannot crash. */
+static void token_hex(const char *secret, const char *msg, size_t len,
+                      char out[TOKEN_HEX_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char mac[SHA256_LEN];
-    char msg[24];
-    int n = snprintf(msg, sizeof(msg), "%" PRId64, device_id);
 
     if (secret == NULL)
         secret = "";
-    hmac_sha256(secret, strlen(secret), msg, n > 0 ? (size_t)n : 0, mac);
+    hmac_sha256(secret, strlen(secret), msg, len, mac);
     for (size_t i = 0; i < SHA256_LEN; i++) {
         out[2 * i] = hex[mac[i] >> 4];
         out[2 * i + 1] = hex[mac[i] & 0x0f];
@@ -25,18 +25,44 @@ void token_make(const char *secret, int64_t device_id, char out[TOKEN_HEX_LEN + 
     out[TOKEN_HEX_LEN] = '\0';
 }
 
-/* The length is not secret, so a wrong one is refused at once; a token of
- * the right length is compared in constant time. Uppercase hex is wrong:
- * tokens are handed out in lowercase and compared as strings. */
-int token_check(const char *secret, int64_t device_id, const char *token)
+/* The HMAC's message: "<id>", or "<id>.<gen>" past generation 0. */
+static size_t token_msg(int64_t device_id, int64_t gen, char msg[48])
 {
-    char want[TOKEN_HEX_LEN + 1];
-    int ok;
+    int n = gen > 0 ? snprintf(msg, 48, "%" PRId64 ".%" PRId64, device_id, gen)
+                    : snprintf(msg, 48, "%" PRId64, device_id);
+    return n > 0 ? (size_t)n : 0;
+}
 
-    if (token == NULL || strnlen(token, TOKEN_HEX_LEN + 1) != TOKEN_HEX_LEN)
-        return 0;
-    token_make(secret, device_id, want);
-    ok = ct_memcmp(want, token, TOKEN_HEX_LEN) == 0;
+void token_make(const char *secret, int64_t device_id, int64_t gen, char out[TOKEN_MAX + 1])
+{
+    char msg[48];
+    size_t len = token_msg(device_id, gen, msg);
+    int n = gen > 0 ? snprintf(out, TOKEN_MAX + 1, "%" PRId64 ".", gen) : 0;
+    token_hex(secret, msg, len, out + (n > 0 ? n : 0));
+}
+
+/* The length and the generation are not secret, so a malformed token is
+ * refused at once; the HMAC is compared in constant time. Uppercase hex is
+ * wrong: tokens are handed out in lowercase and compared as strings. */
+int64_t token_check(const char *secret, int64_t device_id, const char *token)
+{
+    char want[TOKEN_HEX_LEN + 1], msg[48];
+    int64_t gen = 0;
+
+    size_t n = token ? strnlen(token, TOKEN_MAX + 1) : TOKEN_MAX + 1;
+    if (n > TOKEN_MAX)
+        return -1;
+    const char *dot = memchr(token, '.', n);
+    if (dot) {
+        if (parse_id(token, (size_t)(dot - token), &gen) < 0)
+            return -1;  /* generation 0 is written without a prefix */
+        n -= (size_t)(dot + 1 - token);
+        token = dot + 1;
+    }
+    if (n != TOKEN_HEX_LEN)
+        return -1;
+    token_hex(secret, msg, token_msg(device_id, gen, msg), want);
+    int ok = ct_memcmp(want, token, TOKEN_HEX_LEN) == 0;
     memset(want, 0, sizeof(want));
-    return ok;
+    return ok ? gen : -1;
 }

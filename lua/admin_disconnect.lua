@@ -5,4 +5,4 @@
 -- Returns {'ok', brokers told}, or {'offline'}.
 local bk = redis.call('HGET', KEYS[1], 'broker')
 if not bk or bk == '' then return pg.reply('offline') end
-return pg.reply('ok', redis.call('PUBLISH', pg.key_notice(bk), pg.notice_drop(ARGV[1])))
+return pg.reply('ok', pg.drop(bk, ARGV[1]))

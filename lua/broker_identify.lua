@@ -1,7 +1,10 @@
 -- brokerd: IDENTIFY (SPEC 2.2). A device connects to this broker.
 -- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices, pg:stats.
--- ARGV: broker id, connection token, device id.
--- Returns {'ok', clean_since_ms, clean, subs, cursors, device type ('0': none)}.
+-- ARGV: broker id, connection token, device id, the generation of its
+--       token ('': not checked, the broker has no secret).
+-- Returns {'ok', clean_since_ms, clean, subs, cursors, device type ('0': none)},
+-- or {'revoked'} when the token's generation is not the device's (field
+-- gen, 0 until admin_revoke.lua): nothing written, no one kicked.
 -- clean is '1' when the device was never seen or its last connection ended
 -- cleanly (its cursors' SENT marks are exact); otherwise its broker died
 -- and clean_since is when it last could have sent anything (now, while
@@ -9,7 +12,8 @@
 -- another broker is kicked. A connected device's messages are its broker's
 -- pending ones, no longer kept (pg.kept_add).
 local now = pg.now_ms()
-local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type')
+local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type', 'gen')
+if ARGV[4] ~= '' and ARGV[4] ~= (old[5] or '0') then return pg.reply('revoked') end
 local clean, since = '0', now
 if not old[1] and not old[3] then
   clean, since = '1', 0

@@ -1,11 +1,13 @@
 -- brokerd: PUB (SPEC 2.2, 2.5), on every message: keep the calls few.
 -- KEYS: pg:dup:{from}:{mid}; the target's stream (pg:dev:{to}:in, or
 --       pg:ch:{c}); the target (pg:dev:{to}, or pg:ch:{c}:subs);
---       pg:ch:{c}:brokers (read for a channel message); pg:kept; pg:stats.
+--       pg:ch:{c}:brokers (read for a channel message); pg:kept; pg:stats;
+--       pg:dups:{from}.
 -- ARGV: from, message id, to ('0': the channel), channel, body, ttl ms,
---       max entries kept.
--- Returns {'ok', entry id} when routed, {'nodevice'} (unknown device) or
--- {'nosub'} (no subscriber) when refused; a repeat of an accepted
+--       max entries kept, max dedup keys per sender ('0': no bound).
+-- Returns {'ok', entry id} when routed, {'nodevice'} (unknown device),
+-- {'nosub'} (no subscriber) or {'toomany'} (the sender is past its dedup
+-- keys, pg.dup_over) when refused; a repeat of an accepted
 -- (from, message id) returns the first answer.
 local dup = pg.dup_get(KEYS[1])
 if dup then return pg.reply('ok', dup) end
@@ -18,6 +20,7 @@ else
   if redis.call('SCARD', KEYS[3]) == 0 then return pg.reply('nosub') end
   notify = pg.channel_notify(KEYS[4])
 end
+if pg.dup_over(KEYS[7], ARGV[8]) then return pg.reply('toomany') end
 local id = pg.route(KEYS[2], KEYS[6], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]),
   ARGV[3], '0', ARGV[5], ARGV[7])
 if v then pg.keep(KEYS[6], KEYS[5], KEYS[3], ARGV[3], v[2], KEYS[2]) end

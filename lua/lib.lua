@@ -26,6 +26,7 @@ function pg.key_ch_subs(c) return 'pg:ch:' .. c .. ':subs' end
 function pg.key_ch_subs_types(c) return 'pg:ch:' .. c .. ':subs:types' end
 function pg.key_ch_brokers(c) return 'pg:ch:' .. c .. ':brokers' end
 function pg.key_dup(from, mid) return 'pg:dup:' .. from .. ':' .. mid end
+function pg.key_dups(from) return 'pg:dups:' .. from end
 function pg.key_serial(ty, serial) return 'pg:serial:' .. ty .. ':' .. serial end
 function pg.key_bk(b) return 'pg:bk:' .. b end
 -- a broker's pub/sub channel of notices
@@ -61,6 +62,12 @@ end
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).
 function pg.notice_drop(d) return 'D ' .. d end
+-- Tells broker bk (the device's hash's 'broker', '' or nil: offline) to
+-- close device d; returns how many brokers heard it (0: none).
+function pg.drop(bk, d)
+  if not bk or bk == '' then return 0 end
+  return redis.call('PUBLISH', pg.key_notice(bk), pg.notice_drop(d))
+end
 
 -- A cursor "START SENT": START the next read's XRANGE start, exclusive of
 -- entry `after`; SENT the newest entry ever sent.
@@ -81,6 +88,17 @@ end
 -- ---- dedup: the answer to (sender, message id) is kept 10 minutes ----
 function pg.dup_get(key) return redis.call('GET', key) end
 function pg.dup_put(key, id) redis.call('SET', key, id, 'EX', 600) end
+-- A sender's quota of dedup keys: counter n (pg:dups:{from}) counts what it
+-- had accepted since the counter's first of a 10-minute window; true when
+-- this one is past max ('0': no bound). So it holds at most 2 x max keys
+-- at once (a window's, and the last one's still living). One INCR, and an
+-- EXPIRE only when the window begins: this is on every message's path.
+function pg.dup_over(n, max)
+  if max == '0' then return false end
+  local c = redis.call('INCR', n)
+  if c == 1 then redis.call('EXPIRE', n, 600) end
+  return c > tonumber(max)
+end
 
 -- ---- brokers ----
 -- A broker is live while its heartbeat (Redis time, hb) is at most 5 s old.

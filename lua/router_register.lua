@@ -9,9 +9,11 @@
 --       the stored one), the SHA-256 (hex) of the device_key given, or ''.
 -- A live broker also still listens on its notice channel (a killed one is
 -- out at once).
--- Returns {status, device id, broker address or ''}: status 'ok', 'ios'
--- (an iOS device: no broker), 'nobroker' (no live broker) or 'badkey'
--- (the device bound a device_key, and this is not it: nothing changed).
+-- Returns {status, device id, broker address or '', token generation}:
+-- status 'ok', 'ios' (an iOS device: no broker), 'nobroker' (no live
+-- broker) or 'badkey' (the device bound a device_key, and this is not it:
+-- nothing changed). The generation is the device's field gen (0 until
+-- admin_revoke.lua), the one its token must be of.
 -- The first registration that gives a device_key binds it (field 'key').
 local now = pg.now_ms()
 local function live(b)
@@ -20,9 +22,11 @@ local function live(b)
   return nil
 end
 local id = redis.call('GET', KEYS[1])
+local gen = '0'
 if id then
-  local bound = redis.call('HGET', pg.key_dev(id), 'key')
-  if bound and bound ~= ARGV[5] then return pg.reply('badkey', id, '') end
+  local v = redis.call('HMGET', pg.key_dev(id), 'key', 'gen')
+  if v[1] and v[1] ~= ARGV[5] then return pg.reply('badkey', id, '', gen) end
+  gen = v[2] or '0'
 else
   id = tostring(redis.call('INCR', KEYS[2]))
   redis.call('SET', KEYS[1], id)
@@ -32,11 +36,11 @@ redis.call('HSET', dev, 'known', '1', 'type', ARGV[2], 'serial', ARGV[1])
 if ARGV[5] ~= '' then redis.call('HSET', dev, 'key', ARGV[5]) end
 redis.call('SADD', KEYS[3], id)
 if ARGV[4] == '1' then redis.call('HSET', dev, 'name', ARGV[3]) end
-if ARGV[2] == '4' then return pg.reply('ios', id, '') end
+if ARGV[2] == '4' then return pg.reply('ios', id, '', gen) end
 local cur = redis.call('HGET', dev, 'assigned')
 if cur then
   local v = live(cur)
-  if v then return pg.reply('ok', id, v[2]) end
+  if v then return pg.reply('ok', id, v[2], gen) end
 end
 local loads, first, addr, load = {}, {}
 for _, b in ipairs(redis.call('SMEMBERS', KEYS[4])) do
@@ -53,8 +57,8 @@ end
 for a, l in pairs(loads) do
   if not addr or l < load or (l == load and a < addr) then addr, load = a, l end
 end
-if not addr then return pg.reply('nobroker', id, '') end
+if not addr then return pg.reply('nobroker', id, '', gen) end
 local best = first[addr]
 redis.call('HSET', dev, 'assigned', best)
 redis.call('HINCRBY', pg.key_bk(best), 'assigned', 1)
-return pg.reply('ok', id, addr)
+return pg.reply('ok', id, addr, gen)

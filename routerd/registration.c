@@ -37,9 +37,9 @@ static void registration_done(void *arg, redisReply *rep)
 {
     struct router *r;
     struct evhttp_request *req = request_take(arg, &r);
-    /* {status, device id, broker address} */
+    /* {status, device id, broker address, token generation} */
     const char *status = script_status(rep);
-    if (!status || rep->elements != 3) {
+    if (!status || rep->elements != 4 || rep->element[3]->type != REDIS_REPLY_STRING) {
         request_bad_reply(r, req, "registration", rep);
         return;
     }
@@ -59,8 +59,8 @@ static void registration_done(void *arg, redisReply *rep)
     if (strcmp(status, "ios") != 0)
         json_object_set_new(data, "broker", json_string(addr));
     if (r->conf.secret && *r->conf.secret) {
-        char tok[TOKEN_HEX_LEN + 1];
-        token_make(r->conf.secret, id, tok);
+        char tok[TOKEN_MAX + 1];
+        token_make(r->conf.secret, id, strtoll(rep->element[3]->str, NULL, 10), tok);
         json_object_set_new(data, "token", json_string(tok));
     }
     r->stats.registrations++;

@@ -297,5 +297,27 @@ class DisconnectTest(LuaTestCase):
         self.assertEqual(sub.next(), b"D 42")
 
 
+class RevokeTest(LuaTestCase):
+    def revoke(self):
+        return self.run_script("admin_revoke", ["pg:dev:42"], ["42"])
+
+    def test_unknown_device_changes_nothing(self):
+        self.assertEqual(self.revoke(), [b"unknown"])
+        self.assertEqual(self.r("KEYS", "*"), [])
+
+    def test_offline_device_gets_the_next_generation(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        self.assertEqual(self.revoke(), [b"ok", 1, 0])
+        self.r("HSET", "pg:dev:42", "broker", "")
+        self.assertEqual(self.revoke(), [b"ok", 2, 0])
+        self.assertEqual(self.hash("pg:dev:42"), {"known": "1", "broker": "", "gen": "2"})
+
+    def test_online_device_is_disconnected_too(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", "9", "gen", "4")
+        sub = self.subscribe("pg:n:bk:9")
+        self.assertEqual(self.revoke(), [b"ok", 5, 1])
+        self.assertEqual(sub.next(), b"D 42")
+
+
 if __name__ == "__main__":
     unittest.main()

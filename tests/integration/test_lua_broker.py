@@ -11,8 +11,32 @@ IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats"]
 
 
 class IdentifyTest(LuaTestCase):
-    def identify(self, token="7:1"):
-        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D])
+    def identify(self, token="7:1", gen=""):
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D, gen])
+
+    def test_the_generation_is_checked_when_given(self):
+        self.assertEqual(self.identify(gen="0")[0], b"ok", "0 until revoked")
+        self.r("HSET", DEV, "gen", "2")
+        self.assertEqual(self.identify(gen="")[0], b"ok", "'': not checked")
+        self.assertEqual(self.identify(gen="2")[0], b"ok")
+
+    def test_another_generation_is_refused_and_writes_nothing(self):
+        self.r("HSET", DEV, "known", "1", "broker", OTHER, "conn", "9:5", "gen", "1",
+               "kept", "2")
+        self.r("HSET", "pg:stats", "kept", "2")
+        sub = self.subscribe("pg:n:bk:" + OTHER)
+        before = (self.hash(DEV), self.hash("pg:stats"), sorted(self.r("KEYS", "*")))
+        for gen in ("0", "2"):
+            with self.subTest(gen=gen):
+                self.assertEqual(self.identify(gen=gen), [b"revoked"])
+                self.assertEqual((self.hash(DEV), self.hash("pg:stats"),
+                                  sorted(self.r("KEYS", "*"))), before)
+        self.r("PUBLISH", "pg:n:bk:" + OTHER, "end")
+        self.assertEqual(sub.next(), b"end", "no one kicked")
+
+    def test_an_unknown_device_past_generation_0_is_refused(self):
+        self.assertEqual(self.identify(gen="1"), [b"revoked"])
+        self.assertEqual(self.r("KEYS", "*"), [])
 
     def test_never_seen_is_clean_since_0(self):
         before = self.now_ms()
@@ -221,11 +245,12 @@ def pub_keys(to=None, ch=CH, frm="41", mid="3"):
     else:
         stream, target = "pg:ch:%s" % ch, "pg:ch:%s:subs" % ch
     return ["pg:dup:%s:%s" % (frm, mid), stream, target, "pg:ch:%s:brokers" % ch, "pg:kept",
-            "pg:stats"]
+            "pg:stats", "pg:dups:%s" % frm]
 
 
-def pub_args(to="0", ch=CH, body="hello", ttl="60000", maxlen="100", frm="41", mid="3"):
-    return [frm, mid, to, ch, body, ttl, maxlen]
+def pub_args(to="0", ch=CH, body="hello", ttl="60000", maxlen="100", frm="41", mid="3",
+             dups="1000"):
+    return [frm, mid, to, ch, body, ttl, maxlen, dups]
 
 
 class PubTest(LuaTestCase):
@@ -291,6 +316,37 @@ class PubTest(LuaTestCase):
         want = ("M %s 3 41 5 %s 0 0\nhello" % (eid, f["x"])).encode()
         self.assertEqual([s.next() for s in subs], [want, want])
         self.assertEqual(self.members("pg:kept"), [])
+
+    def test_a_sender_past_its_dedup_keys_is_refused(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        for mid in ("1", "2"):
+            self.assertEqual(self.pub(TO, mid=mid, dups="2")[0], b"ok")
+        self.assertTrue(599 <= self.r("TTL", "pg:dups:41") <= 600, "the window: 10 minutes")
+        self.r("EXPIRE", "pg:dups:41", "300")              # set at the window's first only
+        self.assertEqual(self.pub(TO, mid="3", dups="2"), [b"toomany"])
+        self.assertEqual(self.r("TTL", "pg:dups:41"), 300)
+        self.assertEqual(self.r("EXISTS", "pg:dup:41:3"), 0, "no dedup key")
+        self.assertEqual(len(self.entries("pg:dev:42:in")), 2, "nothing stored")
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "2", "kept": "2"})
+        self.assertEqual(self.pub(TO, mid="2", dups="2")[0], b"ok", "a repeat is answered")
+        self.r("DEL", "pg:dups:41")                        # the window ended
+        self.assertEqual(self.pub(TO, mid="3", dups="2")[0], b"ok")
+        self.assertEqual(self.r("GET", "pg:dups:41"), b"1")
+
+    def test_other_senders_and_no_bound(self):
+        self.r("SADD", "pg:ch:5:subs", "42")
+        self.r("SET", "pg:dups:41", "5")
+        self.assertEqual(self.pub(mid="7", dups="5"), [b"toomany"])
+        self.assertEqual(self.pub(mid="7", dups="0")[0], b"ok", "0: no bound")
+        self.assertEqual(self.r("GET", "pg:dups:41"), b"6", "0: not counted")
+        self.assertEqual(self.run_script("broker_pub", pub_keys(frm="43", mid="7"),
+                                         pub_args(frm="43", mid="7", dups="5"))[0], b"ok")
+        self.assertEqual(self.r("GET", "pg:dups:43"), b"1")
+
+    def test_refused_targets_are_not_counted(self):
+        self.assertEqual(self.pub(TO), [b"nodevice"])
+        self.assertEqual(self.pub(), [b"nosub"])
+        self.assertEqual(self.r("EXISTS", "pg:dups:41"), 0)
 
     def test_the_stream_is_capped_and_expires(self):
         self.r("SADD", "pg:ch:5:subs", "42")

@@ -20,17 +20,29 @@ class RegisterTest(LuaTestCase):
     def test_a_device_key_binds_and_is_then_required(self):
         self.broker("7", "h:1")
         self.r("SADD", "pg:brokers", "7")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])       # none bound yet
-        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1"])  # binds
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0"])       # none bound yet
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"0"])  # binds
         self.assertEqual(self.hash("pg:dev:1")["key"], "k1")
         before = self.hash("pg:dev:1")
         for key in ("", "k2"):
             with self.subTest(key=key):
-                self.assertEqual(self.register(name="new", key=key), [b"badkey", b"1", b""])
+                self.assertEqual(self.register(name="new", key=key), [b"badkey", b"1", b"", b"0"])
                 self.assertEqual(self.hash("pg:dev:1"), before, "nothing changed")
-        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1"])
-        self.assertEqual(self.register(ty="2", key=""), [b"ok", b"2", b"h:1"],
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"0"])
+        self.assertEqual(self.register(ty="2", key=""), [b"ok", b"2", b"h:1", b"0"],
                          "another type is another device")
+
+    def test_the_token_generation_is_the_devices(self):
+        self.broker("7", "h:1")
+        self.register()
+        self.r("HSET", "pg:dev:1", "gen", "3")                # revoked three times
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"3"])
+        self.r("HSET", "pg:dev:1", "key", "k1")
+        self.assertEqual(self.register(key="k2"), [b"badkey", b"1", b"", b"0"],
+                         "no generation without the key")
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"3"])
+        self.r("HSET", "pg:dev:2", "gen", "5")
+        self.assertEqual(self.register("4", name="phone")[3], b"0", "a new device: 0")
 
     def broker(self, b, addr, conns=0, assigned=0, age_ms=0, listening=True):
         self.r("HSET", "pg:bk:" + b, "hb", str(self.now_ms() - age_ms), "addr", addr,
@@ -40,7 +52,7 @@ class RegisterTest(LuaTestCase):
             self.subscribe("pg:n:bk:" + b)
 
     def test_ios_gets_an_id_and_no_broker(self):
-        self.assertEqual(self.register("4", name="phone"), [b"ios", b"1", b""])
+        self.assertEqual(self.register("4", name="phone"), [b"ios", b"1", b"", b"0"])
         self.assertEqual(self.r("GET", "pg:serial:4:SN-1"), b"1")
         self.assertEqual(self.hash("pg:dev:1"),
                          {"known": "1", "type": "4", "serial": SERIAL, "name": "phone"})
@@ -48,7 +60,7 @@ class RegisterTest(LuaTestCase):
 
     def test_same_serial_same_id_and_name_kept_unless_given(self):
         self.register("4", name="a")
-        self.assertEqual(self.register("4"), [b"ios", b"1", b""])
+        self.assertEqual(self.register("4"), [b"ios", b"1", b"", b"0"])
         self.assertEqual(self.hash("pg:dev:1")["name"], "a")
         self.assertEqual(self.register("4", name="")[1], b"1")
         self.assertEqual(self.hash("pg:dev:1")["name"], "")
@@ -56,19 +68,19 @@ class RegisterTest(LuaTestCase):
 
     def test_no_live_broker(self):
         self.broker("5", "h:1", age_ms=6000)
-        self.assertEqual(self.register(), [b"nobroker", b"1", b""])
+        self.assertEqual(self.register(), [b"nobroker", b"1", b"", b"0"])
         self.assertEqual(self.members("pg:brokers"), ["5"])    # its entry is still there
 
     def test_a_fresh_heartbeat_without_its_notice_subscriber_is_dead(self):
         self.broker("5", "h:1", listening=False)               # killed: no subscriber
         self.broker("6", "h:2", conns=9)
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])
         self.r("HSET", "pg:dev:1", "assigned", "5")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])  # not kept either
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])  # not kept either
 
     def test_a_broker_without_registry_entry_is_forgotten(self):
         self.r("SADD", "pg:brokers", "5")
-        self.assertEqual(self.register(), [b"nobroker", b"1", b""])
+        self.assertEqual(self.register(), [b"nobroker", b"1", b"", b"0"])
         self.assertEqual(self.members("pg:brokers"), [])
 
     def test_the_least_loaded_address_and_its_smallest_loop(self):
@@ -76,7 +88,7 @@ class RegisterTest(LuaTestCase):
         self.broker("6", "h:2", conns=1, assigned=1)
         self.broker("7", "h:2", conns=0)
         self.broker("8", "h:3", conns=4, age_ms=5001)           # dead, not counted
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])
         self.assertEqual(self.hash("pg:dev:1")["assigned"], "6")
         self.assertEqual(self.hash("pg:bk:6")["assigned"], "2")
 
@@ -90,7 +102,7 @@ class RegisterTest(LuaTestCase):
         self.broker("6", "h:2")
         self.r("HSET", "pg:dev:1", "assigned", "5")
         self.r("SET", "pg:serial:1:SN-1", "1")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0"])
         self.assertEqual(self.hash("pg:bk:5")["assigned"], "0")  # not counted again
 
     def test_a_device_whose_broker_died_gets_another(self):
@@ -98,14 +110,14 @@ class RegisterTest(LuaTestCase):
         self.broker("6", "h:2")
         self.r("HSET", "pg:dev:1", "assigned", "5")
         self.r("SET", "pg:serial:1:SN-1", "1")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])
         self.assertEqual(self.hash("pg:dev:1")["assigned"], "6")
 
     def test_missing_load_fields_count_0(self):
         self.r("HSET", "pg:bk:5", "hb", str(self.now_ms()), "addr", "h:1")
         self.r("SADD", "pg:brokers", "5")
         self.subscribe("pg:n:bk:5")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0"])
 
 
 CH = "5"

@@ -54,8 +54,9 @@ class LineNumberTest(LuaTestCase):
         self.r("SET", "pg:stats", "not a hash")
         self.r("SADD", "pg:ch:5:subs", "42")
         n = self.error_line("broker_pub", ["pg:dup:1:1", "pg:ch:5", "pg:ch:5:subs",
-                                           "pg:ch:5:brokers", "pg:kept", "pg:stats"],
-                            ["1", "1", "0", "5", "b", "60000", "10"])
+                                           "pg:ch:5:brokers", "pg:kept", "pg:stats",
+                                           "pg:dups:1"],
+                            ["1", "1", "0", "5", "b", "60000", "10", "0"])
         s = len(script_lines("broker_pub")) - 1       # the file ends with a newline
         self.assertGreater(n, s)
         self.assertIn("redis.call('HINCRBY', stats, 'messages_in', 1)",

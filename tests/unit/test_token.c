@@ -194,23 +194,23 @@ Test(ct_memcmp, equal_and_different)
 
 Test(token, make_known_values)
 {
-    char t[TOKEN_HEX_LEN + 1];
+    char t[TOKEN_MAX + 1];
 
-    token_make("secret", 42, t);
+    token_make("secret", 42, 0, t);
     cr_assert_str_eq(t, TOK_SECRET_42);
-    token_make("s3cr3t key", INT64_MAX, t);
+    token_make("s3cr3t key", INT64_MAX, 0, t);
     cr_assert_str_eq(t, "8c39d2028d06ffb2edefdebd2b041aaf89749a8f3e3ecc9762df46b1f4a44e83");
-    token_make("", 1, t);
+    token_make("", 1, 0, t);
     cr_assert_str_eq(t, "41e0a9448f91edba4b05c6c2fc0edb1d6418aa292b5b2942637bec43a29b9523");
-    token_make(NULL, 1, t);  /* NULL secret is the empty key */
+    token_make(NULL, 1, 0, t);  /* NULL secret is the empty key */
     cr_assert_str_eq(t, "41e0a9448f91edba4b05c6c2fc0edb1d6418aa292b5b2942637bec43a29b9523");
 }
 
 Test(token, make_is_lowercase_hex)
 {
-    char t[TOKEN_HEX_LEN + 1];
+    char t[TOKEN_MAX + 1];
     for (int64_t id = 1; id < 200; id++) {
-        token_make("k", id, t);
+        token_make("k", id, 0, t);
         cr_assert_eq(strlen(t), TOKEN_HEX_LEN);
         cr_assert_eq(strspn(t, "0123456789abcdef"), TOKEN_HEX_LEN, "token %s", t);
     }
@@ -218,32 +218,32 @@ Test(token, make_is_lowercase_hex)
 
 Test(token, check_accepts_right_token)
 {
-    cr_assert_eq(token_check("secret", 42, TOK_SECRET_42), 1);
+    cr_assert_eq(token_check("secret", 42, TOK_SECRET_42), 0);
 }
 
 Test(token, check_rejects_wrong_id_or_secret)
 {
-    cr_assert_eq(token_check("secret", 43, TOK_SECRET_42), 0);
-    cr_assert_eq(token_check("secret", 420, TOK_SECRET_42), 0);
-    cr_assert_eq(token_check("Secret", 42, TOK_SECRET_42), 0);
-    cr_assert_eq(token_check("", 42, TOK_SECRET_42), 0);
+    cr_assert_eq(token_check("secret", 43, TOK_SECRET_42), -1);
+    cr_assert_eq(token_check("secret", 420, TOK_SECRET_42), -1);
+    cr_assert_eq(token_check("Secret", 42, TOK_SECRET_42), -1);
+    cr_assert_eq(token_check("", 42, TOK_SECRET_42), -1);
 }
 
 Test(token, check_rejects_wrong_length)
 {
     char t[TOKEN_HEX_LEN + 2];
 
-    cr_assert_eq(token_check("secret", 42, ""), 0);
-    cr_assert_eq(token_check("secret", 42, NULL), 0);
+    cr_assert_eq(token_check("secret", 42, ""), -1);
+    cr_assert_eq(token_check("secret", 42, NULL), -1);
     memcpy(t, TOK_SECRET_42, TOKEN_HEX_LEN - 1);
     t[TOKEN_HEX_LEN - 1] = '\0';
-    cr_assert_eq(token_check("secret", 42, t), 0, "63 chars");
+    cr_assert_eq(token_check("secret", 42, t), -1, "63 chars");
     memcpy(t, TOK_SECRET_42, TOKEN_HEX_LEN);
     t[TOKEN_HEX_LEN] = '0';
     t[TOKEN_HEX_LEN + 1] = '\0';
-    cr_assert_eq(token_check("secret", 42, t), 0, "65 chars");
+    cr_assert_eq(token_check("secret", 42, t), -1, "65 chars");
     t[TOKEN_HEX_LEN] = '\n';
-    cr_assert_eq(token_check("secret", 42, t), 0, "trailing newline");
+    cr_assert_eq(token_check("secret", 42, t), -1, "trailing newline");
 }
 
 Test(token, check_rejects_uppercase)
@@ -252,7 +252,7 @@ Test(token, check_rejects_uppercase)
     for (size_t i = 0; i < TOKEN_HEX_LEN; i++)
         if (t[i] >= 'a' && t[i] <= 'f')
             t[i] = (char)(t[i] - 'a' + 'A');
-    cr_assert_eq(token_check("secret", 42, t), 0);
+    cr_assert_eq(token_check("secret", 42, t), -1);
 }
 
 Test(token, check_rejects_any_one_changed_char)
@@ -261,6 +261,41 @@ Test(token, check_rejects_any_one_changed_char)
     for (size_t i = 0; i < TOKEN_HEX_LEN; i++) {
         memcpy(t, TOK_SECRET_42, sizeof(t));
         t[i] = t[i] == '0' ? '1' : '0';
-        cr_assert_eq(token_check("secret", 42, t), 0, "char %zu changed", i);
+        cr_assert_eq(token_check("secret", 42, t), -1, "char %zu changed", i);
     }
+}
+
+/* Past generation 0 the token names its generation ("<gen>." and the HMAC
+ * of "<id>.<gen>"); generation 0 is the token of before. */
+#define HMAC_42_GEN2 "6aefa96e4f846faac3cf368a1bfc56e2c0c171733e5722871fd200764d64cf0b"
+#define TOK_SECRET_42_GEN2 "2." HMAC_42_GEN2
+
+Test(token, generation_known_value)
+{
+    char t[TOKEN_MAX + 1];
+    token_make("secret", 42, 2, t);
+    cr_assert_str_eq(t, TOK_SECRET_42_GEN2);
+    token_make("secret", 42, INT64_MAX, t);
+    cr_assert_eq(strlen(t), TOKEN_MAX);
+    cr_assert_eq(token_check("secret", 42, t), INT64_MAX);
+}
+
+Test(token, check_returns_the_generation)
+{
+    cr_assert_eq(token_check("secret", 42, TOK_SECRET_42), 0);
+    cr_assert_eq(token_check("secret", 42, TOK_SECRET_42_GEN2), 2);
+}
+
+Test(token, check_rejects_a_wrong_generation_prefix)
+{
+    static const char *const bad[] = {
+        "3." HMAC_42_GEN2,   /* another generation's prefix */
+        "0." HMAC_42_GEN2,   /* generation 0 has no prefix */
+        "02." HMAC_42_GEN2, "-2." HMAC_42_GEN2, "." HMAC_42_GEN2, "2.." HMAC_42_GEN2,
+        "x." HMAC_42_GEN2, "2." TOK_SECRET_42, "99999999999999999999." HMAC_42_GEN2,
+        HMAC_42_GEN2,        /* without its prefix */
+    };
+    for (size_t i = 0; i < NELEMS(bad); i++)
+        cr_assert_eq(token_check("secret", 42, bad[i]), -1, "%s", bad[i]);
+    cr_assert_eq(token_check("secret", 43, TOK_SECRET_42_GEN2), -1);
 }
