@@ -15,6 +15,7 @@
 #include "xmalloc.h"
 
 #define TICK_MS 100
+#define LOOP_PRIORITIES 3
 /* After SIGTERM, devices get this long to take what was written to them and
  * close; then the rest is closed and the loop exits (Redis permitting:
  * its last writes, the devices' cursors, are waited for as long). */
@@ -113,7 +114,12 @@ static int loop_listen(struct broker *b, const struct cfg_addr *addr, enum net_s
 int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share)
 {
     b->base = daemon_event_base();
-    if (!b->base || loop_wake_init(&b->wake, b->base, loop_stop_cb, b) < 0)
+    /* Three queues: everything runs at the middle one (libevent's default),
+     * but the tick at the last. After a pass that took long, the input that
+     * came meanwhile is read before the tick judges heartbeats: an H sitting
+     * unread in a socket must not count as silence. */
+    if (!b->base || event_base_priority_init(b->base, LOOP_PRIORITIES) < 0 ||
+        loop_wake_init(&b->wake, b->base, loop_stop_cb, b) < 0)
         return -1;
     b->started_ms = now_ms();
     /* Seeded by the clock: a broker restarted with the same id never reuses a
@@ -128,6 +134,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
         return -1;
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
+    event_priority_set(b->tick_ev, LOOP_PRIORITIES - 1);
     event_add(b->tick_ev, &tv);
     return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ? -1 : 0;
 }
