@@ -357,6 +357,10 @@ void session_finish(struct session *s);
 void session_response(struct session *s, const char *text);
 void session_resume(struct session *s);                /* after a Redis reply */
 void session_free_dead(struct broker *b);
+/* Something that will call back with s (a Redis reply, a queued catch-up
+ * read) holds it: session_free_dead keeps a closed s while it is held. */
+static inline void session_hold(struct session *s) { s->redis_refs++; }
+static inline void session_release(struct session *s) { s->redis_refs--; }
 /* Timeouts, on the monotonic clock (mono: mono_ms()). */
 void session_tick(struct broker *b, int64_t mono);
 

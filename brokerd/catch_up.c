@@ -141,7 +141,7 @@ static void catch_up_pass(evutil_socket_t fd, short what, void *arg)
         struct catch_up_item it = q->items[q->head];
         q->head = (q->head + 1) % q->cap;
         q->n--;
-        it.c->redis_refs--;  /* the queue's hold (catch_up_stream) */
+        session_release(it.c);  /* the queue's hold (catch_up_stream) */
         struct stream_state *s = it.c->state == CS_DEAD || it.c->client_id == 0
                                      ? NULL : session_stream(it.c, it.channel);
         /* Without SS_QUEUED the stream was dropped, or started over and
@@ -179,7 +179,7 @@ void catch_up_stream(struct session *c, struct stream_state *s)
         return;
     s->flags |= SS_QUEUED;
     /* Held like a Redis reply would hold it: the queue names c. */
-    c->redis_refs++;
+    session_hold(c);
     catch_up_push(&c->b->catch_up, c, s->channel);
     catch_up_schedule(c->b);
 }
@@ -194,7 +194,7 @@ void catch_up_free(struct broker *b)
 {
     struct catch_up_queue *q = &b->catch_up;
     for (; q->n > 0; q->n--, q->head = (q->head + 1) % q->cap)
-        q->items[q->head].c->redis_refs--;
+        session_release(q->items[q->head].c);
     free(q->items);
     q->items = NULL;
     if (q->ev)

@@ -18,7 +18,7 @@
 static void store_call_reply(void *arg, redisReply *r)
 {
     struct store_call *call = arg;
-    call->c->redis_refs--;
+    session_release(call->c);
     call->done(call, r);
 }
 
@@ -32,7 +32,7 @@ int store_call(struct store_call *call, struct session *c, store_done_cb *done, 
                  ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
                  : rconn_script(rc, script, store_call_reply, call, nkeys, argc, argv, argvlen);
     if (rv == 0)
-        c->redis_refs++;
+        session_hold(c);
     return rv;
 }
 
