@@ -4,7 +4,8 @@
 # Debian packages the build, the tests and scripts/run need.
 PG_PACKAGES="gcc make autoconf automake pkg-config libevent-dev libjansson-dev
 libhiredis-dev libcriterion-dev redis-server python3 netcat-openbsd curl mosquitto
-clang libclang-rt-14-dev lua5.1"
+clang libclang-rt-14-dev lua5.1 libssl-dev zlib1g-dev openssl libwslay-dev
+libhttp-parser-dev python3-websockets redis-sentinel"
 
 pg_say() { printf '==> %s\n' "$*" >&2; }
 
@@ -39,3 +40,7 @@ pg_build() {
     pg_say "building $dir"
     make -C "$dir" -j"$(nproc)" >/dev/null
 }
+
+# Debian's Python, whose packages (python3-websockets) PG_PACKAGES installs,
+# whatever python3 comes first in PATH.
+PG_PYTHON=${PG_PYTHON:-/usr/bin/python3}
