@@ -24,6 +24,7 @@
 #include "net.h"
 #include "proto_errors.h"
 #include "rconn.h"
+#include "sentinel.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -37,6 +38,7 @@ struct command;
 
 struct broker_conf {
     struct cfg_addr redis;
+    struct cfg_redis_ha redis_ha;
     enum log_level log_level;
     struct cfg_addr tcp_address;
     struct cfg_addr http_address;
@@ -263,6 +265,7 @@ enum store_script {
 struct store {
     struct rconn cmd;            /* scripts, reads, writes */
     struct rconn sub;            /* pub/sub notices */
+    struct sentinel sentinel;    /* with --redis-sentinels: both follow it */
     int sub_ready;               /* this broker's notice channel confirmed */
     int resynced;                /* the resync after the last connect ran */
 };
@@ -499,6 +502,8 @@ struct store_call {
     store_done_cb *done;
 };
 #define STORE_CMD (-1)           /* store_call's script: a plain command */
+#define STORE_ACK 0x100          /* or'ed into a script: its success is an
+                                    acknowledgement (rconn_script_durable) */
 /* Sends a command (script STORE_CMD) or script for c. 0, or -1 when Redis
  * is away: then done is never called and the caller frees the request. */
 int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,

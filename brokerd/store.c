@@ -28,8 +28,10 @@ int store_call(struct store_call *call, struct session *c, store_done_cb *done, 
     struct rconn *rc = &c->b->store.cmd;
     call->c = c;
     call->done = done;
-    int rv = script == STORE_CMD
-                 ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
+    int rv = script == STORE_CMD ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
+             : script & STORE_ACK
+                 ? rconn_script_durable(rc, script & ~STORE_ACK, store_call_reply, call, nkeys,
+                                        argc, argv, argvlen)
                  : rconn_script(rc, script, store_call_reply, call, nkeys, argc, argv, argvlen);
     if (rv == 0)
         session_hold(c);
@@ -132,6 +134,8 @@ void store_init(struct broker *b)
                REPLY_TIMEOUT_MS, store_on_cmd_ready, store_on_lost, b);
     rconn_init(&s->sub, b->base, &b->conf.redis, NULL, 0, REPLY_TIMEOUT_MS,
                store_on_sub_ready, store_on_lost, b);
+    s->cmd.min_replicas = b->conf.redis_ha.min_replicas;
+    sentinel_open(&s->sentinel, b->base, &b->conf.redis_ha, &s->cmd, &s->sub);
     rconn_start(&s->cmd);
     rconn_start(&s->sub);
 }
@@ -140,6 +144,7 @@ void store_shutdown(struct broker *b)
 {
     rconn_stop(&b->store.sub);
     rconn_stop(&b->store.cmd);
+    sentinel_stop(&b->store.sentinel);
 }
 
 void store_flush_cursors(struct broker *b, struct session *c)

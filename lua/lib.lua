@@ -52,6 +52,18 @@ end
 
 function pg.ms(n) return string.format('%d', n) end
 
+-- An id counter after a change of master: at least Redis's clock in
+-- microseconds. That is past every id an earlier master gave out, as long
+-- as ids were taken at under one per microsecond since the last raise (or
+-- since 1970, before any); a counter already past it is left alone.
+function pg.id_floor(key)
+  local t = redis.call('TIME')
+  local floor = t[1] * 1000000 + t[2]
+  if tonumber(redis.call('GET', key) or '0') < floor then
+    redis.call('SET', key, string.format('%d', floor))
+  end
+end
+
 -- ---- formats (docs/DESIGN.md, "Notices" and "Cursors") ----
 -- A message notice: the whole stream entry, parsed by brokerd/notice.c.
 function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)

@@ -28,7 +28,7 @@ if id then
   if v[1] and v[1] ~= ARGV[5] then return pg.reply('badkey', id, '', gen) end
   gen = v[2] or '0'
 else
-  id = tostring(redis.call('INCR', KEYS[2]))
+  id = pg.ms(redis.call('INCR', KEYS[2]))  -- %d: past 1e14 once raised (router_floor)
   redis.call('SET', KEYS[1], id)
 end
 local dev = pg.key_dev(id)

@@ -132,6 +132,37 @@ def put_keys(dev="0", ch=CH):
             "pg:next_put_id", "pg:kept", "pg:stats"]
 
 
+class FloorTest(LuaTestCase):
+    """After a change of master the counters move to Redis's clock in
+    microseconds, never back; ids past 1e14 stay exact decimal."""
+
+    def floor(self):
+        return self.run_script("router_floor", ["pg:next_put_id", "pg:next_device_id"], [])
+
+    def test_counters_move_forward_never_back(self):
+        self.r("SET", "pg:next_put_id", "41")
+        before_us = self.now_ms() * 1000
+        rep = self.floor()
+        after_us = (self.now_ms() + 1) * 1000
+        self.assertEqual(rep[0], b"ok")
+        put = int(rep[1])
+        self.assertTrue(before_us <= put <= after_us, (before_us, put, after_us))
+        self.assertEqual(rep[1], self.r("GET", "pg:next_put_id"))
+        dev = int(self.r("GET", "pg:next_device_id"))
+        self.assertTrue(before_us <= dev <= after_us)
+        ahead = str(10 ** 17)
+        self.r("SET", "pg:next_put_id", ahead)
+        self.assertEqual(self.floor()[1], ahead.encode(), "a counter past the clock stays")
+
+    def test_ids_after_it_are_exact(self):
+        self.r("SET", "pg:next_put_id", "1796197181069092")
+        self.r("SADD", "pg:ch:%s:subs" % CH, "7")
+        self.assertEqual(PutTest.put(self), [b"ok", b"1796197181069093"])
+        self.r("SET", "pg:next_device_id", "1796197181069092")
+        self.assertEqual(self.run_script("router_register", reg_keys("4"), [SERIAL, "4", "", "0", ""]),
+                         [b"ios", b"1796197181069093", b"", b"0"])
+
+
 class PutTest(LuaTestCase):
     def put(self, dev="0", ty="0", body="hi"):
         return self.run_script("router_put", put_keys(dev), [CH, ty, dev, "60000", body, "10"])
