@@ -7,7 +7,10 @@ channel, a steady /put stream and two devices PUBbing to the channel
   message is delivered to every device (0 lost);
 - the same without it: the loss is measured and reported, not asserted;
 - a planned switch (SENTINEL FAILOVER) without it: 0 lost, and nothing is
-  refused for longer than 2 s past the switch.
+  refused for longer than 2 s past the switch;
+- with --redis-min-replicas 1 and the replicas gone, /put, PUB and
+  MSG_SEND_REQ are refused after WAIT's 1 s, and accepted again once a
+  replica is back.
 
 Every run asserts: no request waits more than 2 s for its answer; a
 device gets a message twice with attempt 1 only when its sender was
@@ -23,6 +26,7 @@ import time
 import types
 import unittest
 
+from lib.admin import Admin, api
 from lib.cluster import ANDROID, OK, Device, Router, broker_addr, post
 from lib.ha import HaRedis, resp_cmd
 from lib.harness import FRAME_ACK, Broker, new_id, out_path, wait_until
@@ -135,7 +139,7 @@ class SentinelFaultTest(unittest.TestCase):
         if self.ha:
             self.ha.close()
 
-    def start(self, min_replicas, label):
+    def start(self, min_replicas, label, devices=DEVICES):
         self.ha = HaRedis(label=label)
         args = ("--redis-sentinels", self.ha.sentinels_arg,
                 "--redis-min-replicas", str(min_replicas))
@@ -154,7 +158,7 @@ class SentinelFaultTest(unittest.TestCase):
             return len({resp_cmd(m, "HGET", b"pg:bk:" + b, "addr")
                         for b in resp_cmd(m, "SMEMBERS", "pg:brokers")}) == 2
         self.assertTrue(wait_until(registered, 10.0), "the brokers did not register")
-        for i in range(DEVICES):
+        for i in range(devices):
             # Half on each broker, whatever /registration's load figures say.
             d = Device(cluster, device_type=ANDROID)
             d.register()
@@ -249,6 +253,45 @@ class SentinelFaultTest(unittest.TestCase):
         self.assertGreater(report["acked_puts"], 0)
         self.assertGreater(report["acked_pubs"], 0)
         return report, missing
+
+    def test_refused_without_replicas(self):
+        router, ch = self.start(1, "noreplica", devices=1)
+        admin = Admin(self.ha.master_port(), "--redis-sentinels", self.ha.sentinels_arg,
+                      "--redis-min-replicas", "1", label="noreplica.admin")
+        self.daemons.append(admin)
+        self.assertTrue(admin.wait_ready(10.0), admin.log_tail())
+        dev = self.devices[0]
+
+        def attempt():
+            """(seconds, /put status, PUB ack, MSG_SEND status) each."""
+            t0 = time.monotonic()
+            st, _rep = post(router.put_port, "/put", query={"channel_id": ch}, body=b"x",
+                            timeout=5.0)
+            t1 = time.monotonic()
+            mid = new_id()
+            ack = dev.pub(0, ch, mid, b"y")[1]
+            t2 = time.monotonic()
+            sst, _rep = api(admin.port, {"msg_type": "MSG_SEND_REQ", "saddr": 1,
+                                         "daddr": dev.device_id, "id": new_id(),
+                                         "payload": "z"})
+            t3 = time.monotonic()
+            return (t1 - t0, st), (t2 - t1, ack == b"ACK 1 %d 0" % mid), (t3 - t2, sst)
+
+        put, pub, send = attempt()
+        self.assertEqual((put[1], pub[1], send[1]), (200, True, 200))
+        replicas = [p for p in self.ha.redis if p.port != self.ha.master_port()]
+        for p in replicas:
+            p.kill()
+        put, pub, send = attempt()
+        self.assertEqual((put[1], pub[1], send[1]), (503, False, 503))
+        for seconds, _ in (put, pub, send):
+            # WAIT gives up after 1 s (SPEC 6); the margin is the machine's.
+            self.assertGreaterEqual(seconds, 0.9)
+            self.assertLessEqual(seconds, REQUEST_BOUND_S)
+        self.ha.restart(replicas[0])
+        self.assertTrue(wait_until(lambda: self.ha.replicas_in_sync(1), 10.0))
+        put, pub, send = attempt()
+        self.assertEqual((put[1], pub[1], send[1]), (200, True, 200))
 
     def test_kill_with_min_replicas(self):
         report, missing = self.run_failover(1, "kill_min1", planned=False)

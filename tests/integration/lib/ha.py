@@ -172,6 +172,13 @@ class HaRedis:
         m.kill()
         return m.port
 
+    def restart(self, proc):
+        """Starts a killed redis-server again, with the same arguments."""
+        again = _Proc(proc.argv, "%s.%d" % (self.label, proc.port), "redis")
+        self.redis[self.redis.index(proc)] = again
+        again.wait_up(proc.port)
+        return again
+
     def failover(self, sentinel=0):
         """SENTINEL FAILOVER on one sentinel (a planned switch)."""
         return resp_cmd(self.sentinels[sentinel].port, "SENTINEL", "FAILOVER", MASTER_NAME)
