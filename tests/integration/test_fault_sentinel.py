@@ -8,6 +8,8 @@ channel, a steady /put stream and two devices PUBbing to the channel
 - the same without it: the loss is measured and reported, not asserted;
 - a planned switch (SENTINEL FAILOVER) without it: 0 lost, and nothing is
   refused for longer than 2 s past the switch;
+- the replicas made to miss /put's last ids, then promoted: routerd's ids
+  still go forward (the floor, lua/router_floor.lua);
 - with --redis-min-replicas 1 and the replicas gone, /put, PUB and
   MSG_SEND_REQ are refused after WAIT's 1 s, and accepted again once a
   replica is back.
@@ -292,6 +294,36 @@ class SentinelFaultTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: self.ha.replicas_in_sync(1), 10.0))
         put, pub, send = attempt()
         self.assertEqual((put[1], pub[1], send[1]), (200, True, 200))
+
+    def test_counter_never_goes_back(self):
+        """The replicas are made to miss /put's last ids (a write of the
+        counter on each, replica-read-only off), then a planned switch
+        promotes one: the ids after it are past every id before."""
+        router, ch = self.start(0, "counter", devices=1)
+
+        def put_ids(n):
+            ids = []
+            while len(ids) < n:
+                st, rep = post(router.put_port, "/put", query={"channel_id": ch}, body=b"c",
+                               timeout=5.0)
+                if st == 200:
+                    ids.append(rep["data"]["message_id"])
+                else:
+                    time.sleep(0.05)
+            return ids
+
+        before = put_ids(5)
+        self.assertTrue(wait_until(lambda: self.ha.replicas_in_sync(2), 10.0))
+        master = self.ha.master_port()
+        for p in self.ha.redis:
+            if p.port != master:
+                resp_cmd(p.port, "CONFIG", "SET", "replica-read-only", "no")
+                resp_cmd(p.port, "SET", "pg:next_put_id", "1")
+        self.ha.failover()
+        self.assertTrue(wait_until(lambda: self.ha.master_port() != master, 10.0))
+        after = put_ids(5)
+        self.assertGreater(min(after), max(before), "ids went back: %r then %r" % (before, after))
+        self.assertEqual(after, sorted(after))
 
     def test_kill_with_min_replicas(self):
         report, missing = self.run_failover(1, "kill_min1", planned=False)
