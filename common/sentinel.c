@@ -37,6 +37,14 @@ static int addr_eq(const struct cfg_addr *a, const struct cfg_addr *b)
     return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+/* A host and port as a sentinel says them (an IPv6 host bare) -> *a. */
+static int addr_from(const char *host, const char *port, struct cfg_addr *a)
+{
+    char s[CFG_HOST_MAX + 16];
+    snprintf(s, sizeof(s), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    return cfg_parse_addr(s, a);
+}
+
 static void sentinel_notify(struct sentinel *sn)
 {
     for (int i = 0; i < sn->nusers; i++)
@@ -117,11 +125,8 @@ static void sentinel_on_answer(redisAsyncContext *ac, void *reply, void *privdat
     int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
              && r->element[0]->type == REDIS_REPLY_STRING
              && r->element[1]->type == REDIS_REPLY_STRING;
-    if (ok) {
-        char s[CFG_HOST_MAX + 16];
-        snprintf(s, sizeof(s), "%s:%s", r->element[0]->str, r->element[1]->str);
-        ok = cfg_parse_addr(s, &a) == 0;
-    }
+    if (ok)
+        ok = addr_from(r->element[0]->str, r->element[1]->str, &a) == 0;
     redisAsyncFree(ac);  /* deferred by hiredis until this callback returns */
     sentinel_query_done(sn, ok ? &a : NULL);
 }
@@ -189,14 +194,10 @@ static int word_is(const char *s, int n, const char *want)
 static void sentinel_on_switch(struct sentinel *sn, const char *data)
 {
     /* "<name> <old ip> <old port> <new ip> <new port>" */
-    char name[256], host[CFG_HOST_MAX], s[CFG_HOST_MAX + 16];
-    unsigned port;
+    char name[256], host[CFG_HOST_MAX], port[8];
     struct cfg_addr a;
-    if (sscanf(data, "%255s %*s %*s %255s %u", name, host, &port) != 3
-        || strcmp(name, sn->conf->master) != 0)
-        return;
-    snprintf(s, sizeof(s), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-    if (cfg_parse_addr(s, &a) != 0)
+    if (sscanf(data, "%255s %*s %*s %255s %7s", name, host, port) != 3
+        || strcmp(name, sn->conf->master) != 0 || addr_from(host, port, &a) != 0)
         return;
     for (int i = 0; i < sn->conf->sentinels.n; i++)
         sn->links[i].fenced_ms = 0;
