@@ -175,6 +175,11 @@ static void ws_flush(struct session *s)
 static void ws_finish(struct session *s)
 {
     struct ws_client *c = wc(s);
+    /* A close without a code of its own (the broker stops): 1001. */
+    if (c->upgraded && ws_writable(s)) {
+        ws_out(c);
+        ws_io_close(s->b, &c->io, WSLAY_CODE_GOING_AWAY, "broker stopping");
+    }
     if (c->io.bev && evbuffer_get_length(bufferevent_get_output(c->io.bev)) == 0)
         ws_drained(c);
 }
