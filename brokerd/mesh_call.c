@@ -26,8 +26,10 @@ static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct 
         session_hold(client);
         ws_client_call(client, 1);
     }
-    if (svc)
+    if (svc) {
         ws_service_hold(svc);
+        ws_service_call(svc, 1);
+    }
     if (http)
         ws_http_hold(http);
     b->ws->calls++;
@@ -40,8 +42,10 @@ static void call_free(struct mesh_call *c)
         session_release(c->client);
         ws_client_call(c->client, -1);
     }
-    if (c->svc)
+    if (c->svc) {
+        ws_service_call(c->svc, -1);
         ws_service_release(c->svc);
+    }
     if (c->http)
         ws_http_release(c->http);
     json_decref(c->p);

@@ -109,7 +109,7 @@ struct ws_http {
     char *url;                   /* the request target */
     size_t url_len;
     /* the headers that matter here (malloc'd, NULL: absent) */
-    char *h_upgrade, *h_connection, *h_key, *h_version, *h_auth;
+    char *h_upgrade, *h_connection, *h_key, *h_version, *h_auth, *h_expect;
     char **h_cur;                /* the header whose value is being read */
     int h_new_field;             /* a field name is being read */
     char field[32];              /* its name (longer ones matter not) */
@@ -186,12 +186,15 @@ struct ws_service {
     void *queue;                 /* the upstream queue's state (mesh_queue.c) */
     uint64_t added;              /* output bytes queued since it connected */
     uint64_t written;            /* of those, taken by the kernel */
-    int refs;                    /* its connection's, and one per call in flight */
+    int refs;                    /* its connection's, and each call's */
+    uint32_t calls;              /* calls in flight (mesh_call.c) */
     uint8_t dead;
     uint8_t lingering;
     struct ws_service *prev, *next;
 };
 
+/* A call of service s begins or ends (its input waits past the limit). */
+void ws_service_call(struct ws_service *s, int delta);
 /* A service connection on bev after the 101 (key: its accept). */
 void ws_service_start(struct broker *b, struct bufferevent *bev, const char *key);
 /* Finishes every service connection (the loop stops). */
