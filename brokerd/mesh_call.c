@@ -207,7 +207,12 @@ static void call_run(struct mesh_call *c, json_t *o)
 int mesh_call_text(struct broker *b, struct session *client, struct ws_service *svc,
                    const char *text, size_t len)
 {
-    json_t *o = json_loadb(text, len, 0, NULL);
+    json_error_t err;
+    json_t *o = json_loadb(text, len, 0, &err);
+    /* An integer past int64 is still JSON: read as a real, it is no id,
+     * so the call gets its 101 rather than pass for upstream data. */
+    if (!o && json_error_code(&err) == json_error_numeric_overflow)
+        o = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, NULL);
     if (!json_is_object(o) || !json_object_get(o, "m")) {
         json_decref(o);
         return -1;

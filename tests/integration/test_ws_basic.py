@@ -93,6 +93,11 @@ class WsBasicTest(BrokerTestCase):
             with self.subTest(env=env):
                 c.send_json(env)
                 self.assertEqual(c.reply(1)["E"]["c"], code)
+        # ids as JSON integers are exact up to 2^63-1; past it, still a call: 101
+        c.send('{"m":"msg.fin","p":{"i":9223372036854775807},"i":2}')
+        self.assertEqual(c.reply(2)["E"]["c"], 301)
+        c.send('{"m":"msg.fin","p":{"i":9223372036854775808},"i":3}')
+        self.assertEqual(c.reply(3)["E"]["c"], 101)
         c.send_json({"m": "no.such", "p": {}})          # no i: "i":null
         self.assertEqual(c.reply(None)["E"]["c"], 102)
         c.send_json({"m": "no.such", "p": {}, "id": 9})  # "id" is taken too
