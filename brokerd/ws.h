@@ -13,6 +13,7 @@
 
 #include "broker.h"
 #include "mesh.h"
+#include "ws_handshake.h"
 
 struct evbuffer;
 struct bufferevent;
@@ -142,8 +143,6 @@ struct bufferevent *ws_http_take(struct ws_http *h);
 
 /* ws_upgrade.c: GET /ws/v1 */
 void ws_upgrade(struct ws_http *h);
-/* The Sec-WebSocket-Accept of key (28 characters and a NUL). */
-void ws_accept_key(const char *key, char out[29]);
 /* The token check of a service: bearer header or service_token. */
 int ws_service_token_ok(struct ws_http *h);
 
@@ -201,7 +200,5 @@ void ws_service_start(struct broker *b, struct bufferevent *bev, const char *key
 void ws_service_stop_all(struct broker *b);
 void ws_service_free_all(struct broker *b);
 
-/* The 101 reply (RFC 6455 4.2.2) for key, into out. */
-void ws_handshake_reply(struct evbuffer *out, const char *key);
 
 #endif
