@@ -5,7 +5,7 @@ import os
 import tempfile
 
 from lib.harness import Broker, BrokerTestCase, Daemon, HarnessError, request
-from lib.ws import WsClient
+from lib.ws import WsClient, upgrade_status
 
 
 class BrokerWithoutWs(Daemon):
@@ -26,6 +26,15 @@ class WsPortTest(BrokerTestCase):
         self.assertNotIn("listening ws", b.log_text())
         self.assertNotIn("service token", b.log_text())  # its warning is the port's
         b.stop()
+
+    def test_max_connections_counts_websocket_clients(self):
+        b = self.extra_broker("--max-connections", "2", "--threads", "1")
+        a = WsClient(b.ws)
+        self.addCleanup(a.close)
+        d = self.identified(broker=b)
+        self.assertEqual(upgrade_status(b.ws), 503)
+        d.close()
+        self.assertTrue(b._wait_ready(lambda: upgrade_status(b.ws) == 101, 3))
 
     def test_a_bad_address_stops_the_start(self):
         for value in ("nohost", "127.0.0.1:99999"):
