@@ -53,6 +53,14 @@ class MeshConnTest(BrokerTestCase):
         self.addCleanup(c2.close)
         self.expect_fatal(d, "E_REPLACED")
 
+    def test_a_client_of_a_killed_broker_is_not_connected(self):
+        b = self.extra_broker()
+        c = WsClient(b.ws)
+        s = self.service()
+        self.assertEqual(self.call(s, c.client_id, "set_context", [{}])["r"], {"s": True})
+        b.kill()
+        self.assertEqual(self.call(s, c.client_id, "set_context", [{}], i=2)["E"]["c"], 301)
+
     def test_a_tcp_device_has_a_context_too(self):
         d = self.identified(broker=self.other)
         s = self.service()
