@@ -550,6 +550,10 @@ struct store_call {
  * is away: then done is never called and the caller frees the request. */
 int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
                int nkeys, int argc, const char **argv, const size_t *argvlen);
+/* The same without a session: script STORE_CMD, a script, or a script
+ * | STORE_ACK; 0, or -1 when Redis is away (cb is never called). */
+int store_send(struct broker *b, int script, rconn_reply_cb *cb, void *arg, int nkeys, int argc,
+               const char **argv, const size_t *argvlen);
 void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);

@@ -81,7 +81,8 @@ void mesh_reply_err(struct mesh_call *c, int code, const char *msg);
 /* {"s":true}, the answer of most calls. */
 void mesh_reply_ok(struct mesh_call *c);
 
-/* A Redis script (enum store_script) or command (STORE_CMD) for c: done
+/* A Redis script (enum store_script, | STORE_ACK when its success is an
+ * acknowledgement: store_send) or command (STORE_CMD) for c: done
  * gets the reply (NULL when the connection to Redis was lost) and must
  * answer c. -1 when Redis is away: then done is never called and the
  * caller answers (MESH_E_STORAGE). */

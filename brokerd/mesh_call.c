@@ -100,13 +100,10 @@ static void call_redis_reply(void *arg, redisReply *r)
 int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, int argc,
                const char **argv, const size_t *argvlen)
 {
-    struct rconn *rc = &c->b->store.cmd;
     if (!store_ready(c->b))
         return -1;
     c->redis_done = done;
-    return script == STORE_CMD
-               ? rconn_cmd(rc, call_redis_reply, c, argc, argv, argvlen)
-               : rconn_script(rc, script, call_redis_reply, c, nkeys, argc, argv, argvlen);
+    return store_send(c->b, script, call_redis_reply, c, nkeys, argc, argv, argvlen);
 }
 
 /* ---- dispatch ---- */

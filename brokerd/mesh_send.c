@@ -52,7 +52,7 @@ void mesh_send(struct mesh_call *c)
     size_t lens[12];
     for (int k = 0; k < 12; k++)
         lens[k] = k == 8 ? len : strlen(argv[k]);  /* the data is not a C string */
-    int rv = mesh_redis(c, send_done, SCRIPT_SEND, 6, 12, argv, lens);
+    int rv = mesh_redis(c, send_done, SCRIPT_SEND | STORE_ACK, 6, 12, argv, lens);
     free(data);
     if (rv < 0)
         mesh_reply_err(c, MESH_E_STORAGE, NULL);

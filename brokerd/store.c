@@ -23,17 +23,22 @@ static void store_call_reply(void *arg, redisReply *r)
     call->done(call, r);
 }
 
+int store_send(struct broker *b, int script, rconn_reply_cb *cb, void *arg, int nkeys, int argc,
+               const char **argv, const size_t *argvlen)
+{
+    struct rconn *rc = &b->store.cmd;
+    return script == STORE_CMD ? rconn_cmd(rc, cb, arg, argc, argv, argvlen)
+           : script & STORE_ACK
+               ? rconn_script_durable(rc, script & ~STORE_ACK, cb, arg, nkeys, argc, argv, argvlen)
+               : rconn_script(rc, script, cb, arg, nkeys, argc, argv, argvlen);
+}
+
 int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
                int nkeys, int argc, const char **argv, const size_t *argvlen)
 {
-    struct rconn *rc = &c->b->store.cmd;
     call->c = c;
     call->done = done;
-    int rv = script == STORE_CMD ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
-             : script & STORE_ACK
-                 ? rconn_script_durable(rc, script & ~STORE_ACK, store_call_reply, call, nkeys,
-                                        argc, argv, argvlen)
-                 : rconn_script(rc, script, store_call_reply, call, nkeys, argc, argv, argvlen);
+    int rv = store_send(c->b, script, store_call_reply, call, nkeys, argc, argv, argvlen);
     if (rv == 0)
         session_hold(c);
     return rv;
