@@ -257,6 +257,11 @@ enum store_script {
     SCRIPT_UNSUB,
     SCRIPT_PUB,
     SCRIPT_BEAT,
+    SCRIPT_QPUSH,
+    SCRIPT_QPOP,
+    SCRIPT_QACK,
+    SCRIPT_QBACK,
+    SCRIPT_QRECLAIM,
     SCRIPT_COUNT,
 };
 
