@@ -34,7 +34,8 @@ static void queue_seq_script(struct broker *b, int script, const char **keys, in
     const char **argv = xreallocarray(NULL, (size_t)argc, sizeof(*argv));
     char (*num)[ARG_INT_MAX] = xreallocarray(NULL, n ? n : 1, sizeof(*num));
     memcpy(argv, keys, (size_t)nkeys * sizeof(*argv));
-    memcpy(argv + nkeys, pre, (size_t)npre * sizeof(*argv));
+    if (npre > 0)
+        memcpy(argv + nkeys, pre, (size_t)npre * sizeof(*argv));
     for (size_t i = 0; i < n; i++)
         argv[nkeys + npre + (int)i] = arg_int(num[i], (int64_t)seqs[i]);
     if (rconn_script(&b->store.cmd, script, NULL, NULL, nkeys, argc, argv, NULL) < 0)
