@@ -231,3 +231,36 @@ class QueueTest(BrokerTestCase):
         for path in ("/v1/queue/pop", "/v1/queue/unpop"):
             st, _h, data = request(self.broker.ws[1], "POST", path, body=b'{"t":["x"]}')
             self.assertEqual((st, json.loads(data)["E"]["c"]), (404, 102), path)
+
+
+class QueueRedisDownTest(BrokerTestCase):
+    broker_args = ("--threads", "1")
+
+    def test_codes_while_redis_is_away_then_popping_again(self):
+        s = WsClient(self.broker.ws, {"role": "service"}, ready=False)
+        self.addCleanup(s.close)
+        self.assertEqual(s.call("queue.pop", {"t": ["up"]})["E"], None)
+        c = WsClient(self.broker.ws, {"topic": "up"})
+        self.addCleanup(c.close)
+        c.send("before")
+        self.assertEqual(data_of(s.event("queue.pop")), "before")
+        self.redis.stop()
+        try:
+            codes = []
+            wait_until(lambda: codes.append(s.call("queue.pop", {"t": ["x%d" % len(codes)]},
+                                                   i=len(codes))["E"]) or codes[-1], 5)
+            self.assertEqual(codes[-1], {"c": 201, "m": "consume failed"})
+            self.assertEqual(s.call("queue.unpop", {}, i="u")["E"],
+                             {"c": 203, "m": "unpop failed"})
+        finally:
+            self.redis.start()
+        # Back: the broker joins its topics again and pops what comes.
+        got = []
+
+        def popped():
+            c.send("after %d" % len(got))
+            got.append(s.quiet(0.2))
+            return got[-1] is not None and data_of(json.loads(got[-1])).startswith("after")
+        self.assertTrue(wait_until(popped, 10), got[-3:])
+        self.assertEqual(s.call("queue.pop", {"t": ["up"]}, i="again")["E"]["c"], 202,
+                         "203 left it popping")
