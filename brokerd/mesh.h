@@ -110,6 +110,12 @@ int mesh_call_text(struct broker *b, struct session *client, struct ws_service *
  * set); steals p. */
 char *mesh_event_text(const char *name, json_t *p, size_t *len);
 
+/* ---- limits (mesh_limits.c) ---- */
+
+/* Whether b may take one more WebSocket upgrade now (accept_per_s);
+ * else HTTP 429. */
+int mesh_accept_allowed(struct broker *b);
+
 /* ---- the upstream queue's hooks (mesh_queue.c) ---- */
 
 /* Each upstream data frame of a client (SPEC 5.3 "Upstream"): its

@@ -22,8 +22,10 @@ static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct 
     c->client = client;
     c->svc = svc;
     c->http = http;
-    if (client)
+    if (client) {
         session_hold(client);
+        ws_client_call(client, 1);
+    }
     if (svc)
         ws_service_hold(svc);
     if (http)
@@ -34,8 +36,10 @@ static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct 
 
 static void call_free(struct mesh_call *c)
 {
-    if (c->client)
+    if (c->client) {
         session_release(c->client);
+        ws_client_call(c->client, -1);
+    }
     if (c->svc)
         ws_service_release(c->svc);
     if (c->http)

@@ -1,11 +1,12 @@
 /* The services' side of the upstream queues (docs/DESIGN.md, "Upstream
- * queues"): a topic is popped only for local services with room (at most
- * QUEUE_WINDOW frames written and not taken each), one pop script per
- * topic at a time, when a push woke this broker, a service came, or room
- * freed while the list may hold more: no polling. A frame is taken once
- * its service's socket took its last byte; then its seq is acknowledged
- * (one script per pass). What a service leaves untaken goes back to the
- * head of its topic (broker_qback). */
+ * queues"): a topic is popped only for local services with room (written
+ * and not yet taken: at most QUEUE_WINDOW frames, and no new one past
+ * QUEUE_WINDOW_BYTES of output), one pop script per topic at a time, when
+ * a push woke this broker, a service came, or room freed while the list
+ * may hold more: no polling. A frame is taken once its service's socket
+ * took its last byte; then its seq is acknowledged (one script per pass).
+ * What a service leaves untaken goes back to the head of its topic
+ * (broker_qback). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,12 +65,25 @@ static void queue_back(struct broker *b, const uint64_t *seqs, size_t n, struct 
     free(bk);
 }
 
+/* Whether s takes another frame now. */
+static int qsvc_open(const struct qsvc *s)
+{
+    return !s->closed && s->nfly < QUEUE_WINDOW &&
+           ws_service_queued(s->conn) < QUEUE_WINDOW_BYTES;
+}
+
+/* The frames t's services would take, as far as t's average size tells. */
 static uint32_t qtopic_room(const struct qtopic *t)
 {
     uint32_t room = 0;
-    for (uint32_t i = 0; i < t->nsvcs; i++)
-        if (!t->svcs[i]->closed)
-            room += QUEUE_WINDOW - t->svcs[i]->nfly;
+    for (uint32_t i = 0; i < t->nsvcs; i++) {
+        const struct qsvc *s = t->svcs[i];
+        if (!qsvc_open(s))
+            continue;
+        size_t left = QUEUE_WINDOW_BYTES - ws_service_queued(s->conn);
+        size_t fit = 1 + left / (t->avg ? t->avg : 1);
+        room += fit < QUEUE_WINDOW - s->nfly ? (uint32_t)fit : QUEUE_WINDOW - s->nfly;
+    }
     return room;
 }
 
@@ -106,7 +120,7 @@ static struct qsvc *qtopic_next(struct qtopic *t)
 {
     for (uint32_t k = 0; k < t->nsvcs; k++) {
         struct qsvc *s = t->svcs[(t->rr + k) % t->nsvcs];
-        if (!s->closed && s->nfly < QUEUE_WINDOW) {
+        if (qsvc_open(s)) {
             t->rr = (t->rr + k + 1) % t->nsvcs;
             return s;
         }
@@ -124,6 +138,7 @@ static int queue_hand_out(struct qtopic *t, uint64_t seq, const redisReply *env)
             s->closed = 1;
             continue;
         }
+        t->avg = t->avg ? (uint32_t)((t->avg * 7ULL + env->len) / 8) : (uint32_t)env->len;
         struct qframe *f = &s->fly[(s->head + s->nfly++) % QUEUE_WINDOW];
         f->seq = seq;
         f->end = end;

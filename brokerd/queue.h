@@ -16,6 +16,11 @@ struct event;
 struct ws_service;
 
 #define QUEUE_WINDOW 64          /* frames written to a service and not yet taken */
+/* No frame is written to a service with this much output not yet taken:
+ * with the one written last, below SESSION_OUTPUT_PAUSE_BYTES, where the
+ * WebSocket transport stops reading a service (a queue.unpop stays
+ * readable), and far below max-output-bytes, where it closes one. */
+#define QUEUE_WINDOW_BYTES (128 * 1024)
 #define QUEUE_POP_MAX 256        /* frames per pop script */
 #define QUEUE_PUSH_MAX 256       /* frames per push script */
 
@@ -30,6 +35,7 @@ struct qtopic {
     struct qtopic *next;         /* same hash in the map */
     struct qsvc **svcs;          /* the local services popping it */
     uint32_t nsvcs, capsvcs, rr;
+    uint32_t avg;                /* an envelope's bytes, a running average */
     uint8_t popping;             /* a pop script is waiting for Redis */
     uint8_t more;                /* the list may hold more: pop when there is room */
     uint8_t joined;              /* in the topic's :bk set */

@@ -28,7 +28,18 @@ struct ws_io_ops {
     /* A close frame went out (wslay's answer to the peer's, or a protocol
      * error's): the connection ends once its output is out. */
     void (*closed)(void *owner);
+    /* Whether another frame may be read now (not while too many of its
+     * calls wait for Redis, or its output is not being read). */
+    int (*may_read)(void *owner);
 };
+
+/* Frames one ws_io_read takes before it lets the loop go on (the rest are
+ * read in a later pass): no input makes one loop pass long. */
+#define WS_FRAMES_PER_READ 64
+/* Calls one client, or one service connection, may have waiting for
+ * Redis; past it its input waits. */
+#define WS_CLIENT_CALLS_MAX 128
+#define WS_SERVICE_CALLS_MAX 1024
 
 /* The WebSocket state of a connection, kept small (an idle client's
  * cost): what a read needs besides is passed to ws_io_read. The wslay
@@ -150,9 +161,13 @@ struct ws_client {
     struct ws_io io;
     char *topic;                 /* NULL: "default" */
     char *key;                   /* Sec-WebSocket-Key until the 101 is sent */
+    uint16_t calls;              /* calls in flight (mesh_call.c) */
     uint8_t upgraded;            /* 101 sent */
     uint8_t lingering;
 };
+
+/* A call of client s begins or ends (its input waits past the limit). */
+void ws_client_call(struct session *s, int delta);
 
 /* A client connection on bev, identifying as id (0: anonymous) with
  * heartbeat seconds, token (may be NULL), topic (stolen, may be NULL). */
@@ -171,7 +186,7 @@ struct ws_service {
     void *queue;                 /* the upstream queue's state (mesh_queue.c) */
     uint64_t added;              /* output bytes queued since it connected */
     uint64_t written;            /* of those, taken by the kernel */
-    int refs;                    /* calls in flight */
+    int refs;                    /* its connection's, and one per call in flight */
     uint8_t dead;
     uint8_t lingering;
     struct ws_service *prev, *next;

@@ -151,6 +151,8 @@ void ws_upgrade(struct ws_http *h)
         refuse(h, 400, "malformed query\n");
     } else if (!upgrade_headers_ok(h)) {
         refuse(h, 400, "not a WebSocket upgrade (RFC 6455, version 13)\n");
+    } else if (!mesh_accept_allowed(b)) {
+        refuse(h, 429, "over the connections accepted per second\n");
     } else if (q.role) {
         if (!ws_service_token_ok(h)) {
             refuse(h, 401, "missing or wrong service token\n");

@@ -59,6 +59,57 @@ class WsBasicTest(BrokerTestCase):
         c.send_json({"m": "msg.fin", "p": {"i": p["i"]}})   # no i: no reply
         self.assertIsNone(c.quiet(0.3))
 
+    def test_client_to_client_and_retry_safety(self):
+        a, b = self.client(), self.client()
+        ok = {"E": None, "r": {"s": True}, "i": 1}
+        self.assertEqual(a.call("mesh.send", {"c": b.client_id, "d": "hi", "mid": "5"}), ok)
+        p = b.event("message")["p"]
+        self.assertEqual((p["f"], p["d"]), (a.client_id, "hi"))
+        self.assertNotEqual(p["i"], "5")            # mid never becomes the delivered id
+        # the same (sender, mid) again: answered as the first, not sent again
+        self.assertEqual(a.call("mesh.send", {"c": b.client_id, "d": "hi", "mid": 5}), ok)
+        self.assertIsNone(b.quiet(0.5))
+        # another sender's mid 5 is another message; services are one sender
+        s1, s2 = self.service(), self.service()
+        self.assertEqual(s1.call("mesh.send", {"c": b.client_id, "d": "s", "mid": "5"}), ok)
+        self.assertEqual(b.event("message")["p"]["f"], "0")
+        self.assertEqual(s2.call("mesh.send", {"c": b.client_id, "d": "s", "mid": "5"}), ok)
+        self.assertIsNone(b.quiet(0.5))
+
+    def test_bad_params_are_101(self):
+        c, s = self.client(), self.service()
+        for p in ({"d": "x"}, {"c": "0", "d": "x"}, {"c": c.client_id},
+                  {"c": c.client_id, "d": ""}, {"c": c.client_id, "d": 5},
+                  {"c": c.client_id, "d": "x", "t": "hex"},
+                  {"c": c.client_id, "d": "!!!!", "t": "binary"},
+                  {"c": c.client_id, "d": "", "t": "binary"},
+                  {"c": c.client_id, "d": "x", "mid": "0"}):
+            with self.subTest(p=p):
+                self.assertEqual(s.call("mesh.send", p, i="b")["E"]["c"], 101)
+        for env, code in (({"m": 5, "p": {}, "i": 1}, 101), ({"m": "mesh.send", "i": 1}, 101),
+                          ({"m": "mesh.send", "p": [], "i": 1}, 101),
+                          ({"m": "no.such", "p": {}, "i": 1}, 102),
+                          ({"m": "conn.call", "p": {}, "i": 1}, 403)):
+            with self.subTest(env=env):
+                c.send_json(env)
+                self.assertEqual(c.reply(1)["E"]["c"], code)
+        c.send_json({"m": "no.such", "p": {}})          # no i: "i":null
+        self.assertEqual(c.reply(None)["E"]["c"], 102)
+        c.send_json({"m": "no.such", "p": {}, "id": 9})  # "id" is taken too
+        self.assertEqual(c.reply(9)["E"]["c"], 102)
+        c.send_json({"m": "no.such", "p": {}, "id": 9, "i": "w"})   # i wins
+        self.assertEqual(c.reply("w")["E"]["c"], 102)
+
+    def test_a_burst_of_calls_is_answered_whole(self):
+        a, b = self.client(), self.client()
+        n = 400                                      # over the calls a client may have waiting
+        for k in range(n):
+            a.send_json({"m": "mesh.send", "p": {"c": b.client_id, "d": "m%d" % k}, "i": k})
+        got = {a.reply(k, timeout=10)["i"] for k in range(n)}
+        self.assertEqual(got, set(range(n)))
+        seen = {b.event("message", timeout=10)["p"]["d"] for _ in range(n)}
+        self.assertEqual(len(seen), n)
+
     def test_binary_data_comes_as_base64(self):
         c = self.client()
         s = self.service()

@@ -165,8 +165,8 @@ class QueueTest(BrokerTestCase):
 
     def hand_over(self, leave, broker=None, ordered=True):
         """A service that reads nothing pops a burst: its socket takes the
-        first M frames, the next 64 (its window) are written and not taken,
-        the rest wait in Redis. It leaves (leave(raw)); a service on the
+        first M frames, the next few (its window) are written and not
+        taken, the rest wait in Redis. It leaves (leave(raw)); a service on the
         other broker then gets exactly frames M.., in order (ordered: a
         dead broker's are reclaimed a beat later, after the rest)."""
         t, n = self.topic(), 200     # 12 MB: more than its socket takes (4 MB at most)
@@ -180,9 +180,9 @@ class QueueTest(BrokerTestCase):
 
         def settled():
             seen.append((self.in_flight(), self.redis.cmd("LLEN", "pg:q:" + t)))
-            return len(seen) > 3 and seen[-1][0] == 64 and len(set(seen[-4:])) == 1
+            return len(seen) > 3 and seen[-1][0] > 0 and len(set(seen[-4:])) == 1
         self.assertTrue(wait_until(settled, 10, interval=0.1), seen[-5:])
-        taken = n - 64 - seen[-1][1]
+        taken = n - sum(seen[-1])
         leave(raw)
         s = self.service([t], broker=self.broker2)
         got = [int(x[:4]) for x in self.collect(s, n - taken)]
