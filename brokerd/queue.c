@@ -135,7 +135,10 @@ static int queue_hand_out(struct qtopic *t, uint64_t seq, const redisReply *env)
     while ((s = qtopic_next(t)) != NULL) {
         uint64_t end = ws_service_text(s->conn, env->str, env->len);
         if (end == 0) {
-            s->closed = 1;
+            /* Closing; or closed just now, and then gone from t (freed). */
+            for (uint32_t k = 0; k < t->nsvcs; k++)
+                if (t->svcs[k] == s)
+                    s->closed = 1;
             continue;
         }
         t->avg = t->avg ? (uint32_t)((t->avg * 7ULL + env->len) / 8) : (uint32_t)env->len;
@@ -151,14 +154,14 @@ static void queue_pop_reply(void *arg, redisReply *r)
 {
     struct qpop_req *req = arg;
     struct broker *b = req->b;
-    struct qtopic *t = req->t;
+    struct qtopic *t = req->t;     /* still held (popping) while handing out */
     free(req);
-    t->popping = 0;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
         r->element[1]->type != REDIS_REPLY_INTEGER || r->element[2]->type != REDIS_REPLY_INTEGER ||
         !script_status(r) || strcmp(script_status(r), "ok") != 0) {
         if (r && r->type == REDIS_REPLY_ERROR)
             log_warn("queue pop %s: %s", t->name, r->str);
+        t->popping = 0;
         qtopic_release(b, t);    /* Redis lost: the resync pops again */
         return;
     }
@@ -175,6 +178,7 @@ static void queue_pop_reply(void *arg, redisReply *r)
         queue_back(b, back, n - i, NULL, 0);
         free(back);
     }
+    t->popping = 0;
     if (r->element[1]->integer > 0)
         t->more = 1;
     if (t->more)
