@@ -124,7 +124,9 @@ void mesh_upstream(struct session *client, const char *topic, int binary, const 
                    size_t len);
 /* A service connection is closing (its popped topics go to others). */
 void mesh_service_closed(struct ws_service *s);
-/* Some of s's output was taken by the kernel (ws_service_written grew). */
+/* Some of s's output was taken by the kernel (ws_service_written grew).
+ * Called from inside the output buffer's callback: write more from a
+ * deferred event, not from here. */
 void mesh_service_wrote(struct ws_service *s);
 
 /* ---- service connections (ws_service.c) ---- */

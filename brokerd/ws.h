@@ -13,6 +13,7 @@
 
 #include "broker.h"
 #include "mesh.h"
+#include "ws_handshake.h"
 
 struct evbuffer;
 struct bufferevent;
@@ -109,7 +110,7 @@ struct ws_http {
     char *url;                   /* the request target */
     size_t url_len;
     /* the headers that matter here (malloc'd, NULL: absent) */
-    char *h_upgrade, *h_connection, *h_key, *h_version, *h_auth;
+    char *h_upgrade, *h_connection, *h_key, *h_version, *h_auth, *h_expect;
     char **h_cur;                /* the header whose value is being read */
     int h_new_field;             /* a field name is being read */
     char field[32];              /* its name (longer ones matter not) */
@@ -142,8 +143,6 @@ struct bufferevent *ws_http_take(struct ws_http *h);
 
 /* ws_upgrade.c: GET /ws/v1 */
 void ws_upgrade(struct ws_http *h);
-/* The Sec-WebSocket-Accept of key (28 characters and a NUL). */
-void ws_accept_key(const char *key, char out[29]);
 /* The token check of a service: bearer header or service_token. */
 int ws_service_token_ok(struct ws_http *h);
 
@@ -186,19 +185,20 @@ struct ws_service {
     void *queue;                 /* the upstream queue's state (mesh_queue.c) */
     uint64_t added;              /* output bytes queued since it connected */
     uint64_t written;            /* of those, taken by the kernel */
-    int refs;                    /* its connection's, and one per call in flight */
+    int refs;                    /* its connection's, and each call's */
+    uint32_t calls;              /* calls in flight (mesh_call.c) */
     uint8_t dead;
     uint8_t lingering;
     struct ws_service *prev, *next;
 };
 
+/* A call of service s begins or ends (its input waits past the limit). */
+void ws_service_call(struct ws_service *s, int delta);
 /* A service connection on bev after the 101 (key: its accept). */
 void ws_service_start(struct broker *b, struct bufferevent *bev, const char *key);
 /* Finishes every service connection (the loop stops). */
 void ws_service_stop_all(struct broker *b);
 void ws_service_free_all(struct broker *b);
 
-/* The 101 reply (RFC 6455 4.2.2) for key, into out. */
-void ws_handshake_reply(struct evbuffer *out, const char *key);
 
 #endif

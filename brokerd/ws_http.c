@@ -35,7 +35,9 @@ static void http_free_request(struct ws_http *h)
     free(h->h_key);
     free(h->h_version);
     free(h->h_auth);
+    free(h->h_expect);
     h->url = h->h_upgrade = h->h_connection = h->h_key = h->h_version = h->h_auth = NULL;
+    h->h_expect = NULL;
     h->url_len = h->head_bytes = h->field_len = 0;
     h->h_cur = NULL;
     if (h->body)
@@ -259,6 +261,7 @@ static char **http_header_slot(struct ws_http *h)
         { "sec-websocket-key", offsetof(struct ws_http, h_key) },
         { "sec-websocket-version", offsetof(struct ws_http, h_version) },
         { "authorization", offsetof(struct ws_http, h_auth) },
+        { "expect", offsetof(struct ws_http, h_expect) },
     };
     if (h->field_len >= sizeof(h->field))
         return NULL;
@@ -322,6 +325,9 @@ static int on_headers_complete(http_parser *p)
         h->refused = 1;
         http_plain(h, 413, "request body too large\n");
         http_parser_pause(p, 1);
+    } else if (h->h_expect && strcasecmp(h->h_expect, "100-continue") == 0) {
+        /* curl waits a second for this before sending a larger body */
+        evbuffer_add_printf(bufferevent_get_output(h->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     }
     h->busy = 0;
     return 0;

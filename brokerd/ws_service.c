@@ -31,13 +31,16 @@ void ws_service_hold(struct ws_service *s)
 
 void ws_service_release(struct ws_service *s)
 {
-    if (--s->refs == 0 && s->dead) {
+    if (--s->refs == 0 && s->dead)
         free(s);
-        return;
-    }
-    /* A call was answered: input that waited for it may go on. */
-    if (!s->dead && s->io.bev && s->refs - 1 == WS_SERVICE_CALLS_MAX - 1)
-        bufferevent_trigger(s->io.bev, EV_READ,
+}
+
+void ws_service_call(struct ws_service *s, int delta)
+{
+    int was_full = s->calls >= WS_SERVICE_CALLS_MAX;
+    s->calls = (uint32_t)((int)s->calls + delta);
+    if (was_full && s->calls < WS_SERVICE_CALLS_MAX && !s->dead && s->io.bev)
+        bufferevent_trigger(s->io.bev, EV_READ,  /* its input goes on */
                             BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
@@ -122,7 +125,7 @@ static void svc_heard(void *owner)
 static int svc_may_read(void *owner)
 {
     struct ws_service *s = owner;
-    return s->refs - 1 < WS_SERVICE_CALLS_MAX &&
+    return s->calls < WS_SERVICE_CALLS_MAX &&
            ws_service_queued(s) <= SESSION_OUTPUT_PAUSE_BYTES;
 }
 
