@@ -129,6 +129,10 @@ void ws_http_accept(struct broker *b, int fd);
 /* The reply to the request h is busy with: status, type, body. */
 void ws_http_reply(struct ws_http *h, int status, const char *type, const char *body,
                    size_t len);
+/* A whole reply into out (last: "Connection: close"), for whoever holds
+ * the socket (a client refused before its upgrade too). */
+void ws_http_write_reply(struct evbuffer *out, int status, const char *type, const char *body,
+                         size_t len, int last);
 /* An envelope reply (SPEC 5: HTTP form of a call) with status. Steals env. */
 void ws_http_reply_json(struct ws_http *h, int status, json_t *env);
 /* The connection is done with: closes it (now, or once its calls are). */

@@ -118,11 +118,7 @@ static void ws_refuse(struct ws_client *c, enum proto_error err)
     int status = err == ERR_UNAUTHORIZED ? 401 : err == ERR_IDENTIFY_FAILED ? 503 : 400;
     const char *text = status == 401 ? "missing or wrong token\n"
                        : status == 503 ? "storage unavailable, try again\n" : "refused\n";
-    evbuffer_add_printf(ws_out(c),
-                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                        "Connection: close\r\n\r\n%s",
-                        status, status == 401 ? "Unauthorized" : status == 503
-                        ? "Service Unavailable" : "Bad Request", strlen(text), text);
+    ws_http_write_reply(ws_out(c), status, "text/plain", text, strlen(text), 1);
     session_finish(&c->s);
 }
 

@@ -137,6 +137,16 @@ static void http_on_write(struct bufferevent *bev, void *arg)
     http_arm(h, LINGER_S);
 }
 
+void ws_http_write_reply(struct evbuffer *out, int status, const char *type, const char *body,
+                         size_t len, int last)
+{
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "Connection: %s\r\n\r\n",
+                        status, http_reason(status), type, len, last ? "close" : "keep-alive");
+    evbuffer_add(out, body, len);
+}
+
 void ws_http_reply(struct ws_http *h, int status, const char *type, const char *body,
                    size_t len)
 {
@@ -144,13 +154,7 @@ void ws_http_reply(struct ws_http *h, int status, const char *type, const char *
         return;
     if (!http_should_keep_alive(&h->parser) || h->refused || status >= 400)
         h->closing = 1;
-    struct evbuffer *out = bufferevent_get_output(h->bev);
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Connection: %s\r\n\r\n",
-                        status, http_reason(status), type, len,
-                        h->closing ? "close" : "keep-alive");
-    evbuffer_add(out, body, len);
+    ws_http_write_reply(bufferevent_get_output(h->bev), status, type, body, len, h->closing);
     h->busy = 0;
     http_free_request(h);
     http_arm(h, (int)h->b->conf.http.request_timeout);

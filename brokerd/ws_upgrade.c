@@ -138,6 +138,8 @@ void ws_upgrade(struct ws_http *h)
         }
     } else if (b->conf.secret && *b->conf.secret && (!q.client_id || !q.token)) {
         refuse(h, 401, "client_id and token required\n");
+    } else if (loop_full(b)) {
+        refuse(h, 503, "this broker holds --max-connections clients\n");
     } else {
         char key[25];
         memcpy(key, h->h_key, sizeof(key));
