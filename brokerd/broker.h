@@ -23,6 +23,7 @@
 #include "loops.h"
 #include "net.h"
 #include "proto_errors.h"
+#include "queue.h"
 #include "rconn.h"
 #include "sentinel.h"
 
@@ -270,6 +271,11 @@ enum store_script {
     SCRIPT_BEAT,
     SCRIPT_SEND,                 /* mesh.send */
     SCRIPT_CONTEXT,              /* conn.call set_context(_value) */
+    SCRIPT_QPUSH,
+    SCRIPT_QPOP,
+    SCRIPT_QACK,
+    SCRIPT_QBACK,
+    SCRIPT_QRECLAIM,
     SCRIPT_COUNT,
 };
 
@@ -335,6 +341,7 @@ struct broker {
     int stopping;                /* loop_stop ran: draining, then exit */
     int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
     struct store store;
+    struct queue q;              /* upstream queues (queue.c) */
     struct broker_stats stats;
     struct broker_snapshot snap; /* published each tick, under proc->lock */
     struct ws_loop *ws;          /* the mesh port's part of the loop (ws.h) */

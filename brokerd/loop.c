@@ -150,7 +150,8 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_ad
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
     event_priority_set(b->tick_ev, LOOP_PRIORITIES - 1);
     event_add(b->tick_ev, &tv);
-    return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ? -1 : 0;
+    return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ||
+                   queue_init(b) < 0 ? -1 : 0;
 }
 
 void loop_start(struct broker *b)
@@ -167,6 +168,7 @@ void loop_teardown(struct broker *b)
     catch_up_free(b);
     session_free_dead(b);
     ws_loop_free(b);
+    queue_free(b);               /* after the services that pop */
     listener_free(&b->listener, 1);
     deliver_batch_free(b);
     if (b->tick_ev)

@@ -57,6 +57,8 @@ struct mesh_method {
 mesh_handler mesh_send;          /* mesh_send.c */
 mesh_handler mesh_conn_call;     /* mesh_conn.c */
 mesh_handler mesh_msg_fin;       /* mesh_fin.c */
+mesh_handler mesh_queue_pop;     /* mesh_queue.c */
+mesh_handler mesh_queue_unpop;   /* mesh_queue.c */
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
@@ -153,6 +155,9 @@ int ws_is_client(const struct session *s);
 void ws_client_text(struct session *s, const char *text, size_t len);
 /* The WebSocket client's upstream topic ("default" unless it asked). */
 const char *ws_client_topic(const struct session *s);
+/* A topic name a client may ask for (SPEC 5.2, 5.5): 1..128 printable
+ * ASCII, no spaces, not reserved (starting with '$'). ws_upgrade.c. */
+int ws_topic_valid(const char *s);
 
 /* ---- a message as the event a WebSocket client gets (ws_msg.c) ---- */
 

@@ -14,6 +14,8 @@ static const struct mesh_method mesh_methods[] = {
     { "mesh.send",   CLIENT | SERVICE, 0,      mesh_send,     0 },
     { "conn.call",   SERVICE,          0,      mesh_conn_call, 0 },
     { "msg.fin",     CLIENT,           1,      mesh_msg_fin,  1 },
+    { "queue.pop",   SERVICE,          1,      mesh_queue_pop, 0 },
+    { "queue.unpop", SERVICE,          1,      mesh_queue_unpop, 0 },
 };
 
 const struct mesh_method *mesh_method_find(const char *name)

@@ -78,6 +78,7 @@ static void store_resync(struct broker *b)
             catch_up_stream(c, &c->streams[k]);
         }
     }
+    queue_resync(b);
 }
 
 static void store_maybe_resync(struct broker *b)
@@ -201,5 +202,6 @@ void store_tick(struct broker *b, int64_t mono)
     if (!b->stopping && store_ready(b) && mono - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = mono;
         store_beat(b);
+        queue_beat(b);
     }
 }

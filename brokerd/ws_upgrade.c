@@ -46,9 +46,7 @@ static int upgrade_headers_ok(const struct ws_http *h)
            h->h_version && strcmp(h->h_version, "13") == 0 && key_valid(h->h_key);
 }
 
-/* A channel or topic name (SPEC 5.2): 1..128 printable ASCII, no
- * spaces; a topic may not start with '$'. */
-static int topic_valid(const char *s)
+int ws_topic_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 128 || s[0] == '$')
@@ -110,7 +108,7 @@ static int query_read(struct ws_http *h, struct ws_query *q)
     if (q->heartbeat &&
         parse_uint_range(q->heartbeat, strlen(q->heartbeat), 1, 3600, &q->hb) < 0)
         return -1;
-    if (q->topic && !topic_valid(q->topic))
+    if (q->topic && !ws_topic_valid(q->topic))
         return -1;
     return 0;
 }

@@ -10,6 +10,9 @@
 extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
     lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[], lua_broker_send[],
     lua_broker_context[];
+/* brokerd's upstream queues */
+extern const char lua_broker_qack[], lua_broker_qback[], lua_broker_qpop[], lua_broker_qpush[],
+    lua_broker_qreclaim[];
 /* routerd */
 extern const char lua_router_floor[], lua_router_put[], lua_router_register[];
 /* adminhttp */
