@@ -1,7 +1,7 @@
 /* SUB and UNSUB (SPEC 2.2): subscriptions belong to the device and live in
  * Redis; the broker keeps an index channel -> local connections for
- * fan-out, and is listed in pg:ch:{c}:brokers while it has a subscriber of
- * c, so that a message to c is announced to it. */
+ * fan-out (channel.c), and is listed in pg:ch:{c}:brokers while it has a
+ * subscriber of c, so that a message to c is announced to it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,52 +13,6 @@
 #include "keys.h"
 #include "scripts.h"
 #include "xmalloc.h"
-
-void channel_join(struct broker *b, struct session *c, struct stream_state *s)
-{
-    struct channel *ch = imap_get(&b->channels, s->channel);
-    if (!ch) {
-        ch = xcalloc(1, sizeof(*ch));
-        ch->id = s->channel;
-        imap_put(&b->channels, ch->id, ch);
-    }
-    if (ch->n == ch->cap) {
-        ch->cap = ch->cap ? ch->cap * 2 : 1;
-        ch->conns = xreallocarray(ch->conns, ch->cap, sizeof(*ch->conns));
-    }
-    s->chan_pos = ch->n;
-    ch->conns[ch->n++] = c;
-    catch_up_stream(c, s);
-}
-
-/* Tells Redis this broker no longer needs channel id's notices. A SUB or
- * IDENTIFY sent later on the same connection adds it back, in order. */
-static void channel_forget(struct broker *b, int64_t id)
-{
-    char key[KEY_MAX], bid[ARG_INT_MAX];
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
-              (const char *[]){ "SREM", key_ch_brokers(key, id), arg_int(bid, b->id) }, NULL);
-}
-
-void channel_leave(struct broker *b, struct session *c, struct stream_state *s)
-{
-    struct channel *ch = imap_get(&b->channels, s->channel);
-    if (!ch || s->chan_pos >= ch->n || ch->conns[s->chan_pos] != c)
-        return;
-    struct session *moved = ch->conns[--ch->n];
-    ch->conns[s->chan_pos] = moved;
-    if (moved != c) {
-        struct stream_state *ms = session_stream(moved, s->channel);
-        if (ms)
-            ms->chan_pos = s->chan_pos;
-    }
-    if (ch->n == 0) {
-        channel_forget(b, ch->id);
-        imap_del(&b->channels, ch->id);
-        free(ch->conns);
-        free(ch);
-    }
-}
 
 /* ---- the commands ---- */
 

@@ -130,6 +130,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
     imap_init(&b->clients);
     imap_init(&b->identifying);
     imap_init(&b->channels);
+    imap_init(&b->names);
     if (loop_listen(b, tcp, share) < 0)
         return -1;
     struct timeval tv = { 0, TICK_MS * 1000 };
@@ -158,15 +159,9 @@ void loop_teardown(struct broker *b)
         event_free(b->tick_ev);
     loop_wake_free(&b->wake);
     daemon_signals_free(&b->signals);
-    for (size_t i = 0; i < b->channels.cap; i++)
-        if (b->channels.slots[i].key) {
-            struct channel *ch = b->channels.slots[i].val;
-            free(ch->conns);
-            free(ch);
-        }
+    channel_index_free(b);
     imap_free(&b->clients);
     imap_free(&b->identifying);
-    imap_free(&b->channels);
     pending_pool_free(b);
     if (b->base)
         event_base_free(b->base);
