@@ -205,10 +205,16 @@ void revoke_handle(struct evhttp_request *req, void *arg)
 static void channels_done(struct evhttp_request *req, redisReply *rep)
 {
     json_t *list = json_array();
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2)
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        /* A channel is a name; channel_id is 0 for one that is no id. */
+        const redisReply *name = rep->element[i];
+        int64_t id = 0;
+        if (parse_id(name->str, name->len, &id) < 0)
+            id = 0;
         json_array_append_new(list, json_pack(
-            "{s:I, s:I}", "channel_id", (json_int_t)strtoll(rep->element[i]->str, NULL, 10),
+            "{s:s%, s:I, s:I}", "channel", name->str, name->len, "channel_id", (json_int_t)id,
             "subscribers", (json_int_t)strtoll(rep->element[i + 1]->str, NULL, 10)));
+    }
     http_send_json(req, 200, json_pack("{s:o}", "channels", list));
 }
 

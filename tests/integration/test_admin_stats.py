@@ -355,7 +355,7 @@ class Channels(AdminTestCase):
         self.assertEqual(self.get("/api/channels"), (200, {"channels": []}))
         sevens = [self.connected(ANDROID, subs=[7]) for _ in range(3)]
         eight = self.connected(ANDROID, subs=[8])
-        want = [{"channel_id": 7, "subscribers": 3}, {"channel_id": 8, "subscribers": 1}]
+        want = [{"channel": "7", "channel_id": 7, "subscribers": 3}, {"channel": "8", "channel_id": 8, "subscribers": 1}]
         self.assertEqual(self.get("/api/channels"), (200, {"channels": want}))
         self.assertEqual(self.get("/api/channels?limit=1"), (200, {"channels": want[:1]}))
         self.assertEqual(self.get("/api/channels?limit=100"), (200, {"channels": want}))
@@ -366,17 +366,17 @@ class Channels(AdminTestCase):
         # UNSUB drops the count; a channel with none left is gone
         sevens[0].unsub(7)
         self.assertEqual(self.get("/api/channels"),
-                         (200, {"channels": [{"channel_id": 7, "subscribers": 2},
-                                             {"channel_id": 8, "subscribers": 1}]}))
+                         (200, {"channels": [{"channel": "7", "channel_id": 7, "subscribers": 2},
+                                             {"channel": "8", "channel_id": 8, "subscribers": 1}]}))
         eight.unsub(8)
         sevens[2].unsub(7)
         self.assertEqual(self.get("/api/channels"),
-                         (200, {"channels": [{"channel_id": 7, "subscribers": 1}]}))
+                         (200, {"channels": [{"channel": "7", "channel_id": 7, "subscribers": 1}]}))
         # 8 becomes the busiest
         more = [self.connected(ANDROID, subs=[8]) for _ in range(2)]
         self.assertEqual(self.get("/api/channels"),
-                         (200, {"channels": [{"channel_id": 8, "subscribers": 2},
-                                             {"channel_id": 7, "subscribers": 1}]}))
+                         (200, {"channels": [{"channel": "8", "channel_id": 8, "subscribers": 2},
+                                             {"channel": "7", "channel_id": 7, "subscribers": 1}]}))
         self.assertTrue(more)
 
     def test_channels_limit(self):
