@@ -425,6 +425,11 @@ void session_set_streams(struct session *c, const int64_t *channels, uint32_t n)
 /* cmd_sub.c: SUB/UNSUB */
 void cmd_sub(struct session *c, int64_t channel);
 void cmd_unsub(struct session *c, int64_t channel);
+/* The keys of lua/broker_sub.lua (and of each channel of mesh_subscribe.lua)
+ * for device and channel (a name) into argv, built in key. */
+#define SUB_NKEYS 8
+void sub_keys(const char *argv[SUB_NKEYS], char key[SUB_NKEYS - 1][KEY_MAX], int64_t device,
+              const char *channel);
 
 /* channel.c: the channel index, and the handles of channel names */
 /* The handle of channel name (len bytes, valid): an id is its own; another
