@@ -46,6 +46,9 @@ struct broker_conf {
     uint64_t msg_timeout;       /* seconds */
     uint64_t max_msg_size;      /* bytes */
     char *secret;
+    char *ws_address;           /* host:port of the mesh port; empty: off */
+    char *ws_broadcast_address; /* given to WebSocket clients by /registration */
+    char *service_token;
     uint64_t max_pending;       /* un-FINed messages per connection */
     uint64_t max_subs;          /* subscriptions per device (SUB past it is refused) */
     uint64_t max_dedup_per_sender; /* PUBs one sender may have accepted per 10 minutes (0: any) */
@@ -77,6 +80,10 @@ struct msg {
     int64_t stream;              /* 0: the device's inbox, else the channel */
     int type_filter;             /* deliver only to this device type; 0: all */
     const char *chname;          /* its channel's name when that is not an id; else NULL */
+    /* The attempt-1 message event as a WebSocket frame, built the first
+     * time a WebSocket client gets m (ws_msg.c); NULL until then. */
+    char *ws1;
+    size_t ws1_len;
     /* Encoded attempt-1 frame (header + line + body), then the body alone
      * is frame1 + body_off; chname follows. */
     size_t frame1_len;
@@ -154,6 +161,8 @@ struct transport_ops {
     void (*close)(struct session *s);
     /* Input may be read again (a Redis reply came). */
     void (*resume)(struct session *s);
+    /* Nothing was heard for twice the heartbeat interval: close. */
+    void (*silent)(struct session *s);
 };
 
 /* Past this much output queued, a session's input is not read and
@@ -261,6 +270,8 @@ enum store_script {
     SCRIPT_UNSUB,
     SCRIPT_PUB,
     SCRIPT_BEAT,
+    SCRIPT_SEND,                 /* mesh.send */
+    SCRIPT_CONTEXT,              /* conn.call set_context(_value) */
     SCRIPT_COUNT,
 };
 
@@ -274,6 +285,7 @@ struct store {
 /* What /stats reads of a loop from another thread (under proc->lock). */
 struct broker_snapshot {
     uint64_t nconns, nidentified, channels, npending;
+    uint64_t ws_clients, ws_services, ws_upgrades, mesh_calls;
     struct broker_stats stats;
 };
 
@@ -328,6 +340,8 @@ struct broker {
     struct store store;
     struct broker_stats stats;
     struct broker_snapshot snap; /* published each tick, under proc->lock */
+    struct ws_loop *ws;          /* the mesh port's part of the loop (ws.h) */
+    char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };
 
 /* ---- the process: its loops, and the lock over their snapshots ---- */
@@ -340,8 +354,15 @@ struct broker_proc {
 };
 
 /* loop.c: one event loop */
-int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share);
+/* ws: the mesh port (NULL: none). */
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_addr *ws,
+               enum net_share share);
 void loop_start(struct broker *b);       /* connects to Redis */
+/* A listener l of b on addr (bound: the address it got), named
+ * "<what> <bound>" in the log, accepting into cb once wanted. */
+int loop_listen(struct broker *b, struct listener *l, const struct cfg_addr *addr,
+                enum net_share share, const char *what, char *bound, size_t cap,
+                evconnlistener_cb cb);
 void loop_stop(struct broker *b);        /* idempotent; the loop exits when drained */
 void loop_teardown(struct broker *b);
 void loop_redis_ready(struct broker *b); /* Redis became ready: accept devices */
@@ -369,6 +390,11 @@ static inline void session_hold(struct session *s) { s->redis_refs++; }
 static inline void session_release(struct session *s) { s->redis_refs--; }
 /* Timeouts, on the monotonic clock (mono: mono_ms()). */
 void session_tick(struct broker *b, int64_t mono);
+/* A transport's bufferevent event callback (arg: its struct, which
+ * begins with the session): EOF or an error closes the session. */
+void session_bev_event(struct bufferevent *bev, short what, void *arg);
+/* Drops what the peer sent (a closing connection reads and drops). */
+void session_drop_input(struct bufferevent *bev);
 
 /* Writes message m to s: the one transport call per delivered message. */
 static inline void session_write_msg(struct session *s, struct msg *m, int64_t attempt)
@@ -379,6 +405,15 @@ static inline void session_write_msg(struct session *s, struct msg *m, int64_t a
 
 /* tcp.c: the TCP transport */
 void tcp_accept(struct broker *b, int fd);
+
+/* output.c's write of a bufferevent's output at the end of the pass (tcp.c
+ * says why): the bytes left. With none left, the write watch asked for in
+ * this pass is taken back. */
+size_t output_write_bev(struct bufferevent *bev);
+/* The same for session s's bufferevent, closing s when more than
+ * max-output-bytes stay: 0 when all went out now, 1 when not (or nothing
+ * was queued), -1 when s was closed. */
+int output_flush_session(struct session *s, struct bufferevent *bev);
 
 /* output.c: what was written in this loop pass goes out at its end */
 /* s has written: flush it at the end of the pass (transports call it). */
@@ -399,6 +434,10 @@ void cmd_take_fins(struct session *s, struct evbuffer *in);
 
 /* cmd_identify.c */
 void cmd_identify(struct session *c, const char *body, size_t len);
+/* IDENTIFY's work after its body was parsed (also a WebSocket client's
+ * upgrade); req is read during the call only. */
+struct identify_req;
+void identify_start(struct session *c, const struct identify_req *req);
 /* Drops c's registration: the client map, its channels, its cursors and
  * presence in Redis. Idempotent. */
 void identify_forget(struct session *c);
@@ -549,6 +588,8 @@ extern const char *const store_script_text[SCRIPT_COUNT];
 int httpd_start(struct broker_proc *p, char *bound, size_t cap);
 /* Copies b's numbers into b->snap for /stats (each tick). */
 void broker_publish_snapshot(struct broker *b);
+/* The process's Prometheus metrics, as seen from loop b. */
+void broker_metrics(struct broker *b, struct evbuffer *out);
 
 
 #endif

@@ -218,7 +218,6 @@ void session_replaced(struct session *c)
 
 void cmd_identify(struct session *c, const char *body, size_t len)
 {
-    struct broker *b = c->b;
     struct identify_req req;
     const char *why;
     json_t *o = identify_body_parse(body, len, &req, &why);
@@ -226,11 +225,18 @@ void cmd_identify(struct session *c, const char *body, size_t len)
         session_fail(c, ERR_BAD_BODY, why);
         return;
     }
+    identify_start(c, &req);
+    json_decref(o);
+}
+
+void identify_start(struct session *c, const struct identify_req *r)
+{
+    struct broker *b = c->b;
+    struct identify_req req = *r;
     /* With a secret, the HMAC is checked here and the script compares the
      * token's generation with the device's; without one, nothing is. */
     int secret = b->conf.secret && *b->conf.secret;
     int64_t gen = secret ? token_check(b->conf.secret, req.client_id, req.token) : 0;
-    json_decref(o);
     if (gen < 0) {
         session_fail(c, ERR_UNAUTHORIZED, "missing or wrong token");
         return;

@@ -20,6 +20,8 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
     struct msg *m = xmalloc(sizeof(*m) + flen + nl);
     m->chname = chname ? memcpy(m->frame1 + flen, chname, nl) : NULL;
     m->refs = 1;
+    m->ws1 = NULL;
+    m->ws1_len = 0;
     m->meta = *meta;
     m->meta.attempt = 1;
     m->eid = eid;
@@ -44,6 +46,8 @@ const char *msg_channel(const struct msg *m, char buf[ARG_INT_MAX])
 
 void msg_unref(struct msg *m)
 {
-    if (m && --m->refs == 0)
+    if (m && --m->refs == 0) {
+        free(m->ws1);
         free(m);
+    }
 }

@@ -10,4 +10,6 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_SUB] = lua_broker_sub,
     [SCRIPT_UNSUB] = lua_broker_unsub,
     [SCRIPT_PUB] = lua_broker_pub,
+    [SCRIPT_SEND] = lua_broker_send,
+    [SCRIPT_CONTEXT] = lua_broker_context,
 };

@@ -138,36 +138,10 @@ static void tcp_drained(struct tcp_conn *t)
 static void tcp_flush(struct session *s)
 {
     struct tcp_conn *t = tcp_of(s);
-    if (!t->bev)
-        return;
-    struct evbuffer *out = bufferevent_get_output(t->bev);
-    if (evbuffer_get_length(out) == 0)
-        return;
-    /* A bufferevent keeps the front of its output frozen so that only it
-     * drains it; this is the write it would have made, done earlier. An
-     * error (a reset peer) is left for the bufferevent to find. */
-    evbuffer_unfreeze(out, 1);
-    /* One writev takes at most 128 chains (each large frame is a chain). */
-    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(t->bev)) > 0)
-        ;
-    evbuffer_freeze(out, 1);
-    size_t left = evbuffer_get_length(out);
-    if (left > s->b->conf.max_output_bytes) {
-        /* A client that does not read: what it had not FINed stays in
-         * Redis (its cursors start at its oldest pending entry). */
-        log_warn("client %lld: %zu bytes of output waiting, over max-output-bytes: closing",
-                 (long long)s->client_id, left);
-        s->b->stats.output_overflows++;
-        session_close(s);
-        return;
-    }
-    if (left > 0)
-        return;
-    /* All out: take back the write watch asked for in this pass. The
-     * drained output then gets what the bufferevent's write callback
-     * would have done. */
-    event_del(&t->bev->ev_write);
-    tcp_drained(t);
+    /* All out: the drained output gets what the bufferevent's write
+     * callback would have done. */
+    if (t->bev && output_flush_session(s, t->bev) == 0)
+        tcp_drained(t);
 }
 
 static void tcp_finish(struct session *s)
@@ -202,6 +176,7 @@ static const struct transport_ops tcp_ops = {
     .finish = tcp_finish,
     .close = tcp_close,
     .resume = tcp_resume,
+    .silent = session_close,
 };
 
 /* ---- input ---- */
@@ -284,8 +259,7 @@ static void tcp_on_read(struct bufferevent *bev, void *arg)
     struct tcp_conn *t = arg;
     session_heard(&t->s);
     if (t->s.state == CS_CLOSING) {
-        struct evbuffer *in = bufferevent_get_input(bev);
-        evbuffer_drain(in, evbuffer_get_length(in));
+        session_drop_input(bev);
         return;
     }
     tcp_process(t);
@@ -295,17 +269,6 @@ static void tcp_on_write(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     tcp_drained(arg);
-}
-
-static void tcp_on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct tcp_conn *t = arg;
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        log_debug("session %p client %lld: %s", (void *)t, (long long)t->s.client_id,
-                  (what & BEV_EVENT_EOF) ? "closed by peer" : "socket error");
-        session_close(&t->s);
-    }
 }
 
 void tcp_accept(struct broker *b, int fd)
@@ -326,6 +289,6 @@ void tcp_accept(struct broker *b, int fd)
     /* Bound the input: a line, a body size and the largest body. */
     size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
     bufferevent_setwatermark(bev, EV_READ, 0, body_max + 4 + PROTO_MAX_LINE + 64);
-    bufferevent_setcb(bev, tcp_on_read, tcp_on_write, tcp_on_event, t);
+    bufferevent_setcb(bev, tcp_on_read, tcp_on_write, session_bev_event, t);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

@@ -49,6 +49,15 @@ char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
     return buf;
 }
 
+char *key_mesh_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
+{
+    if (from == 0)  /* every service: one sender of its own */
+        snprintf(buf, KEY_MAX, "pg:mdup:s:%lld", (long long)mid);
+    else
+        snprintf(buf, KEY_MAX, "pg:mdup:%lld:%lld", (long long)from, (long long)mid);
+    return buf;
+}
+
 char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel)
 {
     return channel ? key_ch(buf, channel) : key_dev_in(buf, device);

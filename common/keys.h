@@ -35,6 +35,9 @@ char *key_chn_brokers(char buf[KEY_MAX], const char *name);  /* pg:ch:{c}:broker
 char *key_chn_subs_types(char buf[KEY_MAX], const char *name); /* pg:ch:{c}:subs:types */
 char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid); /* pg:dup:{from}:{mid} */
 char *key_dups(char buf[KEY_MAX], int64_t from);             /* pg:dups:{from} */
+/* A mesh send's (sender, mid): pg:mdup:{from}:{mid}, and pg:mdup:s:{mid}
+ * for from 0 (every service is one sender, SPEC 5.5). */
+char *key_mesh_dup(char buf[KEY_MAX], int64_t from, int64_t mid);
 char *key_bk(char buf[KEY_MAX], int64_t broker);          /* pg:bk:{b} */
 /* A broker's pub/sub channel of notices: pg:n:bk:{b}. */
 char *key_notice(char buf[KEY_MAX], int64_t broker);

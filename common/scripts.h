@@ -8,7 +8,8 @@
 
 /* brokerd */
 extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
-    lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[];
+    lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[], lua_broker_send[],
+    lua_broker_context[];
 /* routerd */
 extern const char lua_router_put[], lua_router_register[];
 /* adminhttp */

@@ -269,8 +269,8 @@ async function main() {
 
   const common = ['--redis', redis, '--log-level', 'debug'];
   const brokerListens = { tcp: /listening tcp (\S+)/, http: /listening http (\S+)/ };
-  const b1 = await start('brokerd1', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', ...common], brokerListens);
-  const b2 = await start('brokerd2', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', ...common], brokerListens);
+  const b1 = await start('brokerd1', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--ws-address', '127.0.0.1:0', ...common], brokerListens);
+  const b2 = await start('brokerd2', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--ws-address', '127.0.0.1:0', ...common], brokerListens);
   const router = await start('routerd', bins.routerd, ['--registration-address', '127.0.0.1:0', '--put-address', '127.0.0.1:0', ...common],
     { reg: /listening registration (\S+)/, put: /listening put (\S+)/ });
   const admin = await start('adminhttp', bins.adminhttp, ['--http-address', '127.0.0.1:0', '--admin-token', TOKEN, ...common],
