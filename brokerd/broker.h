@@ -272,6 +272,9 @@ enum store_script {
     SCRIPT_BEAT,
     SCRIPT_SEND,                 /* mesh.send */
     SCRIPT_CONTEXT,              /* conn.call set_context(_value) */
+    SCRIPT_MESH_PUBLISH,         /* mesh.publish */
+    SCRIPT_MESH_SUBSCRIBE,       /* conn.call subscribe */
+    SCRIPT_MESH_UNSUBSCRIBE,     /* conn.call unsubscribe */
     SCRIPT_COUNT,
 };
 

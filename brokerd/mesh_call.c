@@ -11,6 +11,7 @@
 
 #include "ws.h"
 #include "numparse.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct session *client,
@@ -161,6 +162,37 @@ int mesh_param_data(const json_t *p, size_t max, char **data, size_t *len)
     *data = (char *)out;
     *len = (size_t)got;
     return 0;
+}
+
+int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data, size_t *len)
+{
+    *mid = 0;
+    *has_mid = json_object_get(c->p, "mid") != NULL;
+    if (*has_mid && mesh_param_id(c->p, "mid", mid) < 0) {
+        mesh_reply_err(c, MESH_E_PARAMS, "mid must be a message id");
+        return -1;
+    }
+    if (mesh_param_data(c->p, c->b->conf.max_msg_size, data, len) < 0) {
+        mesh_reply_err(c, MESH_E_PARAMS, "d must be 1..max-msg-size bytes of data");
+        return -1;
+    }
+    return 0;
+}
+
+void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
+                       const struct mesh_status *table)
+{
+    const char *status = script_status(r);
+    if (status && strcmp(status, "ok") == 0) {
+        mesh_reply_ok(c);
+        return;
+    }
+    for (; status && table && table->status; table++)
+        if (strcmp(status, table->status) == 0) {
+            mesh_reply_err(c, table->code, table->msg);
+            return;
+        }
+    mesh_reply_err(c, MESH_E_STORAGE, NULL);
 }
 
 /* ---- dispatch ---- */

@@ -21,4 +21,9 @@ struct mesh_chans {
  * first kept). 0, or -1: the call is 101. */
 int mesh_chans_parse(const json_t *v, int one_ok, struct mesh_chans *out);
 
+struct mesh_call;
+/* conn.call subscribe (sub) or unsubscribe of device id to the channels
+ * of a (an array, or NULL): answers c. */
+void mesh_conn_subs(struct mesh_call *c, int64_t id, const json_t *a, int sub);
+
 #endif

@@ -1,4 +1,4 @@
-/* The Lua scripts brokerd runs in Redis (lua/broker_*.lua), each one
+/* The Lua scripts brokerd runs in Redis (lua/broker_*.lua, lua/mesh_*.lua), each one
  * atomic round trip. */
 #include "broker.h"
 #include "scripts.h"
@@ -12,4 +12,7 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_PUB] = lua_broker_pub,
     [SCRIPT_SEND] = lua_broker_send,
     [SCRIPT_CONTEXT] = lua_broker_context,
+    [SCRIPT_MESH_PUBLISH] = lua_mesh_publish,
+    [SCRIPT_MESH_SUBSCRIBE] = lua_mesh_subscribe,
+    [SCRIPT_MESH_UNSUBSCRIBE] = lua_mesh_unsubscribe,
 };

@@ -77,13 +77,12 @@ class SubscribeTest(LuaTestCase):
 
 
 class PublishTest(LuaTestCase):
-    def publish(self, chans, body="hi", frm="0", mid="", sender="s", max_dedup="0"):
-        keys = ["pg:dup:%s:%s" % (sender, mid or "0"), "pg:dups:" + sender,
-                "pg:next_put_id", "pg:stats"]
+    def publish(self, chans, body="hi", frm="0", mid="", sender="s"):
+        keys = ["pg:mdup:%s:%s" % (sender, mid or "0"), "pg:next_put_id", "pg:stats"]
         for c in chans:
             keys += ["pg:ch:" + c, "pg:ch:%s:subs" % c, "pg:ch:%s:brokers" % c]
         return self.run_script("mesh_publish", keys,
-                               [frm, mid, "60000", "100", max_dedup, body] + chans)
+                               [frm, "1" if mid else "0", "60000", "100", body] + chans)
 
     def test_counts_every_subscriber_per_channel_and_routes_once(self):
         self.r("SADD", "pg:ch:news:subs", "1", "2", "3")
@@ -91,7 +90,8 @@ class PublishTest(LuaTestCase):
         self.r("SADD", "pg:ch:7:subs", "1")
         self.r("SET", "pg:next_put_id", "100")
         n7, n8 = self.subscribe("pg:n:bk:7"), self.subscribe("pg:n:bk:8")
-        self.assertEqual(self.publish(["news", "empty", "7"], frm="5"), [b"ok", b"4", b"0"])
+        self.assertEqual(self.publish(["news", "empty", "7"], frm="5"),
+                         [b"ok", b"4", b"0", b"2"])
         (eid, f), = self.entries("pg:ch:news")
         self.assertEqual((f["m"], f["f"], f["c"], f["t"], f["b"]), ("101", "5", "~news", "0", "hi"))
         (eid7, f7), = self.entries("pg:ch:7")
@@ -103,20 +103,20 @@ class PublishTest(LuaTestCase):
 
     def test_a_retry_with_mid_gets_the_first_answer_and_sends_nothing(self):
         self.r("SADD", "pg:ch:news:subs", "1", "2")
-        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"2", b"0"])
+        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"2", b"0", b"1"])
         self.r("SADD", "pg:ch:news:subs", "3")
-        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"2", b"0"])
+        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"2", b"0", b"0"])
         self.assertEqual(len(self.entries("pg:ch:news")), 1)
-        self.assertEqual(self.publish(["news"], mid="9", sender="41"), [b"ok", b"3", b"0"],
+        self.assertEqual(self.publish(["news"], mid="9", sender="41"), [b"ok", b"3", b"0", b"1"],
                          "another sender")
-        self.assertEqual(self.publish(["news"]), [b"ok", b"3", b"0"], "no mid: no dedup")
+        self.assertEqual(self.publish(["news"]), [b"ok", b"3", b"0", b"1"], "no mid: no dedup")
         self.assertEqual(len(self.entries("pg:ch:news")), 3)
 
-    def test_past_the_dedup_quota_is_refused(self):
+    def test_a_mid_that_a_mesh_send_took_answers_0(self):
+        self.r("SET", "pg:mdup:s:9", "77")
         self.r("SADD", "pg:ch:news:subs", "1")
-        self.assertEqual(self.publish(["news"], mid="1", max_dedup="1")[0], b"ok")
-        self.assertEqual(self.publish(["news"], mid="2", max_dedup="1"), [b"toomany"])
-        self.assertEqual(len(self.entries("pg:ch:news")), 1)
+        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"0", b"0", b"0"])
+        self.assertEqual(self.entries("pg:ch:news"), [])
 
 
 if __name__ == "__main__":
