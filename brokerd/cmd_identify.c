@@ -258,9 +258,9 @@ void identify_start(struct session *c, const struct identify_req *r)
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
                            key_dev_cur(key[2], req.client_id), KEY_DEVICES, KEY_STATS,
                            arg_int(bid, b->id), token, arg_int(did, req.client_id),
-                           secret ? arg_int(gen_s, gen) : gen_s };
+                           secret ? arg_int(gen_s, gen) : gen_s, req.anonymous ? "1" : "" };
     struct store_call *call = xmalloc(sizeof(*call));
-    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 9, argv, NULL) < 0) {
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 10, argv, NULL) < 0) {
         free(call);
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;

@@ -12,6 +12,7 @@ struct identify_req {
     int64_t heartbeat;           /* seconds */
     int feature_negotiation;
     const char *token;           /* NULL: none; points into the document */
+    int anonymous;               /* a WebSocket client given a fresh id (SPEC 5.1) */
 };
 
 /* The parsed document (req->token points into it: json_decref it when

@@ -45,8 +45,7 @@ void mesh_send(struct mesh_call *c)
                            arg_int(max, (int64_t)b->conf.offline_max), has_mid ? "1" : "0" };
     size_t lens[12];
     for (int k = 0; k < 12; k++)
-        lens[k] = strlen(argv[k]);
-    lens[8] = len;
+        lens[k] = k == 8 ? len : strlen(argv[k]);  /* the data is not a C string */
     int rv = mesh_redis(c, send_done, SCRIPT_SEND, 6, 12, argv, lens);
     free(data);
     if (rv < 0)

@@ -11,6 +11,7 @@
 
 #include "broker.h"
 #include "keys.h"
+#include "ws.h"
 
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
@@ -153,7 +154,7 @@ void store_flush_cursors(struct broker *b, struct session *c)
 /* The registry entry routerd assigns devices from (docs/DESIGN.md). */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[7][ARG_INT_MAX];
+    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[9][ARG_INT_MAX];
     key_bk(key, b->id);
     arg_int(id, b->id);
     arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
@@ -166,11 +167,14 @@ static void store_beat(struct broker *b)
     arg_int(vals[4], (int64_t)b->npending);
     arg_int(vals[5], (int64_t)b->channels.count);
     arg_int(vals[6], b->nconns);
+    arg_int(vals[7], b->ws ? b->ws->nclients : 0);
+    arg_int(vals[8], b->ws ? b->ws->nservices : 0);
     const char *argv[] = { key, KEY_BROKERS, KEY_STATS, id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
-                           "sockets", vals[6], "proc", proc };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 23, argv, NULL);
+                           "sockets", vals[6], "proc", proc, "ws", b->ws_broadcast,
+                           "ws_clients", vals[7], "ws_services", vals[8] };
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 29, argv, NULL);
 }
 
 void store_leave(struct broker *b)

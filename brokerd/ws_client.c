@@ -296,9 +296,11 @@ static void client_on_write(struct bufferevent *bev, void *arg)
 
 /* ---- identifying ---- */
 
-static void client_identify(struct ws_client *c, int64_t id, int64_t heartbeat, const char *token)
+static void client_identify(struct ws_client *c, int64_t id, int64_t heartbeat, const char *token,
+                            int anonymous)
 {
-    struct identify_req req = { .client_id = id, .heartbeat = heartbeat, .token = token };
+    struct identify_req req = { .client_id = id, .heartbeat = heartbeat, .token = token,
+                                .anonymous = anonymous };
     identify_start(&c->s, &req);
 }
 
@@ -321,7 +323,7 @@ static void anon_done(struct store_call *call, redisReply *r)
         ws_refuse(c, ERR_IDENTIFY_FAILED);
         return;
     }
-    client_identify(c, (int64_t)r->integer, heartbeat, NULL);
+    client_identify(c, (int64_t)r->integer, heartbeat, NULL, 1);
 }
 
 static void client_anonymous(struct ws_client *c, int64_t heartbeat)
@@ -351,7 +353,7 @@ void ws_client_start(struct broker *b, struct bufferevent *bev, const char *key,
     bufferevent_setcb(bev, client_on_read, client_on_write, session_bev_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     if (id)
-        client_identify(c, id, heartbeat, token);
+        client_identify(c, id, heartbeat, token, 0);
     else
         client_anonymous(c, heartbeat);
 }

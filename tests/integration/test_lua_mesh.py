@@ -1,123 +1,112 @@
-"""The mesh API's channel scripts (lua/mesh_publish.lua,
-lua/mesh_subscribe.lua, lua/mesh_unsubscribe.lua) straight in a real Redis:
-channel names (docs/DESIGN.md, "Channel names"), counts, retries, the
-notices a connected device's broker gets."""
+"""The mesh API's Lua (lua/broker_send.lua, lua/broker_context.lua) and
+what broker_identify/broker_gone do for it (contexts, anonymous clients),
+run straight in a real Redis."""
 
-import unittest
+import json
 
 from lib.lua import LuaTestCase
 
-D, BK = "41", "7"
-DEV, SUBS, CUR = "pg:dev:41", "pg:dev:41:subs", "pg:dev:41:cur"
+D, B = "41", "7"
+DEV, SUBS, CUR, IN = "pg:dev:41", "pg:dev:41:subs", "pg:dev:41:cur", "pg:dev:41:in"
+SEND_KEYS = ["pg:mdup:s:5", IN, DEV, "pg:next_put_id", "pg:kept", "pg:stats"]
+GONE_KEYS = [DEV, CUR, "pg:kept", IN, "pg:dev:41:freed", "pg:stats", SUBS]
+IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats"]
 
 
-def sub_keys(ch, d=D):
-    """broker_sub.lua's eight keys, for device d and channel ch."""
-    dev = "pg:dev:" + d
-    return [dev + ":subs", "pg:ch:%s:subs" % ch, dev + ":cur", "pg:ch:" + ch,
-            "pg:ch:%s:brokers" % ch, dev, "pg:ch:%s:subs:types" % ch, "pg:channels"]
+class SendTest(LuaTestCase):
+    def send(self, body="hi", mid=True, keys=SEND_KEYS, frm="0"):
+        return self.run_script("broker_send", keys,
+                               [frm, D, body, "60000", "100", "1" if mid else "0"])
 
+    def test_unknown_device(self):
+        self.assertEqual(self.send(), [b"nodevice"])
+        self.assertEqual(self.r("EXISTS", IN, "pg:next_put_id", "pg:mdup:s:5"), 0)
 
-class SubscribeTest(LuaTestCase):
-    def mesh_sub(self, chans, max_subs="1000", d=D):
-        keys = [k for c in chans for k in sub_keys(c, d)]
-        return self.run_script("mesh_subscribe", keys, [d, max_subs] + chans)
-
-    def mesh_unsub(self, chans, d=D):
-        keys = [k for c in chans for k in sub_keys(c, d)]
-        return self.run_script("mesh_unsubscribe", keys, [d] + chans)
-
-    def test_a_device_never_known_is_refused_and_nothing_written(self):
-        self.assertEqual(self.mesh_sub(["news"]), [b"unknown"])
-        self.assertEqual(self.mesh_unsub(["news"]), [b"unknown"])
-        self.assertEqual(self.r("KEYS", "*"), [])
-
-    def test_an_offline_device_gets_names_and_ids_as_sub_does(self):
-        self.r("HSET", DEV, "known", "1", "broker", "", "type", "3")
-        self.add_entry("pg:ch:news", eid="5-1")
-        self.assertEqual(self.mesh_sub(["news", "7", "007", "in"]), [b"ok"])
-        self.assertEqual(self.members(SUBS), ["007", "7", "in", "news"])
-        self.assertEqual(self.members("pg:ch:news:subs"), [D])
-        self.assertEqual(self.members("pg:ch:7:subs"), [D])
-        self.assertEqual(self.hash("pg:ch:news:subs:types"), {"3": "1"})
-        self.assertEqual(self.r("ZSCORE", "pg:channels", "007"), b"1")
-        # Fields: an id as it is, other names with '~' (not the inbox's "in").
-        self.assertEqual(self.hash(CUR), {"~news": "(5-1 5-1", "7": "(0-0 0-0",
-                                          "~007": "(0-0 0-0", "~in": "(0-0 0-0"})
-        self.assertEqual(self.members("pg:ch:news:brokers"), [], "no broker holds it")
-
-    def test_a_connected_device_s_broker_is_added_and_told(self):
-        self.r("HSET", DEV, "known", "1", "broker", BK)
-        n = self.subscribe("pg:n:bk:" + BK)
-        self.assertEqual(self.mesh_sub(["news", "7"]), [b"ok"])
-        self.assertEqual(n.next(), b"S 41 ~news (0-0 0-0")
-        self.assertEqual(n.next(), b"S 41 7 (0-0 0-0")
-        self.assertEqual(self.members("pg:ch:news:brokers"), [BK])
-        self.assertEqual(self.mesh_unsub(["news"]), [b"ok"])
-        self.assertEqual(n.next(), b"U 41 ~news")
-        self.assertEqual(self.members(SUBS), ["7"])
-        self.assertEqual(self.hash(CUR), {"7": "(0-0 0-0"})
-        self.assertEqual(self.members("pg:ch:news:subs"), [])
-        self.assertIsNone(self.r("ZSCORE", "pg:channels", "news"))
-
-    def test_past_max_subs_nothing_is_done(self):
+    def test_an_offline_device_keeps_it_with_a_put_id(self):
         self.r("HSET", DEV, "known", "1")
-        self.assertEqual(self.mesh_sub(["a", "b"], max_subs="2"), [b"ok"])
-        self.assertEqual(self.mesh_sub(["a", "c"], max_subs="2"), [b"toomany"])
-        self.assertEqual(self.members(SUBS), ["a", "b"])
-        self.assertEqual(self.members("pg:ch:c:subs"), [])
-        self.assertEqual(self.mesh_sub(["b", "a"], max_subs="2"), [b"ok"], "held already")
+        self.r("SET", "pg:next_put_id", "99")
+        self.assertEqual(self.send(body="hello"), [b"ok", b"100"])
+        entries = self.r("XRANGE", IN, "-", "+")
+        self.assertEqual(len(entries), 1)
+        f = dict(zip(entries[0][1][::2], entries[0][1][1::2]))
+        self.assertEqual((f[b"m"], f[b"f"], f[b"c"], f[b"b"]), (b"100", b"0", b"0", b"hello"))
+        self.assertEqual(self.hash(DEV)["kept"], "1")
+        self.assertEqual(self.hash("pg:stats")["messages_in"], "1")
 
-    def test_sub_s_cursor_of_a_name_is_the_one_mesh_subscribe_wrote(self):
+    def test_a_repeated_mid_answers_as_the_first_and_sends_nothing(self):
         self.r("HSET", DEV, "known", "1")
-        self.mesh_sub(["news"])
-        self.r("HSET", CUR, "~news", "(9-0 9-1")
-        got = self.run_script("broker_sub", sub_keys("news"), [D, "news", BK, "1000"])
-        self.assertEqual(got, [b"ok", b"(9-0 9-1"])
+        self.assertEqual(self.send(), [b"ok", b"1"])
+        self.assertEqual(self.send(body="again"), [b"ok", b"1"])
+        self.assertEqual(self.r("XLEN", IN), 1)
+        self.assertGreater(self.r("TTL", "pg:mdup:s:5"), 590)
+        # without a mid every call is a message of its own
+        self.assertEqual(self.send(mid=False), [b"ok", b"2"])
+        self.assertEqual(self.send(mid=False), [b"ok", b"3"])
+        self.assertEqual(self.r("XLEN", IN), 3)
+
+    def test_a_connected_device_is_told_through_its_broker(self):
+        self.r("HSET", DEV, "known", "1", "broker", B)
+        sub = self.subscribe("pg:n:bk:" + B)
+        self.assertEqual(self.send(frm="12", mid=False), [b"ok", b"1"])
+        self.assertRegex(sub.next(), rb"^M \d+-\d+ 1 12 0 \d+ 41 0\nhi$")
+        self.assertNotIn("kept", self.hash(DEV))
 
 
-class PublishTest(LuaTestCase):
-    def publish(self, chans, body="hi", frm="0", mid="", sender="s"):
-        keys = ["pg:mdup:%s:%s" % (sender, mid or "0"), "pg:next_put_id", "pg:stats"]
-        for c in chans:
-            keys += ["pg:ch:" + c, "pg:ch:%s:subs" % c, "pg:ch:%s:brokers" % c]
-        return self.run_script("mesh_publish", keys,
-                               [frm, "1" if mid else "0", "60000", "100", body] + chans)
+class ContextTest(LuaTestCase):
+    def ctx(self, *args, max_bytes="4096"):
+        return self.run_script("broker_context", [DEV], list(args) + [max_bytes])
 
-    def test_counts_every_subscriber_per_channel_and_routes_once(self):
-        self.r("SADD", "pg:ch:news:subs", "1", "2", "3")
-        self.r("SADD", "pg:ch:news:brokers", "7", "8")
-        self.r("SADD", "pg:ch:7:subs", "1")
-        self.r("SET", "pg:next_put_id", "100")
-        n7, n8 = self.subscribe("pg:n:bk:7"), self.subscribe("pg:n:bk:8")
-        self.assertEqual(self.publish(["news", "empty", "7"], frm="5"),
-                         [b"ok", b"4", b"0", b"2"])
-        (eid, f), = self.entries("pg:ch:news")
-        self.assertEqual((f["m"], f["f"], f["c"], f["t"], f["b"]), ("101", "5", "~news", "0", "hi"))
-        (eid7, f7), = self.entries("pg:ch:7")
-        self.assertEqual((f7["m"], f7["c"]), ("102", "7"), "ids in the order given out")
-        self.assertEqual(self.r("EXISTS", "pg:ch:empty"), 0, "no subscriber: nothing kept")
-        for n in (n7, n8):
-            self.assertEqual(n.next(), ("M %s 101 5 ~news %s 0 0\nhi" % (eid, f["x"])).encode())
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "2"})
+    def test_only_a_connected_device_has_one(self):
+        self.assertEqual(self.ctx("set", "{}"), [b"offline"])
+        self.r("HSET", DEV, "known", "1", "broker", "")
+        self.assertEqual(self.ctx("value", "k", "1"), [b"offline"])
+        self.assertNotIn("ctx", self.hash(DEV))
 
-    def test_a_retry_with_mid_gets_the_first_answer_and_sends_nothing(self):
-        self.r("SADD", "pg:ch:news:subs", "1", "2")
-        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"2", b"0", b"1"])
-        self.r("SADD", "pg:ch:news:subs", "3")
-        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"2", b"0", b"0"])
-        self.assertEqual(len(self.entries("pg:ch:news")), 1)
-        self.assertEqual(self.publish(["news"], mid="9", sender="41"), [b"ok", b"3", b"0", b"1"],
-                         "another sender")
-        self.assertEqual(self.publish(["news"]), [b"ok", b"3", b"0", b"1"], "no mid: no dedup")
-        self.assertEqual(len(self.entries("pg:ch:news")), 3)
+    def test_set_and_set_value(self):
+        self.r("HSET", DEV, "broker", B)
+        self.assertEqual(self.ctx("value", "a", json.dumps({"x": [1, 2]})), [b"ok"])
+        self.assertEqual(json.loads(self.hash(DEV)["ctx"]), {"a": {"x": [1, 2]}})
+        self.assertEqual(self.ctx("value", "b", "\"s\""), [b"ok"])
+        self.assertEqual(json.loads(self.hash(DEV)["ctx"]), {"a": {"x": [1, 2]}, "b": "s"})
+        self.assertEqual(self.ctx("set", "{\"z\":1}"), [b"ok"])
+        self.assertEqual(json.loads(self.hash(DEV)["ctx"]), {"z": 1})
 
-    def test_a_mid_that_a_mesh_send_took_answers_0(self):
-        self.r("SET", "pg:mdup:s:9", "77")
-        self.r("SADD", "pg:ch:news:subs", "1")
-        self.assertEqual(self.publish(["news"], mid="9"), [b"ok", b"0", b"0", b"0"])
-        self.assertEqual(self.entries("pg:ch:news"), [])
+    def test_over_the_limit_changes_nothing(self):
+        self.r("HSET", DEV, "broker", B, "ctx", "{\"z\":1}")
+        self.assertEqual(self.ctx("value", "k", json.dumps("x" * 30), max_bytes="32"),
+                         [b"toobig"])
+        self.assertEqual(self.hash(DEV)["ctx"], "{\"z\":1}")
 
 
-if __name__ == "__main__":
-    unittest.main()
+class LifeTest(LuaTestCase):
+    def identify(self, anon=""):
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, "7:1", D, "", anon])
+
+    def gone(self):
+        return self.run_script("broker_gone", GONE_KEYS, ["7:1", D, "60000", "in", "(1-0 1-0"])
+
+    def test_the_context_lives_as_long_as_the_connection(self):
+        self.r("HSET", DEV, "ctx", "{\"old\":1}")
+        self.assertEqual(self.identify()[0], b"ok")
+        self.assertNotIn("ctx", self.hash(DEV))
+        self.r("HSET", DEV, "ctx", "{\"a\":1}")
+        self.assertEqual(self.gone(), [b"ok"])
+        self.assertNotIn("ctx", self.hash(DEV))
+
+    def test_an_anonymous_clients_state_expires_after_it_leaves(self):
+        self.r("SADD", SUBS, "5")
+        self.assertEqual(self.identify(anon="1")[0], b"ok")
+        self.assertEqual(self.r("TTL", DEV), -1)
+        self.assertEqual(self.gone(), [b"ok"])
+        for k in (DEV, CUR, SUBS):
+            self.assertTrue(55 <= self.r("TTL", k) <= 60, k)
+        # it comes back with its id: kept again while connected
+        self.assertEqual(self.identify()[0], b"ok")
+        for k in (DEV, CUR, SUBS):
+            self.assertEqual(self.r("TTL", k), -1, k)
+
+    def test_a_registered_device_never_expires(self):
+        self.assertEqual(self.identify()[0], b"ok")
+        self.assertEqual(self.gone(), [b"ok"])
+        self.assertEqual(self.r("TTL", DEV), -1)
+        self.assertEqual(self.r("TTL", CUR), -1)

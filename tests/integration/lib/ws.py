@@ -144,3 +144,75 @@ def _as_json(f):
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None
+
+
+# ---------------------------------------------------------------- raw frames
+
+def raw_connect(addr, query=None, timeout=TIMEOUT):
+    """A socket past a successful upgrade (conn.ready left unread), for
+    frames the library will not send (unmasked, bad UTF-8, ...)."""
+    import base64
+    import os
+    import socket
+    s = socket.create_connection(addr, timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    path = ws_url(addr, query).split(":%d" % addr[1], 1)[1]
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+               % (path, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        got = s.recv(1)
+        if not got:
+            raise AssertionError("closed during the upgrade: %r" % head)
+        head += got
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise AssertionError("upgrade refused: %r" % head)
+    return s
+
+
+def raw_frame(opcode, payload, mask=True, fin=True):
+    import os
+    import struct
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+    else:
+        head = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+    if not mask:
+        return head + payload
+    key = os.urandom(4)
+    return head + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+
+def raw_read_frame(s):
+    """(opcode, payload) of the next frame from the broker."""
+    import struct
+
+    def exact(n):
+        out = b""
+        while len(out) < n:
+            got = s.recv(n - len(out))
+            if not got:
+                raise EOFError("closed")
+            out += got
+        return out
+    b0, b1 = exact(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", exact(2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", exact(8))[0]
+    return b0 & 0x0F, exact(n)
+
+
+def raw_close_code(s):
+    """Reads frames until the close frame: its code."""
+    import struct
+    while True:
+        op, payload = raw_read_frame(s)
+        if op == 8:
+            return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
