@@ -15,10 +15,17 @@ char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, "")
 char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":subs"); }
 char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":cur"); }
 char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":in"); }
-/* A channel's key: "pg:ch:", its name, suffix. */
+/* A channel's key: "pg:ch:", its name escaped, suffix. */
 static char *key_channel(char buf[KEY_MAX], const char *name, const char *suffix)
 {
-    snprintf(buf, KEY_MAX, "pg:ch:%s%s", name, suffix);
+    size_t n = (size_t)snprintf(buf, KEY_MAX, "pg:ch:");
+    for (; *name && n + 4 < KEY_MAX; name++) {
+        if (*name == '%' || *name == ':')
+            n += (size_t)snprintf(buf + n, KEY_MAX - n, "%%%02X", (unsigned char)*name);
+        else
+            buf[n++] = *name;
+    }
+    snprintf(buf + n, KEY_MAX - n, "%s", suffix);
     return buf;
 }
 

@@ -7,7 +7,7 @@
 #define PG_KEYS_H
 #include <stdint.h>
 
-#define KEY_MAX 160              /* longest: "pg:ch:" + a 128-byte name + ":subs:types" */
+#define KEY_MAX 416              /* longest: "pg:ch:" + a 128-byte name escaped + ":subs:types" */
 #define ARG_INT_MAX 24           /* "-9223372036854775808" and a NUL */
 
 /* Keys without an id. */
@@ -24,8 +24,9 @@ char *key_dev(char buf[KEY_MAX], int64_t device);         /* pg:dev:{d} */
 char *key_dev_subs(char buf[KEY_MAX], int64_t device);    /* pg:dev:{d}:subs */
 char *key_dev_cur(char buf[KEY_MAX], int64_t device);     /* pg:dev:{d}:cur */
 char *key_dev_in(char buf[KEY_MAX], int64_t device);      /* pg:dev:{d}:in */
-/* A channel's keys take its name (docs/DESIGN.md, "Channel names"); the
- * int64 forms are those of a channel id, the same bytes. */
+/* A channel's keys take its name, '%' and ':' escaped as %25 and %3A so
+ * that no name spells another channel's key (docs/DESIGN.md, "Channel
+ * names"); the int64 forms are those of a channel id, the same bytes. */
 char *key_ch(char buf[KEY_MAX], int64_t channel);         /* pg:ch:{c} */
 char *key_ch_subs(char buf[KEY_MAX], int64_t channel);    /* pg:ch:{c}:subs */
 char *key_ch_brokers(char buf[KEY_MAX], int64_t channel); /* pg:ch:{c}:brokers */

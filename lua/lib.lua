@@ -21,10 +21,13 @@ function pg.key_dev_subs(d) return 'pg:dev:' .. d .. ':subs' end
 function pg.key_dev_cur(d) return 'pg:dev:' .. d .. ':cur' end
 function pg.key_dev_in(d) return 'pg:dev:' .. d .. ':in' end
 function pg.key_dev_freed(d) return 'pg:dev:' .. d .. ':freed' end
-function pg.key_ch(c) return 'pg:ch:' .. c end
-function pg.key_ch_subs(c) return 'pg:ch:' .. c .. ':subs' end
-function pg.key_ch_subs_types(c) return 'pg:ch:' .. c .. ':subs:types' end
-function pg.key_ch_brokers(c) return 'pg:ch:' .. c .. ':brokers' end
+-- A channel's name in its keys: '%' and ':' escaped as %25 and %3A, so
+-- that no name ("a:subs") spells another channel's key; an id is as it is.
+function pg.key_chname(c) return (string.gsub(c, '[%%:]', {['%'] = '%25', [':'] = '%3A'})) end
+function pg.key_ch(c) return 'pg:ch:' .. pg.key_chname(c) end
+function pg.key_ch_subs(c) return 'pg:ch:' .. pg.key_chname(c) .. ':subs' end
+function pg.key_ch_subs_types(c) return 'pg:ch:' .. pg.key_chname(c) .. ':subs:types' end
+function pg.key_ch_brokers(c) return 'pg:ch:' .. pg.key_chname(c) .. ':brokers' end
 function pg.key_dup(from, mid) return 'pg:dup:' .. from .. ':' .. mid end
 function pg.key_dups(from) return 'pg:dups:' .. from end
 function pg.key_serial(ty, serial) return 'pg:serial:' .. ty .. ':' .. serial end

@@ -60,6 +60,23 @@ class SubscribeTest(LuaTestCase):
         self.assertEqual(self.members("pg:ch:news:subs"), [])
         self.assertIsNone(self.r("ZSCORE", "pg:channels", "news"))
 
+    def test_a_name_never_spells_another_channel_s_key(self):
+        self.r("HSET", DEV, "known", "1")
+        keys = sub_keys("a%3Asubs") + sub_keys("a") + sub_keys("100%25")
+        got = self.run_script("mesh_subscribe", keys, [D, "1000", "a:subs", "a", "100%"])
+        self.assertEqual(got, [b"ok"])
+        self.assertEqual(self.members("pg:ch:a:subs"), [D], "a set: channel a's subscribers")
+        self.assertEqual(self.members("pg:ch:a%3Asubs:subs"), [D])
+        self.assertEqual(self.members("pg:ch:100%25:subs"), [D])
+        self.assertEqual(self.members(SUBS), ["100%", "a", "a:subs"])
+        # identify reads them back by name, and builds the escaped keys itself
+        self.r("HSET", DEV, "broker", "", "offline_at", "1")
+        got = self.run_script("broker_identify", [DEV, SUBS, CUR, "pg:devices", "pg:stats"],
+                              [BK, "7:1", D, ""])
+        self.assertEqual(sorted(got[3]), [b"100%", b"a", b"a:subs"])
+        for k in ("pg:ch:a%3Asubs:brokers", "pg:ch:a:brokers", "pg:ch:100%25:brokers"):
+            self.assertEqual(self.members(k), [BK], k)
+
     def test_past_max_subs_nothing_is_done(self):
         self.r("HSET", DEV, "known", "1")
         self.assertEqual(self.mesh_sub(["a", "b"], max_subs="2"), [b"ok"])

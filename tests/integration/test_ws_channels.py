@@ -92,6 +92,19 @@ class WsChannelsTest(BrokerTestCase):
         self.assertEqual(self.tcp_message(d7)[1:], (num, 0, b"id"))
         self.expect_no_frame(dn, 0.2)
 
+    def test_names_with_colons_and_percents_are_channels_of_their_own(self):
+        name = self.chan()
+        a = self.ws()
+        s = self.service()
+        names = [name, name + ":subs", name + ":brokers", name + "%3Asubs"]
+        self.subscribe(s, a.client_id, names)
+        self.assertEqual(self.publish(s, {"c": names, "d": "k"}), ok({"s": 4, "f": 0}))
+        got = sorted(self.message(a)[0][0] for _ in names)
+        self.assertEqual(got, sorted(names))
+        self.subscribe(s, a.client_id, names[1:], f="unsubscribe")
+        self.assertEqual(self.publish(s, {"c": names, "d": "k"}), ok({"s": 1, "f": 0}))
+        self.assertEqual(self.message(a)[0], (name, "0", "k"))
+
     def client_id_of(self, c):
         return c.client_id
 
