@@ -200,6 +200,17 @@ class WsChannelsTest(BrokerTestCase):
         again = self.identified(did)
         self.expect_no_frame(again, 0.3)
 
+    def test_a_ws_client_catches_up_a_named_channel_by_name(self):
+        name, did = self.chan(), str(new_id())
+        a = self.ws(client_id=did)
+        s = self.service()
+        self.subscribe(s, did, [name])
+        a.close()
+        self.assertEqual(self.publish(s, {"c": name, "d": "while away"}), ok({"s": 1, "f": 0}))
+        back = self.ws(self.brokers[2], client_id=did)
+        got, p = self.message(back)
+        self.assertEqual((got, p["a"]), ((name, "0", "while away"), 1))
+
     def test_a_client_on_another_broker_is_subscribed_and_unsubscribed(self):
         name = self.chan()
         a = self.ws(self.brokers[1])
