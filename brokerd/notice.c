@@ -82,6 +82,12 @@ static void notice_subscription(struct broker *b, const char *data, size_t len, 
         if (h && (s = session_stream(c, h)) != NULL) {
             channel_leave(b, c, s);
             session_del_stream(c, s);
+            /* A cursor write of c sent before this may have put the
+             * channel's cursor back after the script dropped it. */
+            char key[KEY_MAX];
+            ((char *)w[1])[wl[1]] = '\0';
+            rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+                      (const char *[]){ "HDEL", key_dev_cur(key, id), w[1] }, NULL);
         }
         return;
     }
