@@ -99,8 +99,13 @@ static void device_done(struct evhttp_request *req, redisReply *rep)
     int online = strcmp(str_at(rep, DV_ONLINE), "1") == 0;
     const redisReply *sr = rep->element[DV_SUBS];
     json_t *subs = json_array();
-    for (size_t i = 0; i < sr->elements; i++)
-        json_array_append_new(subs, json_integer(strtoll(sr->element[i]->str, NULL, 10)));
+    for (size_t i = 0; i < sr->elements; i++) {
+        /* A channel id as a number, as always; another name as a string. */
+        int64_t id;
+        const redisReply *e = sr->element[i];
+        json_array_append_new(subs, parse_id(e->str, e->len, &id) == 0
+                                        ? json_integer(id) : json_stringn(e->str, e->len));
+    }
     json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:b, s:o, s:o, s:o, s:I}",
                           "device_id", (json_int_t)strtoll(str_at(rep, DV_ID), NULL, 10),
                           "serial_no", str_or_null(str_at(rep, DV_SERIAL)),

@@ -40,7 +40,9 @@ class Stats(AdminTestCase):
         st, rep = self.get("/api/device?" + (query if isinstance(query, str)
                                              else urllib.parse.urlencode(query)))
         if st == 200 and isinstance(rep.get("subscriptions"), list):
-            rep["subscriptions"] = sorted(rep["subscriptions"])
+            # ids (numbers) first, then names (strings)
+            rep["subscriptions"] = sorted(rep["subscriptions"],
+                                          key=lambda v: (isinstance(v, str), v))
         return st, rep
 
     # -- /stats
@@ -194,6 +196,16 @@ class Stats(AdminTestCase):
         self.assertTrue(got, "after disconnecting: %r" % (self.lookup({"id": d.device_id}),))
         self.assertEqual(self.lookup({"serial_no": d.serial, "device_type": ANDROID}),
                          (200, off))
+
+    def test_device_lookup_names_channels_that_are_not_ids(self):
+        d = self.device(device_type=PC)
+        d.register()
+        c = new_id()
+        d.connect(subs=[c])
+        d.close()
+        # a name a service subscribed it to (conn.call subscribe), as Redis holds it
+        self.cluster.redis.cmd("SADD", "pg:dev:%d:subs" % d.device_id, "news", "007")
+        self.assertEqual(self.lookup({"id": d.device_id})[1]["subscriptions"], [c, "007", "news"])
 
     def test_device_lookup_registered_only_and_pending(self):
         d = self.device(device_type=PC)        # no name
