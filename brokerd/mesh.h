@@ -105,6 +105,10 @@ int mesh_param_data(const json_t *p, size_t max, char **data, size_t *len);
 int mesh_call_text(struct broker *b, struct session *client, struct ws_service *svc,
                    const char *text, size_t len);
 
+/* msg.fin in its usual form without a request id, done without a JSON
+ * parse (mesh_fin_quick.c): 0, or -1 when text is any other frame. */
+int mesh_fin_quick(struct session *client, const char *text, size_t len);
+
 /* An event {"e":name,"p":p,"id":null} as compact JSON (malloc'd, *len
  * set); steals p. */
 char *mesh_event_text(const char *name, json_t *p, size_t *len);

@@ -211,6 +211,21 @@ class WsChannelsTest(BrokerTestCase):
         got, p = self.message(back)
         self.assertEqual((got, p["a"]), ((name, "0", "while away"), 1))
 
+    def test_msg_fin_without_an_id_finishes_quietly(self):
+        name = self.chan()
+        a = self.ws()
+        s = self.service()
+        self.subscribe(s, a.client_id, [name])
+        self.publish(s, {"c": name, "d": "one"})
+        self.publish(s, {"c": name, "d": "two"}, i=2)
+        one, two = self.message(a)[1]["i"], self.message(a)[1]["i"]
+        a.send('{"m":"msg.fin","p":{"i":"%s"}}' % one)          # the usual form
+        a.send('{"m":"msg.fin","p":{"i":"0%s"}}' % two)         # malformed: nothing
+        a.send('{"m":"msg.fin","p":{"i":"%s"}}' % (int(two) + 1000))   # unknown: nothing
+        self.assertIsNone(a.quiet(0.3))
+        self.assertEqual(a.call("msg.fin", {"i": one}, i=3)["E"]["c"], 301, "finished")
+        self.assertEqual(a.call("msg.fin", {"i": two}, i=4), {"E": None, "r": {"s": True}, "i": 4})
+
     def test_a_client_on_another_broker_is_subscribed_and_unsubscribed(self):
         name = self.chan()
         a = self.ws(self.brokers[1])
