@@ -361,6 +361,9 @@ struct broker_proc {
 int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_addr *ws,
                enum net_share share);
 void loop_start(struct broker *b);       /* connects to Redis */
+/* The process holds --max-connections device connections (TCP and
+ * WebSocket clients). */
+int loop_full(const struct broker *b);
 /* A listener l of b on addr (bound: the address it got), named
  * "<what> <bound>" in the log, accepting into cb once wanted. */
 int loop_listen(struct broker *b, struct listener *l, const struct cfg_addr *addr,

@@ -32,6 +32,11 @@ static uint64_t proc_conns(const struct broker_proc *p)
     return n;
 }
 
+int loop_full(const struct broker *b)
+{
+    return proc_conns(b->proc) >= b->conf.max_connections;
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -41,7 +46,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     /* Past --max-connections a device is closed at once, not left waiting
      * in the backlog: it learns now that this broker is full, and its
      * reconnect backoff spaces out its next try. */
-    if (proc_conns(b->proc) >= b->conf.max_connections) {
+    if (loop_full(b)) {
         unsigned quiet;
         if (ratelog_due(&b->listener.log, &quiet))
             log_warn("%s: %llu connections, the most allowed (--max-connections): closing new "

@@ -128,6 +128,12 @@ struct mesh_status {
 void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
                        const struct mesh_status *table);
 
+/* ---- limits (mesh_limits.c) ---- */
+
+/* Whether b may take one more WebSocket upgrade now (accept_per_s);
+ * else HTTP 429. */
+int mesh_accept_allowed(struct broker *b);
+
 /* ---- the upstream queue's hooks (mesh_queue.c) ---- */
 
 /* Each upstream data frame of a client (SPEC 5.3 "Upstream"): its
@@ -136,7 +142,9 @@ void mesh_upstream(struct session *client, const char *topic, int binary, const 
                    size_t len);
 /* A service connection is closing (its popped topics go to others). */
 void mesh_service_closed(struct ws_service *s);
-/* Some of s's output was taken by the kernel (ws_service_written grew). */
+/* Some of s's output was taken by the kernel (ws_service_written grew).
+ * Called from inside the output buffer's callback: write more from a
+ * deferred event, not from here. */
 void mesh_service_wrote(struct ws_service *s);
 
 /* ---- service connections (ws_service.c) ---- */

@@ -7,10 +7,8 @@
 
 #include <event2/buffer.h>
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 
 #include "ws.h"
-#include "numparse.h"
 #include "scripts.h"
 #include "xmalloc.h"
 
@@ -23,10 +21,14 @@ static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct 
     c->client = client;
     c->svc = svc;
     c->http = http;
-    if (client)
+    if (client) {
         session_hold(client);
-    if (svc)
+        ws_client_call(client, 1);
+    }
+    if (svc) {
         ws_service_hold(svc);
+        ws_service_call(svc, 1);
+    }
     if (http)
         ws_http_hold(http);
     b->ws->calls++;
@@ -35,10 +37,14 @@ static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct 
 
 static void call_free(struct mesh_call *c)
 {
-    if (c->client)
+    if (c->client) {
         session_release(c->client);
-    if (c->svc)
+        ws_client_call(c->client, -1);
+    }
+    if (c->svc) {
+        ws_service_call(c->svc, -1);
         ws_service_release(c->svc);
+    }
     if (c->http)
         ws_http_release(c->http);
     json_decref(c->p);
@@ -104,65 +110,7 @@ int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, 
                : rconn_script(rc, script, call_redis_reply, c, nkeys, argc, argv, argvlen);
 }
 
-/* ---- params ---- */
-
-int mesh_param_id(const json_t *p, const char *key, int64_t *out)
-{
-    const json_t *v = json_object_get(p, key);
-    if (json_is_string(v))
-        return parse_id(json_string_value(v), json_string_length(v), out);
-    if (json_is_integer(v) && json_integer_value(v) > 0) {
-        *out = (int64_t)json_integer_value(v);
-        return 0;
-    }
-    return -1;
-}
-
-/* Strict base64 (RFC 4648, padded): the decoded length, or -1. */
-static long base64_decode(const char *in, size_t len, unsigned char *out)
-{
-    if (len % 4 != 0 || len > (size_t)1 << 30)
-        return -1;
-    if (len == 0)
-        return 0;
-    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-    if (n < 0)
-        return -1;
-    /* EVP_DecodeBlock counts the padding as zero bytes. */
-    int pad = (in[len - 1] == '=') + (in[len - 2] == '=');
-    return n - pad;
-}
-
-int mesh_param_data(const json_t *p, size_t max, char **data, size_t *len)
-{
-    const json_t *d = json_object_get(p, "d"), *t = json_object_get(p, "t");
-    int binary = 0;
-    if (t && (!json_is_string(t) ||
-              (strcmp(json_string_value(t), "text") != 0 &&
-               !(binary = strcmp(json_string_value(t), "binary") == 0))))
-        return -1;
-    if (!json_is_string(d))
-        return -1;
-    const char *s = json_string_value(d);
-    size_t n = json_string_length(d);
-    if (!binary) {
-        if (n == 0 || n > max)
-            return -1;
-        *data = xmalloc(n);
-        memcpy(*data, s, n);
-        *len = n;
-        return 0;
-    }
-    unsigned char *out = xmalloc(n / 4 * 3 + 3);
-    long got = base64_decode(s, n, out);
-    if (got <= 0 || (size_t)got > max) {
-        free(out);
-        return -1;
-    }
-    *data = (char *)out;
-    *len = (size_t)got;
-    return 0;
-}
+/* ---- shared by the calls that send ---- */
 
 int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data, size_t *len)
 {
@@ -231,7 +179,12 @@ static void call_run(struct mesh_call *c, json_t *o)
 int mesh_call_text(struct broker *b, struct session *client, struct ws_service *svc,
                    const char *text, size_t len)
 {
-    json_t *o = json_loadb(text, len, 0, NULL);
+    json_error_t err;
+    json_t *o = json_loadb(text, len, 0, &err);
+    /* An integer past int64 is still JSON: read as a real, it is no id,
+     * so the call gets its 101 rather than pass for upstream data. */
+    if (!o && json_error_code(&err) == json_error_numeric_overflow)
+        o = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, NULL);
     if (!json_is_object(o) || !json_object_get(o, "m")) {
         json_decref(o);
         return -1;

@@ -13,6 +13,7 @@
 
 #include "broker.h"
 #include "mesh.h"
+#include "ws_handshake.h"
 
 struct evbuffer;
 struct bufferevent;
@@ -28,7 +29,18 @@ struct ws_io_ops {
     /* A close frame went out (wslay's answer to the peer's, or a protocol
      * error's): the connection ends once its output is out. */
     void (*closed)(void *owner);
+    /* Whether another frame may be read now (not while too many of its
+     * calls wait for Redis, or its output is not being read). */
+    int (*may_read)(void *owner);
 };
+
+/* Frames one ws_io_read takes before it lets the loop go on (the rest are
+ * read in a later pass): no input makes one loop pass long. */
+#define WS_FRAMES_PER_READ 64
+/* Calls one client, or one service connection, may have waiting for
+ * Redis; past it its input waits. */
+#define WS_CLIENT_CALLS_MAX 128
+#define WS_SERVICE_CALLS_MAX 1024
 
 /* The WebSocket state of a connection, kept small (an idle client's
  * cost): what a read needs besides is passed to ws_io_read. The wslay
@@ -98,7 +110,7 @@ struct ws_http {
     char *url;                   /* the request target */
     size_t url_len;
     /* the headers that matter here (malloc'd, NULL: absent) */
-    char *h_upgrade, *h_connection, *h_key, *h_version, *h_auth;
+    char *h_upgrade, *h_connection, *h_key, *h_version, *h_auth, *h_expect;
     char **h_cur;                /* the header whose value is being read */
     int h_new_field;             /* a field name is being read */
     char field[32];              /* its name (longer ones matter not) */
@@ -117,6 +129,10 @@ void ws_http_accept(struct broker *b, int fd);
 /* The reply to the request h is busy with: status, type, body. */
 void ws_http_reply(struct ws_http *h, int status, const char *type, const char *body,
                    size_t len);
+/* A whole reply into out (last: "Connection: close"), for whoever holds
+ * the socket (a client refused before its upgrade too). */
+void ws_http_write_reply(struct evbuffer *out, int status, const char *type, const char *body,
+                         size_t len, int last);
 /* An envelope reply (SPEC 5: HTTP form of a call) with status. Steals env. */
 void ws_http_reply_json(struct ws_http *h, int status, json_t *env);
 /* The connection is done with: closes it (now, or once its calls are). */
@@ -131,8 +147,6 @@ struct bufferevent *ws_http_take(struct ws_http *h);
 
 /* ws_upgrade.c: GET /ws/v1 */
 void ws_upgrade(struct ws_http *h);
-/* The Sec-WebSocket-Accept of key (28 characters and a NUL). */
-void ws_accept_key(const char *key, char out[29]);
 /* The token check of a service: bearer header or service_token. */
 int ws_service_token_ok(struct ws_http *h);
 
@@ -150,9 +164,13 @@ struct ws_client {
     struct ws_io io;
     char *topic;                 /* NULL: "default" */
     char *key;                   /* Sec-WebSocket-Key until the 101 is sent */
+    uint16_t calls;              /* calls in flight (mesh_call.c) */
     uint8_t upgraded;            /* 101 sent */
     uint8_t lingering;
 };
+
+/* A call of client s begins or ends (its input waits past the limit). */
+void ws_client_call(struct session *s, int delta);
 
 /* A client connection on bev, identifying as id (0: anonymous) with
  * heartbeat seconds, token (may be NULL), topic (stolen, may be NULL). */
@@ -171,19 +189,20 @@ struct ws_service {
     void *queue;                 /* the upstream queue's state (mesh_queue.c) */
     uint64_t added;              /* output bytes queued since it connected */
     uint64_t written;            /* of those, taken by the kernel */
-    int refs;                    /* calls in flight */
+    int refs;                    /* its connection's, and each call's */
+    uint32_t calls;              /* calls in flight (mesh_call.c) */
     uint8_t dead;
     uint8_t lingering;
     struct ws_service *prev, *next;
 };
 
+/* A call of service s begins or ends (its input waits past the limit). */
+void ws_service_call(struct ws_service *s, int delta);
 /* A service connection on bev after the 101 (key: its accept). */
 void ws_service_start(struct broker *b, struct bufferevent *bev, const char *key);
 /* Finishes every service connection (the loop stops). */
 void ws_service_stop_all(struct broker *b);
 void ws_service_free_all(struct broker *b);
 
-/* The 101 reply (RFC 6455 4.2.2) for key, into out. */
-void ws_handshake_reply(struct evbuffer *out, const char *key);
 
 #endif

@@ -118,11 +118,7 @@ static void ws_refuse(struct ws_client *c, enum proto_error err)
     int status = err == ERR_UNAUTHORIZED ? 401 : err == ERR_IDENTIFY_FAILED ? 503 : 400;
     const char *text = status == 401 ? "missing or wrong token\n"
                        : status == 503 ? "storage unavailable, try again\n" : "refused\n";
-    evbuffer_add_printf(ws_out(c),
-                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                        "Connection: close\r\n\r\n%s",
-                        status, status == 401 ? "Unauthorized" : status == 503
-                        ? "Service Unavailable" : "Bad Request", strlen(text), text);
+    ws_http_write_reply(ws_out(c), status, "text/plain", text, strlen(text), 1);
     session_finish(&c->s);
 }
 
@@ -175,6 +171,11 @@ static void ws_flush(struct session *s)
 static void ws_finish(struct session *s)
 {
     struct ws_client *c = wc(s);
+    /* A close without a code of its own (the broker stops): 1001. */
+    if (c->upgraded && ws_writable(s)) {
+        ws_out(c);
+        ws_io_close(s->b, &c->io, WSLAY_CODE_GOING_AWAY, "broker stopping");
+    }
     if (c->io.bev && evbuffer_get_length(bufferevent_get_output(c->io.bev)) == 0)
         ws_drained(c);
 }
@@ -252,6 +253,23 @@ static void client_message(void *owner, int opcode, const uint8_t *data, size_t 
     mesh_upstream(s, ws_client_topic(s), !text, (const char *)data, len);
 }
 
+static int client_may_read(void *owner)
+{
+    struct ws_client *c = owner;
+    return c->calls < WS_CLIENT_CALLS_MAX && c->s.state == CS_OPEN &&
+           evbuffer_get_length(bufferevent_get_output(c->io.bev)) <= SESSION_OUTPUT_PAUSE_BYTES;
+}
+
+void ws_client_call(struct session *s, int delta)
+{
+    struct ws_client *c = wc(s);
+    int was_full = c->calls >= WS_CLIENT_CALLS_MAX;
+    c->calls = (uint16_t)(c->calls + delta);
+    if (was_full && c->calls < WS_CLIENT_CALLS_MAX && c->io.bev)  /* its input goes on */
+        bufferevent_trigger(c->io.bev, EV_READ,
+                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 static void client_heard(void *owner)
 {
     session_heard(&((struct ws_client *)owner)->s);
@@ -268,14 +286,15 @@ static const struct ws_io_ops client_io_ops = {
     .message = client_message,
     .heard = client_heard,
     .closed = client_closed,
+    .may_read = client_may_read,
 };
 
 static void client_process(struct ws_client *c)
 {
-    if (!c->io.bev || !c->upgraded || c->s.state != CS_OPEN)
+    /* Output over the pause mark: resumed once it drains; calls over the
+     * limit: once one is answered (ws_client_call). */
+    if (!c->io.bev || !c->upgraded || !client_may_read(c))
         return;
-    if (evbuffer_get_length(bufferevent_get_output(c->io.bev)) > SESSION_OUTPUT_PAUSE_BYTES)
-        return;  /* resumed once the output drains */
     ws_io_read(c->s.b, &c->io, &client_io_ops, c, c->s.b->conf.max_msg_size);
 }
 

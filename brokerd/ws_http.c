@@ -35,7 +35,9 @@ static void http_free_request(struct ws_http *h)
     free(h->h_key);
     free(h->h_version);
     free(h->h_auth);
+    free(h->h_expect);
     h->url = h->h_upgrade = h->h_connection = h->h_key = h->h_version = h->h_auth = NULL;
+    h->h_expect = NULL;
     h->url_len = h->head_bytes = h->field_len = 0;
     h->h_cur = NULL;
     if (h->body)
@@ -135,6 +137,16 @@ static void http_on_write(struct bufferevent *bev, void *arg)
     http_arm(h, LINGER_S);
 }
 
+void ws_http_write_reply(struct evbuffer *out, int status, const char *type, const char *body,
+                         size_t len, int last)
+{
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "Connection: %s\r\n\r\n",
+                        status, http_reason(status), type, len, last ? "close" : "keep-alive");
+    evbuffer_add(out, body, len);
+}
+
 void ws_http_reply(struct ws_http *h, int status, const char *type, const char *body,
                    size_t len)
 {
@@ -142,13 +154,7 @@ void ws_http_reply(struct ws_http *h, int status, const char *type, const char *
         return;
     if (!http_should_keep_alive(&h->parser) || h->refused || status >= 400)
         h->closing = 1;
-    struct evbuffer *out = bufferevent_get_output(h->bev);
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Connection: %s\r\n\r\n",
-                        status, http_reason(status), type, len,
-                        h->closing ? "close" : "keep-alive");
-    evbuffer_add(out, body, len);
+    ws_http_write_reply(bufferevent_get_output(h->bev), status, type, body, len, h->closing);
     h->busy = 0;
     http_free_request(h);
     http_arm(h, (int)h->b->conf.http.request_timeout);
@@ -259,6 +265,7 @@ static char **http_header_slot(struct ws_http *h)
         { "sec-websocket-key", offsetof(struct ws_http, h_key) },
         { "sec-websocket-version", offsetof(struct ws_http, h_version) },
         { "authorization", offsetof(struct ws_http, h_auth) },
+        { "expect", offsetof(struct ws_http, h_expect) },
     };
     if (h->field_len >= sizeof(h->field))
         return NULL;
@@ -322,6 +329,9 @@ static int on_headers_complete(http_parser *p)
         h->refused = 1;
         http_plain(h, 413, "request body too large\n");
         http_parser_pause(p, 1);
+    } else if (h->h_expect && strcasecmp(h->h_expect, "100-continue") == 0) {
+        /* curl waits a second for this before sending a larger body */
+        evbuffer_add_printf(bufferevent_get_output(h->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     }
     h->busy = 0;
     return 0;

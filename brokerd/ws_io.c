@@ -171,10 +171,16 @@ void ws_io_read(struct broker *b, struct ws_io *io, const struct ws_io_ops *ops,
     w->cur = io;
     w->cur_ops = ops;
     w->cur_owner = owner;
+    int frames = 0;
     while (io->bev && !io->close_sent) {
         struct evbuffer *in = bufferevent_get_input(io->bev);
-        if (io_peek(in, &f) < 0)
+        if (io_peek(in, &f) < 0 || !ops->may_read(owner))
             break;
+        if (++frames > WS_FRAMES_PER_READ) {  /* the rest in a later pass */
+            bufferevent_trigger(io->bev, EV_READ,
+                                BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+            break;
+        }
         if (io_is_data(f.opcode) &&
             (f.opcode == WSLAY_CONTINUATION_FRAME ? io->frag_len : 0) + f.payload > max_msg) {
             ws_io_close(b, io, WSLAY_CODE_MESSAGE_TOO_BIG, "message too big");

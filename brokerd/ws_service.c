@@ -35,6 +35,15 @@ void ws_service_release(struct ws_service *s)
         free(s);
 }
 
+void ws_service_call(struct ws_service *s, int delta)
+{
+    int was_full = s->calls >= WS_SERVICE_CALLS_MAX;
+    s->calls = (uint32_t)((int)s->calls + delta);
+    if (was_full && s->calls < WS_SERVICE_CALLS_MAX && !s->dead && s->io.bev)
+        bufferevent_trigger(s->io.bev, EV_READ,  /* its input goes on */
+                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 struct broker *ws_service_broker(const struct ws_service *s)
 {
     return s->b;
@@ -64,6 +73,13 @@ uint64_t ws_service_text(struct ws_service *s, const char *text, size_t len)
 {
     if (s->dead || !s->io.bev || s->io.close_sent)
         return 0;
+    if (ws_service_queued(s) > s->b->conf.max_output_bytes) {
+        /* A service that does not read its replies and events. */
+        log_warn("service connection %p: over max-output-bytes of output waiting: closing",
+                 (void *)s);
+        svc_close(s);
+        return 0;
+    }
     ws_io_frame(s->b, &s->io, WSLAY_TEXT_FRAME, text, len);
     return s->added;
 }
@@ -106,6 +122,13 @@ static void svc_heard(void *owner)
     (void)owner;
 }
 
+static int svc_may_read(void *owner)
+{
+    struct ws_service *s = owner;
+    return s->calls < WS_SERVICE_CALLS_MAX &&
+           ws_service_queued(s) <= SESSION_OUTPUT_PAUSE_BYTES;
+}
+
 /* Our close frame is queued: once the output is out, our FIN, then the
  * peer's close (or its EOF) ends it. */
 static void svc_closed(void *owner)
@@ -122,6 +145,7 @@ static const struct ws_io_ops svc_io_ops = {
     .message = svc_message,
     .heard = svc_heard,
     .closed = svc_closed,
+    .may_read = svc_may_read,
 };
 
 static void svc_on_read(struct bufferevent *bev, void *arg)
@@ -139,9 +163,10 @@ static void svc_on_read(struct bufferevent *bev, void *arg)
 static void svc_on_write(struct bufferevent *bev, void *arg)
 {
     struct ws_service *s = arg;
-    (void)bev;
     if (s->io.close_sent)
         svc_closed(s);
+    else if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        svc_on_read(bev, s);  /* input paused for the output goes on */
 }
 
 static void svc_on_event(struct bufferevent *bev, short what, void *arg)

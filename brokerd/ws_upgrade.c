@@ -1,8 +1,8 @@
 /* GET /ws/v1 (SPEC 5.1, 5.5 "Connecting"): the query and the upgrade
  * headers are checked (400), then the role's token (401); a service is
  * upgraded at once, a client once its IDENTIFY (the same as TCP's) has
- * answered, so that a refused token is still an HTTP 401. The
- * handshake's SHA-1 and base64 are libcrypto's. */
+ * answered, so that a refused token is still an HTTP 401 (the 101 is
+ * ws_handshake.c's). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,31 +13,6 @@
 #include "ws.h"
 #include "bearer.h"
 #include "numparse.h"
-
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-void ws_accept_key(const char *key, char out[29])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
-    EVP_DigestUpdate(ctx, key, strlen(key));
-    EVP_DigestUpdate(ctx, WS_GUID, sizeof(WS_GUID) - 1);
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);  /* 20 bytes: 28 characters */
-}
-
-void ws_handshake_reply(struct evbuffer *out, const char *key)
-{
-    char accept[29];
-    ws_accept_key(key, accept);
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-                        accept);
-}
 
 /* Whether list (a comma-separated header value) holds token. */
 static int header_has(const char *list, const char *token)
@@ -153,6 +128,8 @@ void ws_upgrade(struct ws_http *h)
         refuse(h, 400, "malformed query\n");
     } else if (!upgrade_headers_ok(h)) {
         refuse(h, 400, "not a WebSocket upgrade (RFC 6455, version 13)\n");
+    } else if (!mesh_accept_allowed(b)) {
+        refuse(h, 429, "over the connections accepted per second\n");
     } else if (q.role) {
         if (!ws_service_token_ok(h)) {
             refuse(h, 401, "missing or wrong service token\n");
@@ -163,6 +140,8 @@ void ws_upgrade(struct ws_http *h)
         }
     } else if (b->conf.secret && *b->conf.secret && (!q.client_id || !q.token)) {
         refuse(h, 401, "client_id and token required\n");
+    } else if (loop_full(b)) {
+        refuse(h, 503, "this broker holds --max-connections clients\n");
     } else {
         char key[25];
         memcpy(key, h->h_key, sizeof(key));

@@ -5,9 +5,10 @@
 -- KEYS: pg:dev:{d}.
 -- ARGV: 'set' and the object's JSON, or 'value', a key and a value's
 --       JSON; max bytes.
--- Returns {'ok'}, {'offline'} (not connected) or {'toobig'}.
+-- Returns {'ok'}, {'offline'} (not connected: no broker, or its broker
+-- died, kill -9, and no longer listens) or {'toobig'}.
 local v = redis.call('HMGET', KEYS[1], 'broker', 'ctx')
-if not v[1] or v[1] == '' then return pg.reply('offline') end
+if not v[1] or v[1] == '' or not pg.listening(v[1]) then return pg.reply('offline') end
 local ctx
 if ARGV[1] == 'set' then
   ctx = ARGV[2]

@@ -62,7 +62,12 @@ class ContextTest(LuaTestCase):
         self.assertEqual(self.ctx("value", "k", "1"), [b"offline"])
         self.assertNotIn("ctx", self.hash(DEV))
 
+    def test_a_dead_brokers_device_is_not_connected(self):
+        self.r("HSET", DEV, "broker", B)             # its broker holds no notice channel
+        self.assertEqual(self.ctx("set", "{}"), [b"offline"])
+
     def test_set_and_set_value(self):
+        self.subscribe("pg:n:bk:" + B)
         self.r("HSET", DEV, "broker", B)
         self.assertEqual(self.ctx("value", "a", json.dumps({"x": [1, 2]})), [b"ok"])
         self.assertEqual(json.loads(self.hash(DEV)["ctx"]), {"a": {"x": [1, 2]}})
@@ -72,6 +77,7 @@ class ContextTest(LuaTestCase):
         self.assertEqual(json.loads(self.hash(DEV)["ctx"]), {"z": 1})
 
     def test_over_the_limit_changes_nothing(self):
+        self.subscribe("pg:n:bk:" + B)
         self.r("HSET", DEV, "broker", B, "ctx", "{\"z\":1}")
         self.assertEqual(self.ctx("value", "k", json.dumps("x" * 30), max_bytes="32"),
                          [b"toobig"])

@@ -43,6 +43,24 @@ class MeshConnTest(BrokerTestCase):
         self.assertEqual(self.call(s, c.client_id, "set_context", [{}], i=2),
                          {"E": {"c": 301, "m": "client not connected"}, "i": 2})
 
+    def test_replaced_across_brokers_and_transports(self):
+        c = WsClient(self.broker.ws)
+        self.addCleanup(c.close)
+        d = self.connect(self.other)
+        self.assertEqual(d.identify(int(c.client_id))[0], 0)
+        self.assertEqual(c.wait_closed(), 4001)
+        c2 = WsClient(self.broker.ws, {"client_id": c.client_id})
+        self.addCleanup(c2.close)
+        self.expect_fatal(d, "E_REPLACED")
+
+    def test_a_client_of_a_killed_broker_is_not_connected(self):
+        b = self.extra_broker()
+        c = WsClient(b.ws)
+        s = self.service()
+        self.assertEqual(self.call(s, c.client_id, "set_context", [{}])["r"], {"s": True})
+        b.kill()
+        self.assertEqual(self.call(s, c.client_id, "set_context", [{}], i=2)["E"]["c"], 301)
+
     def test_a_tcp_device_has_a_context_too(self):
         d = self.identified(broker=self.other)
         s = self.service()

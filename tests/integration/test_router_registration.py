@@ -392,3 +392,13 @@ class RegistrationLoadBalance(ClusterTestCase):
         # and they really are connected where they were sent
         for d in devs:
             self.assertTrue(d.connected.is_set(), "device %d not connected" % d.device_id)
+
+
+class RegistrationWsBroadcast(ClusterTestCase):
+    """--ws-broadcast-address is what "ws" says (SPEC 5.4)."""
+    n_brokers = 1
+    broker_args = ("--ws-broadcast-address", "push.example.com:443")
+
+    def test_the_broadcast_address_is_given(self):
+        st, rep = self.cluster.registration(query={"serial_no": serial(), "device_type": "1"})
+        self.assertEqual((st, rep["data"]["ws"]), (200, "push.example.com:443"))

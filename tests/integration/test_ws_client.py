@@ -176,6 +176,13 @@ class WsClientTest(BrokerTestCase):
         p = back.event("message")["p"]
         self.assertEqual((p["d"], p["a"]), ("while away", 1))
 
+    def test_a_stopping_broker_says_1001(self):
+        b = self.extra_broker()
+        c = WsClient(b.ws)
+        self.addCleanup(c.close)
+        b.stop()
+        self.assertEqual(c.wait_closed(), 1001)
+
     def test_unknown_client_is_401(self):
         s = WsClient(self.broker.ws, {"role": "service"}, ready=False)
         self.addCleanup(s.close)
