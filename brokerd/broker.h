@@ -483,7 +483,8 @@ int64_t channel_handle(struct broker *b, const char *name, size_t len, int creat
 /* The name of a handle (an id is written in buf); NULL if it is no
  * channel of this loop's. */
 const char *channel_name(struct broker *b, int64_t handle, char buf[ARG_INT_MAX]);
-/* Its channel field (common/chan.h) in buf. */
+/* Its channel field (common/chan.h) in buf; NULL if it is no channel of
+ * this loop's (a name whose last local subscriber left). */
 char *channel_field(struct broker *b, int64_t handle, char buf[CHAN_FIELD_MAX]);
 void channel_join(struct broker *b, struct session *c, struct stream_state *s);
 void channel_leave(struct broker *b, struct session *c, struct stream_state *s);

@@ -119,9 +119,15 @@ static void catch_up_reply(struct store_call *call, redisReply *r)
 static void catch_up_send(struct session *c, struct stream_state *s)
 {
     char key[KEY_MAX], start[48], count[ARG_INT_MAX], id[ARG_INT_MAX];
+    const char *name = s->channel ? channel_name(c->b, s->channel, id) : NULL;
+    if (s->channel && !name) {
+        /* A name's channel left with the session's last subscriber here
+         * (the session is closing): nothing to read for it. */
+        s->flags &= ~(uint32_t)(SS_MISSED | SS_QUEUED | SS_CATCHING_UP);
+        return;
+    }
     snprintf(start, sizeof(start), "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
-    const char *argv[] = { "XRANGE", s->channel ? key_chn(key, channel_name(c->b, s->channel, id))
-                                                : key_dev_in(key, c->client_id),
+    const char *argv[] = { "XRANGE", name ? key_chn(key, name) : key_dev_in(key, c->client_id),
                            start, "+", "COUNT", arg_int(count, CATCH_UP_BATCH) };
     struct catch_up *cu = xmalloc(sizeof(*cu));
     cu->channel = s->channel;

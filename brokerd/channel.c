@@ -68,9 +68,7 @@ char *channel_field(struct broker *b, int64_t handle, char buf[CHAN_FIELD_MAX])
 {
     char id[ARG_INT_MAX];
     const char *name = channel_name(b, handle, id);
-    if (!name)
-        name = "0";  /* not a channel of this loop's: matches no field */
-    return chan_field(buf, name, strlen(name));
+    return name ? chan_field(buf, name, strlen(name)) : NULL;
 }
 
 void channel_free(struct broker *b, struct channel *ch)

@@ -128,8 +128,11 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     }
     for (uint32_t i = 0; i < n; i++) {
         const struct stream_state *s = &c->streams[i];
+        const char *field = s->channel ? channel_field(b, s->channel, fields[i]) : "in";
+        if (!field)
+            continue;  /* a name left here (the session is closing) */
         cursor_format(s, oldest[i], values[i], sizeof(values[i]));
-        argv[argc++] = s->channel ? channel_field(b, s->channel, fields[i]) : "in";
+        argv[argc++] = field;
         argv[argc++] = values[i];
     }
     if (gone)

@@ -226,6 +226,19 @@ class WsChannelsTest(BrokerTestCase):
         self.assertEqual(a.call("msg.fin", {"i": one}, i=3)["E"]["c"], 301, "finished")
         self.assertEqual(a.call("msg.fin", {"i": two}, i=4), {"E": None, "r": {"s": True}, "i": 4})
 
+    def test_a_client_that_leaves_while_its_channels_are_read_is_dropped_cleanly(self):
+        # 256 names: their catch-up reads take several loop passes, and the
+        # client's leaving frees the names' channels before the last ones
+        s = self.service()
+        for k in range(3):
+            a = self.ws()
+            names = ["%s-%d" % (self.chan(), n) for n in range(256)]
+            self.subscribe(s, a.client_id, names)
+            a.send_json({"m": "msg.fin", "p": {"i": "1"}})   # any frame, then the close
+            a.close()
+        self.assertEqual(self.publish(s, {"c": names[:1], "d": "x"}), ok({"s": 1, "f": 0}))
+        self.check_daemons("after the clients left")
+
     def test_a_client_on_another_broker_is_subscribed_and_unsubscribed(self):
         name = self.chan()
         a = self.ws(self.brokers[1])
