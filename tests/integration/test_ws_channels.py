@@ -230,7 +230,7 @@ class WsChannelsTest(BrokerTestCase):
         # 256 names: their catch-up reads take several loop passes, and the
         # client's leaving frees the names' channels before the last ones
         s = self.service()
-        for k in range(3):
+        for _ in range(3):
             a = self.ws()
             names = ["%s-%d" % (self.chan(), n) for n in range(256)]
             self.subscribe(s, a.client_id, names)
