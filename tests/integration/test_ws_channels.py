@@ -90,6 +90,9 @@ class WsChannelsTest(BrokerTestCase):
         self.expect_no_frame(d7, 0.2)
         self.assertEqual(self.publish(s, {"c": str(num), "d": "id"}), ok({"s": 1, "f": 0}))
         self.assertEqual(self.tcp_message(d7)[1:], (num, 0, b"id"))
+        # an id may come as a JSON integer: the same channel (once)
+        self.assertEqual(self.publish(s, {"c": [num, str(num)], "d": "int"}), ok({"s": 1, "f": 0}))
+        self.assertEqual(self.tcp_message(d7)[1:], (num, 0, b"int"))
         self.expect_no_frame(dn, 0.2)
 
     def test_names_with_colons_and_percents_are_channels_of_their_own(self):
@@ -149,7 +152,8 @@ class WsChannelsTest(BrokerTestCase):
         self.subscribe(s, a.client_id, [name])
         bad = [{"c": [], "d": "x"}, {"c": "$sys", "d": "x"}, {"c": [name, "$x"], "d": "x"},
                {"c": "a b", "d": "x"}, {"c": "é", "d": "x"}, {"c": "", "d": "x"},
-               {"c": "c" * 129, "d": "x"}, {"c": 7, "d": "x"}, {"c": [7], "d": "x"},
+               {"c": "c" * 129, "d": "x"}, {"c": 0, "d": "x"}, {"c": [-7], "d": "x"},
+               {"c": 7.0, "d": "x"}, {"c": [name, None], "d": "x"},
                {"d": "x"}, {"c": name}, {"c": name, "d": ""}, {"c": name, "d": 5},
                {"c": name, "d": "***", "t": "binary"}, {"c": name, "d": "", "t": "binary"},
                {"c": name, "d": "x", "t": "jpeg"}, {"c": name, "d": "x", "mid": "007"},
@@ -173,7 +177,8 @@ class WsChannelsTest(BrokerTestCase):
                  ({"c": a.client_id, "f": "subscribe", "a": ["$conn"]}, 101),
                  ({"c": a.client_id, "f": "subscribe", "a": "n"}, 101),
                  ({"c": a.client_id, "f": "subscribe"}, 101),
-                 ({"c": a.client_id, "f": "subscribe", "a": ["ok", 1]}, 101),
+                 ({"c": a.client_id, "f": "subscribe", "a": ["ok", 0]}, 101),
+                 ({"c": a.client_id, "f": "subscribe", "a": ["ok", "a b"]}, 101),
                  ({"c": a.client_id, "f": "subscribe_all", "a": ["n"]}, 301)]
         for k, (p, code) in enumerate(cases):
             with self.subTest(p=p):
