@@ -99,8 +99,13 @@ static void device_done(struct evhttp_request *req, redisReply *rep)
     int online = strcmp(str_at(rep, DV_ONLINE), "1") == 0;
     const redisReply *sr = rep->element[DV_SUBS];
     json_t *subs = json_array();
-    for (size_t i = 0; i < sr->elements; i++)
-        json_array_append_new(subs, json_integer(strtoll(sr->element[i]->str, NULL, 10)));
+    for (size_t i = 0; i < sr->elements; i++) {
+        /* A channel id as a number, as always; another name as a string. */
+        int64_t id;
+        const redisReply *e = sr->element[i];
+        json_array_append_new(subs, parse_id(e->str, e->len, &id) == 0
+                                        ? json_integer(id) : json_stringn(e->str, e->len));
+    }
     json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:b, s:o, s:o, s:o, s:I}",
                           "device_id", (json_int_t)strtoll(str_at(rep, DV_ID), NULL, 10),
                           "serial_no", str_or_null(str_at(rep, DV_SERIAL)),
@@ -205,10 +210,16 @@ void revoke_handle(struct evhttp_request *req, void *arg)
 static void channels_done(struct evhttp_request *req, redisReply *rep)
 {
     json_t *list = json_array();
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2)
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        /* A channel is a name; channel_id is 0 for one that is no id. */
+        const redisReply *name = rep->element[i];
+        int64_t id = 0;
+        if (parse_id(name->str, name->len, &id) < 0)
+            id = 0;
         json_array_append_new(list, json_pack(
-            "{s:I, s:I}", "channel_id", (json_int_t)strtoll(rep->element[i]->str, NULL, 10),
+            "{s:s%, s:I, s:I}", "channel", name->str, name->len, "channel_id", (json_int_t)id,
             "subscribers", (json_int_t)strtoll(rep->element[i + 1]->str, NULL, 10)));
+    }
     http_send_json(req, 200, json_pack("{s:o}", "channels", list));
 }
 

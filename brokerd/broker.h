@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "cfg.h"
+#include "chan.h"
 #include "clock.h"
 #include "daemon.h"
 #include "frame.h"
@@ -81,12 +82,13 @@ struct msg {
     int64_t expire_ms;           /* 0: never */
     int64_t stream;              /* 0: the device's inbox, else the channel */
     int type_filter;             /* deliver only to this device type; 0: all */
+    const char *chname;          /* its channel's name when that is not an id; else NULL */
     /* The attempt-1 message event as a WebSocket frame, built the first
      * time a WebSocket client gets m (ws_msg.c); NULL until then. */
     char *ws1;
     size_t ws1_len;
     /* Encoded attempt-1 frame (header + line + body), then the body alone
-     * is frame1 + body_off. */
+     * is frame1 + body_off; chname follows. */
     size_t frame1_len;
     size_t body_off;
     char frame1[];
@@ -224,12 +226,14 @@ struct tcp_conn {
     uint8_t body_cmd;            /* the command whose body is awaited (cmd.c's index) */
 };
 
-/* ---- a channel with local subscribers ---- */
+/* ---- a channel with local subscribers (channel.c) ---- */
 
 struct channel {
-    int64_t id;
+    int64_t id;                  /* its handle: a channel id, or < 0 for another name */
     struct session **conns;
     uint32_t n, cap;
+    char *name;                  /* a name that is not an id; else NULL */
+    struct channel *hnext;       /* the next name of the same hash (b->names) */
 };
 
 /* ---- streams waiting for a catch-up read (catch_up.c) ---- */
@@ -276,6 +280,9 @@ enum store_script {
     SCRIPT_QACK,
     SCRIPT_QBACK,
     SCRIPT_QRECLAIM,
+    SCRIPT_MESH_PUBLISH,         /* mesh.publish */
+    SCRIPT_MESH_SUBSCRIBE,       /* conn.call subscribe */
+    SCRIPT_MESH_UNSUBSCRIBE,     /* conn.call unsubscribe */
     SCRIPT_COUNT,
 };
 
@@ -329,7 +336,9 @@ struct broker {
     /* nonce -> struct session * whose IDENTIFY script has not answered: an
      * older connection of its id stays in clients until it does */
     struct imap identifying;
-    struct imap channels;        /* channel id -> struct channel * */
+    struct imap channels;        /* channel handle -> struct channel * */
+    struct imap names;           /* hash of a name that is not an id -> struct channel * */
+    int64_t last_name_handle;    /* the last handle given to a name (they go down from -1) */
     uint64_t npending;           /* over all connections */
     struct slab_pool pending_pool; /* where struct pending records come from */
     struct pending_list due;     /* every connection's, by deadline */
@@ -468,11 +477,29 @@ void session_del_stream(struct session *c, struct stream_state *s);
  * allowed): O(n log n), for IDENTIFY. */
 void session_set_streams(struct session *c, const int64_t *channels, uint32_t n);
 
-/* cmd_sub.c: SUB/UNSUB and the channel index */
+/* cmd_sub.c: SUB/UNSUB */
 void cmd_sub(struct session *c, int64_t channel);
 void cmd_unsub(struct session *c, int64_t channel);
+/* The keys of lua/broker_sub.lua (and of each channel of mesh_subscribe.lua)
+ * for device and channel (a name) into argv, built in key. */
+#define SUB_NKEYS 8
+void sub_keys(const char *argv[SUB_NKEYS], char key[SUB_NKEYS - 1][KEY_MAX], int64_t device,
+              const char *channel);
+
+/* channel.c: the channel index, and the handles of channel names */
+/* The handle of channel name (len bytes, valid): an id is its own; another
+ * name's is found, or made when create is set; 0: not found. */
+int64_t channel_handle(struct broker *b, const char *name, size_t len, int create);
+/* The name of a handle (an id is written in buf); NULL if it is no
+ * channel of this loop's. */
+const char *channel_name(struct broker *b, int64_t handle, char buf[ARG_INT_MAX]);
+/* Its channel field (common/chan.h) in buf; NULL if it is no channel of
+ * this loop's (a name whose last local subscriber left). */
+char *channel_field(struct broker *b, int64_t handle, char buf[CHAN_FIELD_MAX]);
 void channel_join(struct broker *b, struct session *c, struct stream_state *s);
 void channel_leave(struct broker *b, struct session *c, struct stream_state *s);
+void channel_free(struct broker *b, struct channel *ch);
+void channel_index_free(struct broker *b);   /* at teardown */
 
 /* cmd_pub.c */
 #define PUB_PIPELINE 128         /* PUBs in flight per connection */
@@ -501,8 +528,12 @@ const struct pending *pending_oldest(const struct session *c, int64_t stream);
 void pending_oldest_each(struct session *c, const struct pending **oldest);
 
 /* msg.c: messages, shared by every session they are written to */
+/* chname: the name of a channel that is not an id (copied), or NULL. */
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
-                    int64_t stream, int type_filter, const char *body, size_t len);
+                    int64_t stream, int type_filter, const char *chname, const char *body,
+                    size_t len);
+/* Its channel as a WebSocket client sees it: the name, "" for none. */
+const char *msg_channel(const struct msg *m, char buf[ARG_INT_MAX]);
 void msg_unref(struct msg *m);
 
 /* notice.c: what this broker's pub/sub channel says */

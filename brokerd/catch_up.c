@@ -73,7 +73,9 @@ static int catch_up_entry(struct session *c, struct stream_state *s, const redis
     meta.channel_id = entry_int(f, "c");
     meta.timestamp_ms = (int64_t)eid.ms;
     meta.attempt = 1;
-    struct msg *m = msg_new(&meta, eid, expire, s->channel, (int)type, body->str, body->len);
+    struct msg *m = msg_new(&meta, eid, expire, s->channel, (int)type,
+                            s->channel < 0 ? channel_name(c->b, s->channel, NULL) : NULL,
+                            body->str, body->len);
     int64_t attempt = eid_cmp(eid, s->fresh_after) > 0 ? 1 : 2;
     s->sent = eid;
     session_write_msg(c, m, attempt);
@@ -116,10 +118,17 @@ static void catch_up_reply(struct store_call *call, redisReply *r)
 
 static void catch_up_send(struct session *c, struct stream_state *s)
 {
-    char key[KEY_MAX], start[48], count[ARG_INT_MAX];
+    char key[KEY_MAX], start[48], count[ARG_INT_MAX], id[ARG_INT_MAX];
+    const char *name = s->channel ? channel_name(c->b, s->channel, id) : NULL;
+    if (s->channel && !name) {
+        /* A name's channel left with the session's last subscriber here
+         * (the session is closing): nothing to read for it. */
+        s->flags &= ~(uint32_t)(SS_MISSED | SS_QUEUED | SS_CATCHING_UP);
+        return;
+    }
     snprintf(start, sizeof(start), "(%" PRIu64 "-%" PRIu64, s->sent.ms, s->sent.seq);
-    const char *argv[] = { "XRANGE", key_stream(key, c->client_id, s->channel), start, "+",
-                           "COUNT", arg_int(count, CATCH_UP_BATCH) };
+    const char *argv[] = { "XRANGE", name ? key_chn(key, name) : key_dev_in(key, c->client_id),
+                           start, "+", "COUNT", arg_int(count, CATCH_UP_BATCH) };
     struct catch_up *cu = xmalloc(sizeof(*cu));
     cu->channel = s->channel;
     s->flags &= ~(uint32_t)(SS_MISSED | SS_QUEUED);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "chan.h"
 #include "identify_body.h"
 #include "proto.h"
 #include "keys.h"
@@ -119,10 +120,10 @@ static void identify_load_streams(struct session *c, const struct identify_past 
     uint32_t n = 0;
     channels[n++] = 0;  /* the inbox */
     for (size_t k = 0; k < subs->elements; k++) {
-        int64_t ch = subs->element[k]->type == REDIS_REPLY_STRING
-                         ? strtoll(subs->element[k]->str, NULL, 10) : 0;
-        if (ch > 0)
-            channels[n++] = ch;
+        const redisReply *e = subs->element[k];
+        /* A name's handle is made here, its channel joined below. */
+        if (e->type == REDIS_REPLY_STRING && chan_name_valid(e->str, e->len))
+            channels[n++] = channel_handle(c->b, e->str, e->len, 1);
     }
     session_set_streams(c, channels, n);
     free(channels);
@@ -133,8 +134,11 @@ static void identify_load_streams(struct session *c, const struct identify_past 
         if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
         int inbox = strcmp(f->str, "in") == 0;
-        int64_t ch = inbox ? 0 : strtoll(f->str, NULL, 10);
-        struct stream_state *s = inbox || ch > 0 ? session_stream(c, ch) : NULL;
+        const char *name;
+        size_t nl;
+        int64_t ch = inbox || chan_field_name(f->str, f->len, &name, &nl) < 0
+                         ? 0 : channel_handle(c->b, name, nl, 0);
+        struct stream_state *s = inbox || ch != 0 ? session_stream(c, ch) : NULL;
         if (s)
             found[s - c->streams] = v;
     }

@@ -1,7 +1,7 @@
 /* SUB and UNSUB (SPEC 2.2): subscriptions belong to the device and live in
  * Redis; the broker keeps an index channel -> local connections for
- * fan-out, and is listed in pg:ch:{c}:brokers while it has a subscriber of
- * c, so that a message to c is announced to it. */
+ * fan-out (channel.c), and is listed in pg:ch:{c}:brokers while it has a
+ * subscriber of c, so that a message to c is announced to it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,52 +13,6 @@
 #include "keys.h"
 #include "scripts.h"
 #include "xmalloc.h"
-
-void channel_join(struct broker *b, struct session *c, struct stream_state *s)
-{
-    struct channel *ch = imap_get(&b->channels, s->channel);
-    if (!ch) {
-        ch = xcalloc(1, sizeof(*ch));
-        ch->id = s->channel;
-        imap_put(&b->channels, ch->id, ch);
-    }
-    if (ch->n == ch->cap) {
-        ch->cap = ch->cap ? ch->cap * 2 : 1;
-        ch->conns = xreallocarray(ch->conns, ch->cap, sizeof(*ch->conns));
-    }
-    s->chan_pos = ch->n;
-    ch->conns[ch->n++] = c;
-    catch_up_stream(c, s);
-}
-
-/* Tells Redis this broker no longer needs channel id's notices. A SUB or
- * IDENTIFY sent later on the same connection adds it back, in order. */
-static void channel_forget(struct broker *b, int64_t id)
-{
-    char key[KEY_MAX], bid[ARG_INT_MAX];
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
-              (const char *[]){ "SREM", key_ch_brokers(key, id), arg_int(bid, b->id) }, NULL);
-}
-
-void channel_leave(struct broker *b, struct session *c, struct stream_state *s)
-{
-    struct channel *ch = imap_get(&b->channels, s->channel);
-    if (!ch || s->chan_pos >= ch->n || ch->conns[s->chan_pos] != c)
-        return;
-    struct session *moved = ch->conns[--ch->n];
-    ch->conns[s->chan_pos] = moved;
-    if (moved != c) {
-        struct stream_state *ms = session_stream(moved, s->channel);
-        if (ms)
-            ms->chan_pos = s->chan_pos;
-    }
-    if (ch->n == 0) {
-        channel_forget(b, ch->id);
-        imap_del(&b->channels, ch->id);
-        free(ch->conns);
-        free(ch);
-    }
-}
 
 /* ---- the commands ---- */
 
@@ -102,22 +56,36 @@ static void sub_done(struct store_call *call, redisReply *r)
     session_resume(c);
 }
 
+void sub_keys(const char *argv[SUB_NKEYS], char key[SUB_NKEYS - 1][KEY_MAX], int64_t device,
+              const char *channel)
+{
+    argv[0] = key_dev_subs(key[0], device);
+    argv[1] = key_chn_subs(key[1], channel);
+    argv[2] = key_dev_cur(key[2], device);
+    argv[3] = key_chn(key[3], channel);
+    argv[4] = key_chn_brokers(key[4], channel);
+    argv[5] = key_dev(key[5], device);
+    argv[6] = key_chn_subs_types(key[6], channel);
+    argv[7] = KEY_CHANNELS;
+}
+
 static void sub_send(struct session *c, int64_t channel, int sub)
 {
     struct broker *b = c->b;
-    char key[7][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX], max[ARG_INT_MAX];
+    char key[SUB_NKEYS - 1][KEY_MAX], dev[ARG_INT_MAX], ch[ARG_INT_MAX], bid[ARG_INT_MAX],
+        max[ARG_INT_MAX];
     /* SUB and UNSUB take the same keys and arguments. */
-    const char *argv[] = { key_dev_subs(key[0], c->client_id), key_ch_subs(key[1], channel),
-                           key_dev_cur(key[2], c->client_id), key_ch(key[3], channel),
-                           key_ch_brokers(key[4], channel), key_dev(key[5], c->client_id),
-                           key_ch_subs_types(key[6], channel), KEY_CHANNELS,
-                           arg_int(dev, c->client_id), arg_int(ch, channel), arg_int(bid, b->id),
-                           arg_int(max, (int64_t)b->conf.max_subs) };
+    const char *argv[SUB_NKEYS + 4];
+    sub_keys(argv, key, c->client_id, arg_int(ch, channel));
+    argv[SUB_NKEYS] = arg_int(dev, c->client_id);
+    argv[SUB_NKEYS + 1] = ch;
+    argv[SUB_NKEYS + 2] = arg_int(bid, b->id);
+    argv[SUB_NKEYS + 3] = arg_int(max, (int64_t)b->conf.max_subs);
     struct sub_req *req = xmalloc(sizeof(*req));
     req->channel = channel;
     req->sub = sub;
-    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, 8, 12, argv,
-                   NULL) < 0) {
+    if (store_call(&req->call, c, sub_done, sub ? SCRIPT_SUB : SCRIPT_UNSUB, SUB_NKEYS,
+                   SUB_NKEYS + 4, argv, NULL) < 0) {
         free(req);
         session_fail(c, sub ? ERR_SUB_FAILED : ERR_UNSUB_FAILED, NULL);
         return;

@@ -104,7 +104,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     /* GONE's keys and arguments | HSET curkey, then field/value pairs */
     size_t argc = 0, max = 11 + 2 * (size_t)n;
     const char **argv = xcalloc(max, sizeof(*argv));
-    char (*fields)[ARG_INT_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
+    char (*fields)[CHAN_FIELD_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
     const struct pending **oldest = xcalloc(n ? n : 1, sizeof(*oldest));
     pending_oldest_each(c, oldest);
@@ -128,8 +128,11 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     }
     for (uint32_t i = 0; i < n; i++) {
         const struct stream_state *s = &c->streams[i];
+        const char *field = s->channel ? channel_field(b, s->channel, fields[i]) : "in";
+        if (!field)
+            continue;  /* a name left here (the session is closing) */
         cursor_format(s, oldest[i], values[i], sizeof(values[i]));
-        argv[argc++] = s->channel ? arg_int(fields[i], s->channel) : "in";
+        argv[argc++] = field;
         argv[argc++] = values[i];
     }
     if (gone)

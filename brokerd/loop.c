@@ -142,6 +142,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_ad
     imap_init(&b->clients);
     imap_init(&b->identifying);
     imap_init(&b->channels);
+    imap_init(&b->names);
     if (loop_listen(b, &b->listener, tcp, share, "tcp", b->tcp_bound, sizeof(b->tcp_bound),
                     on_accept) < 0 ||
         ws_loop_setup(b, ws, share) < 0)
@@ -175,15 +176,9 @@ void loop_teardown(struct broker *b)
         event_free(b->tick_ev);
     loop_wake_free(&b->wake);
     daemon_signals_free(&b->signals);
-    for (size_t i = 0; i < b->channels.cap; i++)
-        if (b->channels.slots[i].key) {
-            struct channel *ch = b->channels.slots[i].val;
-            free(ch->conns);
-            free(ch);
-        }
+    channel_index_free(b);
     imap_free(&b->clients);
     imap_free(&b->identifying);
-    imap_free(&b->channels);
     pending_pool_free(b);
     if (b->base)
         event_base_free(b->base);

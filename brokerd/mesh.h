@@ -59,6 +59,7 @@ mesh_handler mesh_conn_call;     /* mesh_conn.c */
 mesh_handler mesh_msg_fin;       /* mesh_fin.c */
 mesh_handler mesh_queue_pop;     /* mesh_queue.c */
 mesh_handler mesh_queue_unpop;   /* mesh_queue.c */
+mesh_handler mesh_publish;       /* mesh_chan.c */
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
@@ -107,9 +108,28 @@ int mesh_param_data(const json_t *p, size_t max, char **data, size_t *len);
 int mesh_call_text(struct broker *b, struct session *client, struct ws_service *svc,
                    const char *text, size_t len);
 
+/* msg.fin in its usual form without a request id, done without a JSON
+ * parse (mesh_fin_quick.c): 0, or -1 when text is any other frame. */
+int mesh_fin_quick(struct session *client, const char *text, size_t len);
+
 /* An event {"e":name,"p":p,"id":null} as compact JSON (malloc'd, *len
  * set); steals p. */
 char *mesh_event_text(const char *name, json_t *p, size_t *len);
+
+/* A send's params (mesh.send, mesh.publish): the optional "mid" (*has_mid
+ * says whether it came) and the data (mesh_param_data). 0, or -1 once c
+ * is answered with MESH_E_PARAMS. */
+int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data, size_t *len);
+
+/* Answers c from a script's reply r: {"s":true} for "ok", the code of
+ * its status in table (ended by a NULL status), MESH_E_STORAGE else. */
+struct mesh_status {
+    const char *status;
+    int code;
+    const char *msg;
+};
+void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
+                       const struct mesh_status *table);
 
 /* ---- limits (mesh_limits.c) ---- */
 

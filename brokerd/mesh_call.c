@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ws.h"
+#include "scripts.h"
 #include "xmalloc.h"
 
 static struct mesh_call *call_new(struct broker *b, enum mesh_role role, struct session *client,
@@ -104,6 +105,39 @@ int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, 
         return -1;
     c->redis_done = done;
     return store_send(c->b, script, call_redis_reply, c, nkeys, argc, argv, argvlen);
+}
+
+/* ---- shared by the calls that send ---- */
+
+int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data, size_t *len)
+{
+    *mid = 0;
+    *has_mid = json_object_get(c->p, "mid") != NULL;
+    if (*has_mid && mesh_param_id(c->p, "mid", mid) < 0) {
+        mesh_reply_err(c, MESH_E_PARAMS, "mid must be a message id");
+        return -1;
+    }
+    if (mesh_param_data(c->p, c->b->conf.max_msg_size, data, len) < 0) {
+        mesh_reply_err(c, MESH_E_PARAMS, "d must be 1..max-msg-size bytes of data");
+        return -1;
+    }
+    return 0;
+}
+
+void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
+                       const struct mesh_status *table)
+{
+    const char *status = script_status(r);
+    if (status && strcmp(status, "ok") == 0) {
+        mesh_reply_ok(c);
+        return;
+    }
+    for (; status && table && table->status; table++)
+        if (strcmp(status, table->status) == 0) {
+            mesh_reply_err(c, table->code, table->msg);
+            return;
+        }
+    mesh_reply_err(c, MESH_E_STORAGE, NULL);
 }
 
 /* ---- dispatch ---- */

@@ -9,6 +9,7 @@
 
 #include "broker.h"
 #include "mesh.h"
+#include "mesh_chan.h"
 #include "scripts.h"
 
 #define CONTEXT_MAX 4096
@@ -69,6 +70,8 @@ void mesh_conn_call(struct mesh_call *c)
         conn_context(c, id, a, 1);
     else if (strcmp(fn, "set_context_value") == 0)
         conn_context(c, id, a, 0);
+    else if (strcmp(fn, "subscribe") == 0 || strcmp(fn, "unsubscribe") == 0)
+        mesh_conn_subs(c, id, a, fn[0] == 's');
     else
         mesh_reply_err(c, MESH_E_CALL, "unknown function");
 }

@@ -12,6 +12,7 @@
 static const struct mesh_method mesh_methods[] = {
     /* name          roles             ws_only handler        quiet_without_id */
     { "mesh.send",   CLIENT | SERVICE, 0,      mesh_send,     0 },
+    { "mesh.publish", CLIENT | SERVICE, 0,     mesh_publish,  0 },
     { "conn.call",   SERVICE,          0,      mesh_conn_call, 0 },
     { "msg.fin",     CLIENT,           1,      mesh_msg_fin,  1 },
     { "queue.pop",   SERVICE,          1,      mesh_queue_pop, 0 },

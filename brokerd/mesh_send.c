@@ -26,22 +26,16 @@ static void send_done(struct mesh_call *c, redisReply *r)
 void mesh_send(struct mesh_call *c)
 {
     struct broker *b = c->b;
-    int64_t to, mid = 0;
+    int64_t to, mid;
+    int has_mid;
     char *data;
     size_t len;
     if (mesh_param_id(c->p, "c", &to) < 0) {
         mesh_reply_err(c, MESH_E_PARAMS, "c must be a client id");
         return;
     }
-    int has_mid = json_object_get(c->p, "mid") != NULL;
-    if (has_mid && mesh_param_id(c->p, "mid", &mid) < 0) {
-        mesh_reply_err(c, MESH_E_PARAMS, "mid must be a message id");
+    if (mesh_param_send(c, &mid, &has_mid, &data, &len) < 0)
         return;
-    }
-    if (mesh_param_data(c->p, b->conf.max_msg_size, &data, &len) < 0) {
-        mesh_reply_err(c, MESH_E_PARAMS, "d must be 1..max-msg-size bytes of data");
-        return;
-    }
     int64_t from = c->client ? c->client->client_id : 0;
     char key[4][KEY_MAX], fr[ARG_INT_MAX], t[ARG_INT_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
     const char *argv[] = { key_mesh_dup(key[0], from, mid), key_dev_in(key[1], to),

@@ -10,12 +10,15 @@
 #include "xmalloc.h"
 
 struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t expire_ms,
-                    int64_t stream, int type_filter, const char *body, size_t len)
+                    int64_t stream, int type_filter, const char *chname, const char *body,
+                    size_t len)
 {
     char line[FRAME_MSG_LINE_MAX];
     size_t ll = frame_msg_line(line, meta);
     size_t flen = FRAME_HEADER_LEN + ll + len;
-    struct msg *m = xmalloc(sizeof(*m) + flen);
+    size_t nl = chname ? strlen(chname) + 1 : 0;
+    struct msg *m = xmalloc(sizeof(*m) + flen + nl);
+    m->chname = chname ? memcpy(m->frame1 + flen, chname, nl) : NULL;
     m->refs = 1;
     m->ws1 = NULL;
     m->ws1_len = 0;
@@ -32,6 +35,13 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
     if (len)
         memcpy(m->frame1 + m->body_off, body, len);
     return m;
+}
+
+const char *msg_channel(const struct msg *m, char buf[ARG_INT_MAX])
+{
+    if (m->chname)
+        return m->chname;
+    return m->meta.channel_id ? arg_int(buf, m->meta.channel_id) : "";
 }
 
 void msg_unref(struct msg *m)

@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "broker.h"
+#include "chan.h"
 #include "numparse.h"
 
-/* The notice formats (M, K, D, Q) are in docs/DESIGN.md (the table of notices); lua/lib.lua
+/* The notice formats (M, K, D, Q, S, U) are in docs/DESIGN.md (the table of notices); lua/lib.lua
  * writes them and this file is the one that reads them. Splits n
  * space-separated fields, the last ending at '\n'; the header's length. */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
@@ -56,6 +57,73 @@ static void notice_disconnect(struct broker *b, const char *data, size_t len)
     }
 }
 
+/* "S <client_id> <channel field> <cursor>" and "U <client_id> <channel
+ * field>": the device was subscribed to the channel, or left it, by a
+ * script run elsewhere (conn.call); Redis holds that already, this loop's
+ * index follows (docs/DESIGN.md, "Channel names"). */
+static void notice_subscription(struct broker *b, const char *data, size_t len, int sub)
+{
+    const char *w[3], *name;
+    size_t wl[3], nl;
+    int64_t id, h;
+    struct session *c;
+    struct stream_state *s;
+    char line[CHAN_FIELD_MAX + 2 * ARG_INT_MAX + 120];
+    if (len - 2 >= sizeof(line))
+        return;
+    memcpy(line, data + 2, len - 2);
+    line[len - 2] = '\n';  /* the last field ends at a newline */
+    if (notice_fields(line, line + len - 1, w, wl, sub ? 3 : 2) < 0 ||
+        parse_id(w[0], wl[0], &id) < 0 || chan_field_name(w[1], wl[1], &name, &nl) < 0 ||
+        (c = imap_get(&b->clients, id)) == NULL || c->state == CS_DEAD)
+        return;
+    if (!sub) {
+        h = channel_handle(b, name, nl, 0);
+        if (h && (s = session_stream(c, h)) != NULL) {
+            channel_leave(b, c, s);
+            session_del_stream(c, s);
+            /* A cursor write of c sent before this may have put the
+             * channel's cursor back after the script dropped it. */
+            char key[KEY_MAX];
+            ((char *)w[1])[wl[1]] = '\0';
+            rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+                      (const char *[]){ "HDEL", key_dev_cur(key, id), w[1] }, NULL);
+        }
+        return;
+    }
+    ((char *)name)[nl] = '\0';
+    h = channel_handle(b, name, nl, 1);
+    if (session_stream(c, h))
+        return;
+    s = session_add_stream(c, h);
+    if (cursor_parse(w[2], wl[2], &s->sent, &s->fresh_after) < 0)
+        s->sent = s->fresh_after = (struct eid){ 0, 0 };
+    /* In Redis's order with this loop's SREM when its last subscriber
+     * left (channel.c), before the catch-up read. */
+    char key[KEY_MAX], bid[ARG_INT_MAX];
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+              (const char *[]){ "SADD", key_chn_brokers(key, name), arg_int(bid, b->id) },
+              NULL);
+    channel_join(b, c, s);
+    c->cursors_dirty = 1;
+}
+
+/* A message notice's channel field w that is not an id: the name in buf
+ * (NUL-terminated); *handle its handle here for a channel message (0: no
+ * one here subscribes to it). -1 if w is no channel field. */
+static int notice_named(struct broker *b, const char *w, size_t wl, int64_t to,
+                        int64_t *handle, char buf[CHAN_NAME_MAX + 1])
+{
+    const char *name;
+    size_t nl;
+    if (chan_field_name(w, wl, &name, &nl) < 0)
+        return -1;
+    memcpy(buf, name, nl);
+    buf[nl] = '\0';
+    *handle = to ? 0 : channel_handle(b, name, nl, 0);
+    return 0;
+}
+
 void notice_receive(struct broker *b, const char *data, size_t len)
 {
     if (len < 2 || data[0] != 'M' || data[1] != ' ') {
@@ -66,6 +134,8 @@ void notice_receive(struct broker *b, const char *data, size_t len)
             notice_disconnect(b, data, len);
         else if (len > 2 && data[0] == 'Q' && data[1] == ' ')
             queue_wake(b, data + 2, len - 2);
+        else if (len > 2 && (data[0] == 'S' || data[0] == 'U') && data[1] == ' ')
+            notice_subscription(b, data, len, data[0] == 'S');
         return;
     }
     const char *w[7];
@@ -73,21 +143,33 @@ void notice_receive(struct broker *b, const char *data, size_t len)
     int hl = notice_fields(data + 2, data + len, w, wl, 7);
     struct frame_msg_meta meta = { 0, 0, 0, 0, 1 };
     struct eid eid;
-    int64_t expire = 0, to = 0, type = 0;
+    int64_t expire = 0, to = 0, type = 0, stream = 0;
+    char namebuf[CHAN_NAME_MAX + 1];
+    const char *chname = NULL;
     if (hl < 0 || eid_parse(w[0], wl[0], &eid) < 0 ||
         parse_id(w[1], wl[1], &meta.message_id) < 0 ||
         parse_id_or_zero(w[2], wl[2], &meta.from_client_id) < 0 ||
-        parse_id_or_zero(w[3], wl[3], &meta.channel_id) < 0 ||
         parse_id_or_zero(w[4], wl[4], &expire) < 0 ||
         parse_id_or_zero(w[5], wl[5], &to) < 0 ||
         parse_id_or_zero(w[6], wl[6], &type) < 0) {
         log_warn("malformed notice dropped");
         return;
     }
+    /* An id is its own handle; another name is channel_id 0 in a TCP frame. */
+    if (parse_id_or_zero(w[3], wl[3], &meta.channel_id) == 0) {
+        stream = meta.channel_id;
+    } else if (notice_named(b, w[3], wl[3], to, &stream, namebuf) == 0) {
+        chname = namebuf;
+        if (!to && !stream)
+            return;  /* no one here subscribes to it */
+    } else {
+        log_warn("malformed notice dropped");
+        return;
+    }
     meta.timestamp_ms = (int64_t)eid.ms;
     const char *body = data + 2 + hl;
     size_t body_len = len - 2 - (size_t)hl;
-    struct msg *m = msg_new(&meta, eid, expire, to ? 0 : meta.channel_id, (int)type, body,
+    struct msg *m = msg_new(&meta, eid, expire, to ? 0 : stream, (int)type, chname, body,
                             body_len);
     if (!to) {
         deliver_channel(b, m);

@@ -60,8 +60,8 @@ static void store_resync(struct broker *b)
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
             continue;
-        char key[KEY_MAX];
-        key_ch_brokers(key, (int64_t)b->channels.slots[i].key);
+        char key[KEY_MAX], id[ARG_INT_MAX];
+        key_chn_brokers(key, channel_name(b, b->channels.slots[i].key, id));
         rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", key, bid }, NULL);
     }
     for (struct session *c = b->conns; c; c = c->next) {

@@ -1,4 +1,4 @@
-/* The Lua scripts brokerd runs in Redis (lua/broker_*.lua), each one
+/* The Lua scripts brokerd runs in Redis (lua/broker_*.lua, lua/mesh_*.lua), each one
  * atomic round trip. */
 #include "broker.h"
 #include "scripts.h"
@@ -17,4 +17,7 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_QACK] = lua_broker_qack,
     [SCRIPT_QBACK] = lua_broker_qback,
     [SCRIPT_QRECLAIM] = lua_broker_qreclaim,
+    [SCRIPT_MESH_PUBLISH] = lua_mesh_publish,
+    [SCRIPT_MESH_SUBSCRIBE] = lua_mesh_subscribe,
+    [SCRIPT_MESH_UNSUBSCRIBE] = lua_mesh_unsubscribe,
 };

@@ -1,5 +1,6 @@
 /* A session's streams: the inbox (channel 0) first, then one per
- * subscribed channel, kept sorted by channel so that finding one is a
+ * subscribed channel, kept sorted by channel handle compared as unsigned
+ * (the inbox, ids, then names' negative handles) so that finding one is a
  * binary search. A device may have max-subs of them (1,000 by default):
  * a linear scan per lookup made IDENTIFY, catch-up and cursor writes
  * quadratic in them. Sorted arrays cost no memory per idle connection,
@@ -16,7 +17,7 @@ static uint32_t streams_lower_bound(const struct session *c, int64_t channel)
     uint32_t lo = 0, hi = c->nstreams;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (c->streams[mid].channel < channel)
+        if ((uint64_t)c->streams[mid].channel < (uint64_t)channel)
             lo = mid + 1;
         else
             hi = mid;
@@ -69,8 +70,8 @@ void session_del_stream(struct session *c, struct stream_state *s)
 
 static int streams_cmp(const void *a, const void *b)
 {
-    int64_t x = ((const struct stream_state *)a)->channel;
-    int64_t y = ((const struct stream_state *)b)->channel;
+    uint64_t x = (uint64_t)((const struct stream_state *)a)->channel;
+    uint64_t y = (uint64_t)((const struct stream_state *)b)->channel;
     return (x > y) - (x < y);
 }
 

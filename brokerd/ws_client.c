@@ -247,7 +247,8 @@ static void client_message(void *owner, int opcode, const uint8_t *data, size_t 
         ws_client_text(s, "pong", 4);
         return;
     }
-    if (text && mesh_call_text(s->b, s, NULL, (const char *)data, len) == 0)
+    if (text && (mesh_fin_quick(s, (const char *)data, len) == 0 ||
+                 mesh_call_text(s->b, s, NULL, (const char *)data, len) == 0))
         return;
     mesh_upstream(s, ws_client_topic(s), !text, (const char *)data, len);
 }

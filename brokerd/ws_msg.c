@@ -28,13 +28,11 @@ static json_t *msg_data(const char *body, size_t len, int *binary)
 
 char *mesh_message_text(const struct msg *m, int64_t attempt, size_t *len)
 {
-    char mid[ARG_INT_MAX], from[ARG_INT_MAX], ch[ARG_INT_MAX] = "";
+    char mid[ARG_INT_MAX], from[ARG_INT_MAX], ch[ARG_INT_MAX];
     int binary;
     json_t *d = msg_data(m->frame1 + m->body_off, m->frame1_len - m->body_off, &binary);
-    if (m->meta.channel_id)
-        arg_int(ch, m->meta.channel_id);
     json_t *p = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}",
-                          "i", arg_int(mid, m->meta.message_id), "c", ch,
+                          "i", arg_int(mid, m->meta.message_id), "c", msg_channel(m, ch),
                           "f", arg_int(from, m->meta.from_client_id),
                           "ts", (json_int_t)m->meta.timestamp_ms, "a", (json_int_t)attempt,
                           "t", binary ? "binary" : "text", "d", d);

@@ -15,9 +15,37 @@ char *key_dev(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, "")
 char *key_dev_subs(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":subs"); }
 char *key_dev_cur(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":cur"); }
 char *key_dev_in(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":in"); }
-char *key_ch(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ""); }
-char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":subs"); }
-char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key1(buf, "pg:ch:", c, ":brokers"); }
+/* A channel's key: "pg:ch:", its name escaped, suffix. */
+static char *key_channel(char buf[KEY_MAX], const char *name, const char *suffix)
+{
+    size_t n = (size_t)snprintf(buf, KEY_MAX, "pg:ch:");
+    for (; *name && n + 4 < KEY_MAX; name++) {
+        if (*name == '%' || *name == ':')
+            n += (size_t)snprintf(buf + n, KEY_MAX - n, "%%%02X", (unsigned char)*name);
+        else
+            buf[n++] = *name;
+    }
+    snprintf(buf + n, KEY_MAX - n, "%s", suffix);
+    return buf;
+}
+
+/* The same for a channel id: its name is the id in decimal. */
+static char *key_channel_id(char buf[KEY_MAX], int64_t c, const char *suffix)
+{
+    char name[ARG_INT_MAX];
+    return key_channel(buf, arg_int(name, c), suffix);
+}
+
+char *key_ch(char buf[KEY_MAX], int64_t c) { return key_channel_id(buf, c, ""); }
+char *key_ch_subs(char buf[KEY_MAX], int64_t c) { return key_channel_id(buf, c, ":subs"); }
+char *key_ch_brokers(char buf[KEY_MAX], int64_t c) { return key_channel_id(buf, c, ":brokers"); }
+char *key_chn(char buf[KEY_MAX], const char *n) { return key_channel(buf, n, ""); }
+char *key_chn_subs(char buf[KEY_MAX], const char *n) { return key_channel(buf, n, ":subs"); }
+char *key_chn_brokers(char buf[KEY_MAX], const char *n) { return key_channel(buf, n, ":brokers"); }
+char *key_chn_subs_types(char buf[KEY_MAX], const char *n)
+{
+    return key_channel(buf, n, ":subs:types");
+}
 char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:", b, ""); }
 char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:", b, ""); }
 char *key_dups(char buf[KEY_MAX], int64_t from) { return key1(buf, "pg:dups:", from, ""); }
@@ -51,7 +79,7 @@ char *arg_int(char buf[ARG_INT_MAX], int64_t v)
 char *key_dev_freed(char buf[KEY_MAX], int64_t d) { return key1(buf, "pg:dev:", d, ":freed"); }
 char *key_ch_subs_types(char buf[KEY_MAX], int64_t c)
 {
-    return key1(buf, "pg:ch:", c, ":subs:types");
+    return key_channel_id(buf, c, ":subs:types");
 }
 
 char *key_serial(char buf[KEY_SERIAL_MAX], int64_t type, const char *serial)

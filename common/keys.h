@@ -7,7 +7,7 @@
 #define PG_KEYS_H
 #include <stdint.h>
 
-#define KEY_MAX 64               /* longest: "pg:dup:" + two int64 */
+#define KEY_MAX 416              /* longest: "pg:ch:" + a 128-byte name escaped + ":subs:types" */
 #define ARG_INT_MAX 24           /* "-9223372036854775808" and a NUL */
 
 /* Keys without an id. */
@@ -24,9 +24,16 @@ char *key_dev(char buf[KEY_MAX], int64_t device);         /* pg:dev:{d} */
 char *key_dev_subs(char buf[KEY_MAX], int64_t device);    /* pg:dev:{d}:subs */
 char *key_dev_cur(char buf[KEY_MAX], int64_t device);     /* pg:dev:{d}:cur */
 char *key_dev_in(char buf[KEY_MAX], int64_t device);      /* pg:dev:{d}:in */
+/* A channel's keys take its name, '%' and ':' escaped as %25 and %3A so
+ * that no name spells another channel's key (docs/DESIGN.md, "Channel
+ * names"); the int64 forms are those of a channel id, the same bytes. */
 char *key_ch(char buf[KEY_MAX], int64_t channel);         /* pg:ch:{c} */
 char *key_ch_subs(char buf[KEY_MAX], int64_t channel);    /* pg:ch:{c}:subs */
 char *key_ch_brokers(char buf[KEY_MAX], int64_t channel); /* pg:ch:{c}:brokers */
+char *key_chn(char buf[KEY_MAX], const char *name);          /* pg:ch:{c} */
+char *key_chn_subs(char buf[KEY_MAX], const char *name);     /* pg:ch:{c}:subs */
+char *key_chn_brokers(char buf[KEY_MAX], const char *name);  /* pg:ch:{c}:brokers */
+char *key_chn_subs_types(char buf[KEY_MAX], const char *name); /* pg:ch:{c}:subs:types */
 char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid); /* pg:dup:{from}:{mid} */
 char *key_dups(char buf[KEY_MAX], int64_t from);             /* pg:dups:{from} */
 /* A mesh send's (sender, mid): pg:mdup:{from}:{mid}, and pg:mdup:s:{mid}

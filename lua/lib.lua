@@ -21,10 +21,13 @@ function pg.key_dev_subs(d) return 'pg:dev:' .. d .. ':subs' end
 function pg.key_dev_cur(d) return 'pg:dev:' .. d .. ':cur' end
 function pg.key_dev_in(d) return 'pg:dev:' .. d .. ':in' end
 function pg.key_dev_freed(d) return 'pg:dev:' .. d .. ':freed' end
-function pg.key_ch(c) return 'pg:ch:' .. c end
-function pg.key_ch_subs(c) return 'pg:ch:' .. c .. ':subs' end
-function pg.key_ch_subs_types(c) return 'pg:ch:' .. c .. ':subs:types' end
-function pg.key_ch_brokers(c) return 'pg:ch:' .. c .. ':brokers' end
+-- A channel's name in its keys: '%' and ':' escaped as %25 and %3A, so
+-- that no name ("a:subs") spells another channel's key; an id is as it is.
+function pg.key_chname(c) return (string.gsub(c, '[%%:]', {['%'] = '%25', [':'] = '%3A'})) end
+function pg.key_ch(c) return 'pg:ch:' .. pg.key_chname(c) end
+function pg.key_ch_subs(c) return 'pg:ch:' .. pg.key_chname(c) .. ':subs' end
+function pg.key_ch_subs_types(c) return 'pg:ch:' .. pg.key_chname(c) .. ':subs:types' end
+function pg.key_ch_brokers(c) return 'pg:ch:' .. pg.key_chname(c) .. ':brokers' end
 function pg.key_dup(from, mid) return 'pg:dup:' .. from .. ':' .. mid end
 function pg.key_dups(from) return 'pg:dups:' .. from end
 function pg.key_serial(ty, serial) return 'pg:serial:' .. ty .. ':' .. serial end
@@ -48,6 +51,19 @@ pg.KEY_API_CLIENTS = 'pg:api:clients'
 pg.KEY_NEXT_DEVICE_ID = 'pg:next_device_id'
 pg.KEY_NEXT_PUT_ID = 'pg:next_put_id'
 pg.KEY_QF_BROKERS = 'pg:qf:brokers'
+
+-- ---- channel names (docs/DESIGN.md, "Channel names"; common/chan.c) ----
+-- An id: [1-9][0-9]*, at most 2^63-1 (19 digits compare as strings).
+function pg.chan_is_id(c)
+  return string.find(c, '^[1-9]%d*$') ~= nil and
+    (#c < 19 or (#c == 19 and c <= '9223372036854775807'))
+end
+-- A channel field (a stream entry's c, a notice's channel, a field of
+-- pg:dev:{d}:cur): an id as it is, any other name as '~' .. name.
+function pg.chan_field(c)
+  if pg.chan_is_id(c) then return c end
+  return '~' .. c
+end
 
 -- ---- replies, time ----
 function pg.reply(status, ...) return {status, ...} end
@@ -84,6 +100,9 @@ function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 function pg.notice_drop(d) return 'D ' .. d end
 -- Wake-up: topic t's queue got frames (brokerd/queue.c pops them).
 function pg.notice_wake(t) return 'Q ' .. t end
+-- Device d was subscribed to channel field f, reading from cursor cur; or left it.
+function pg.notice_sub(d, f, cur) return 'S ' .. d .. ' ' .. f .. ' ' .. cur end
+function pg.notice_unsub(d, f) return 'U ' .. d .. ' ' .. f end
 -- Tells broker bk (the device's hash's 'broker', '' or nil: offline) to
 -- close device d; returns how many brokers heard it (0: none).
 function pg.drop(bk, d)
@@ -210,6 +229,50 @@ function pg.inbox_unfinished(inbox, cur, freed)
   end
 end
 
+-- ---- subscriptions (SUB, UNSUB, conn.call subscribe/unsubscribe) ----
+-- k: a device's and a channel's keys, {dsubs = pg:dev:{d}:subs, csubs =
+-- pg:ch:{c}:subs, cur = pg:dev:{d}:cur, stream = pg:ch:{c}, brokers =
+-- pg:ch:{c}:brokers, dev = pg:dev:{d}, types = pg:ch:{c}:subs:types,
+-- channels = pg:channels}.
+function pg.sub_keys(keys, i)
+  return {dsubs = keys[i], csubs = keys[i + 1], cur = keys[i + 2], stream = keys[i + 3],
+    brokers = keys[i + 4], dev = keys[i + 5], types = keys[i + 6], channels = keys[i + 7]}
+end
+
+-- Device d subscribes to channel c; broker (nil: none) hears of its
+-- messages from now on. Returns d's cursor in c: a new subscriber starts
+-- after the newest entry. The caller checks max-subs (pg.sub_room).
+function pg.sub(k, d, c, broker)
+  redis.call('SADD', k.dsubs, c)
+  if broker then redis.call('SADD', k.brokers, broker) end
+  if redis.call('SADD', k.csubs, d) == 1 then pg.count_sub(k.types, k.dev, k.channels, c, 1) end
+  local f = pg.chan_field(c)
+  local cur = redis.call('HGET', k.cur, f)
+  if not cur then
+    local last = redis.call('XREVRANGE', k.stream, '+', '-', 'COUNT', 1)
+    local at = #last > 0 and last[1][1] or '0-0'
+    cur = pg.cursor(at, at)
+    redis.call('HSET', k.cur, f, cur)
+  end
+  return cur
+end
+
+-- Whether device subscriptions set dsubs has room for channels cs (those
+-- it does not hold yet) under max.
+function pg.sub_room(dsubs, cs, max)
+  local new = 0
+  for _, c in ipairs(cs) do new = new + (1 - redis.call('SISMEMBER', dsubs, c)) end
+  return new == 0 or redis.call('SCARD', dsubs) + new <= tonumber(max)
+end
+
+-- Device d leaves channel c (the broker leaves the channel's brokers when
+-- its last local subscriber goes, brokerd/channel.c).
+function pg.unsub(k, d, c)
+  redis.call('SREM', k.dsubs, c)
+  if redis.call('SREM', k.csubs, d) == 1 then pg.count_sub(k.types, k.dev, k.channels, c, -1) end
+  redis.call('HDEL', k.cur, pg.chan_field(c))
+end
+
 -- ---- subscriber counts ----
 -- Counts a subscriber of channel ch in (delta 1) or out (-1): per device
 -- type in hash types (the type read from the device's hash dev), and in
@@ -260,7 +323,9 @@ end
 function pg.unread(k, now, ty, limit, fn, budget)
   local list = {{'in', k.inbox}}
   local left = budget or limit * 1000000
-  for _, c in ipairs(redis.call('SMEMBERS', k.subs)) do list[#list + 1] = {c, pg.key_ch(c)} end
+  for _, c in ipairs(redis.call('SMEMBERS', k.subs)) do
+    list[#list + 1] = {pg.chan_field(c), pg.key_ch(c)}
+  end
   for _, s in ipairs(list) do
     local start = pg.start(k, s[1])
     if start and left > 0 then

@@ -110,7 +110,7 @@ class AdminAuth(AdminTestCase):
         self.bad("GET", "/api/channels?limit=5")
         st, rep = self.get("/api/channels")
         self.assertEqual(st, 200, rep)
-        self.assertIn({"channel_id": ch, "subscribers": 1}, rep["channels"])
+        self.assertIn({"channel": str(ch), "channel_id": ch, "subscribers": 1}, rep["channels"])
 
     def test_disconnect_needs_the_token(self):
         d = self.connected(ANDROID)

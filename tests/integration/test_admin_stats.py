@@ -41,7 +41,9 @@ class Stats(AdminTestCase):
         st, rep = self.get("/api/device?" + (query if isinstance(query, str)
                                              else urllib.parse.urlencode(query)))
         if st == 200 and isinstance(rep.get("subscriptions"), list):
-            rep["subscriptions"] = sorted(rep["subscriptions"])
+            # ids (numbers) first, then names (strings)
+            rep["subscriptions"] = sorted(rep["subscriptions"],
+                                          key=lambda v: (isinstance(v, str), v))
         return st, rep
 
     # -- /stats
@@ -195,6 +197,16 @@ class Stats(AdminTestCase):
         self.assertTrue(got, "after disconnecting: %r" % (self.lookup({"id": d.device_id}),))
         self.assertEqual(self.lookup({"serial_no": d.serial, "device_type": ANDROID}),
                          (200, off))
+
+    def test_device_lookup_names_channels_that_are_not_ids(self):
+        d = self.device(device_type=PC)
+        d.register()
+        c = new_id()
+        d.connect(subs=[c])
+        d.close()
+        # a name a service subscribed it to (conn.call subscribe), as Redis holds it
+        self.cluster.redis.cmd("SADD", "pg:dev:%d:subs" % d.device_id, "news", "007")
+        self.assertEqual(self.lookup({"id": d.device_id})[1]["subscriptions"], [c, "007", "news"])
 
     def test_device_lookup_registered_only_and_pending(self):
         d = self.device(device_type=PC)        # no name
@@ -356,7 +368,7 @@ class Channels(AdminTestCase):
         self.assertEqual(self.get("/api/channels"), (200, {"channels": []}))
         sevens = [self.connected(ANDROID, subs=[7]) for _ in range(3)]
         eight = self.connected(ANDROID, subs=[8])
-        want = [{"channel_id": 7, "subscribers": 3}, {"channel_id": 8, "subscribers": 1}]
+        want = [{"channel": "7", "channel_id": 7, "subscribers": 3}, {"channel": "8", "channel_id": 8, "subscribers": 1}]
         self.assertEqual(self.get("/api/channels"), (200, {"channels": want}))
         self.assertEqual(self.get("/api/channels?limit=1"), (200, {"channels": want[:1]}))
         self.assertEqual(self.get("/api/channels?limit=100"), (200, {"channels": want}))
@@ -367,17 +379,17 @@ class Channels(AdminTestCase):
         # UNSUB drops the count; a channel with none left is gone
         sevens[0].unsub(7)
         self.assertEqual(self.get("/api/channels"),
-                         (200, {"channels": [{"channel_id": 7, "subscribers": 2},
-                                             {"channel_id": 8, "subscribers": 1}]}))
+                         (200, {"channels": [{"channel": "7", "channel_id": 7, "subscribers": 2},
+                                             {"channel": "8", "channel_id": 8, "subscribers": 1}]}))
         eight.unsub(8)
         sevens[2].unsub(7)
         self.assertEqual(self.get("/api/channels"),
-                         (200, {"channels": [{"channel_id": 7, "subscribers": 1}]}))
+                         (200, {"channels": [{"channel": "7", "channel_id": 7, "subscribers": 1}]}))
         # 8 becomes the busiest
         more = [self.connected(ANDROID, subs=[8]) for _ in range(2)]
         self.assertEqual(self.get("/api/channels"),
-                         (200, {"channels": [{"channel_id": 8, "subscribers": 2},
-                                             {"channel_id": 7, "subscribers": 1}]}))
+                         (200, {"channels": [{"channel": "8", "channel_id": 8, "subscribers": 2},
+                                             {"channel": "7", "channel_id": 7, "subscribers": 1}]}))
         self.assertTrue(more)
 
     def test_channels_limit(self):

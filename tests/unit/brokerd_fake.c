@@ -68,7 +68,7 @@ struct msg *fake_msg(int64_t mid, int64_t stream, uint64_t ms, uint64_t seq)
 {
     struct frame_msg_meta meta = { mid, stream, 5, (int64_t)ms, 1 };
     struct eid eid = { ms, seq };
-    return msg_new(&meta, eid, 0, stream, 0, "body", 4);
+    return msg_new(&meta, eid, 0, stream, 0, NULL, "body", 4);
 }
 
 /* ---- stubs ---- */
@@ -83,4 +83,11 @@ void session_token(const struct session *c, char buf[SESSION_TOKEN_MAX])
 {
     snprintf(buf, SESSION_TOKEN_MAX, "%lld:%llu", (long long)c->b->id,
              (unsigned long long)c->nonce);
+}
+
+char *channel_field(struct broker *b, int64_t handle, char buf[CHAN_FIELD_MAX])
+{
+    (void)b;
+    snprintf(buf, CHAN_FIELD_MAX, "%lld", (long long)handle);
+    return buf;
 }
