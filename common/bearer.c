@@ -4,7 +4,7 @@
 
 #include <event2/http.h>
 
-#include "sha256.h"
+#include "digest.h"
 
 int bearer_ok(struct evhttp_request *req, const char *want)
 {
@@ -14,10 +14,10 @@ int bearer_ok(struct evhttp_request *req, const char *want)
     static const char prefix[] = "Bearer ";
     /* Compare digests: equal length, so the time does not depend on where
      * the token differs, nor on its length. */
-    unsigned char dw[SHA256_LEN], dg[SHA256_LEN];
+    unsigned char dw[DIGEST_LEN], dg[DIGEST_LEN];
     int shaped = got && strncmp(got, prefix, sizeof(prefix) - 1) == 0;
     const char *tok = shaped ? got + sizeof(prefix) - 1 : "";
-    hmac_sha256("pushgate-bearer", 15, want, strlen(want), dw);
-    hmac_sha256("pushgate-bearer", 15, tok, strlen(tok), dg);
-    return shaped && ct_memcmp(dw, dg, SHA256_LEN) == 0;
+    digest_hmac("pushgate-bearer", 15, want, strlen(want), dw);
+    digest_hmac("pushgate-bearer", 15, tok, strlen(tok), dg);
+    return shaped && digest_equal_ct(dw, dg, DIGEST_LEN) == 0;
 }
