@@ -10,6 +10,7 @@
 
 #include "broker.h"
 #include "proto.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 /* An idle device costs about 1.5 KB of which its tcp_conn is a tenth: keep
@@ -28,6 +29,12 @@ static struct tcp_conn *tcp_of(struct session *s)
 }
 
 static void tcp_process(struct tcp_conn *t);
+
+/* The socket's bufferevent: bev itself, or the bottom of its layers. */
+static struct bufferevent *tcp_sock(const struct tcp_conn *t)
+{
+    return t->layered ? tcp_layers_bottom(t->bev) : t->bev;
+}
 
 /* ---- output ---- */
 
@@ -62,7 +69,7 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
     /* Over the cap nothing more is queued: the flush at the end of this
      * pass closes the client (tcp_flush). The message stays pending, so its
      * entry stays in the device's cursor, for its next connection. */
-    if (evbuffer_get_length(out) > s->b->conf.max_output_bytes)
+    if (s->ops->queued(s) > s->b->conf.max_output_bytes)
         return -1;
     if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
         evbuffer_add(out, m->frame1, m->frame1_len);
@@ -92,7 +99,9 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
 static size_t tcp_queued(const struct session *s)
 {
     const struct tcp_conn *t = (const struct tcp_conn *)s;
-    return t->bev ? evbuffer_get_length(bufferevent_get_output(t->bev)) : 0;
+    if (!t->bev)
+        return 0;
+    return t->layered ? tcp_layers_queued(t->bev) : evbuffer_get_length(bufferevent_get_output(t->bev));
 }
 
 static void tcp_response(struct session *s, const char *text)
@@ -117,12 +126,12 @@ static void tcp_drained(struct tcp_conn *t)
         tcp_process(t);
         return;
     }
-    if (t->lingering)
-        return;
+    if (t->lingering || tcp_queued(&t->s) > 0)
+        return;  /* layers: the socket's output draining marks t again */
     /* Closing a socket with unread input makes the kernel send a reset,
      * which can destroy the last frames in flight. Send our FIN instead
      * and drop what still comes until the peer closes (or the grace ends). */
-    shutdown(bufferevent_getfd(t->bev), SHUT_WR);
+    shutdown(bufferevent_getfd(tcp_sock(t)), SHUT_WR);
     t->lingering = 1;
     log_debug("session %p: write side shut, lingering", (void *)t);
 }
@@ -140,18 +149,22 @@ static void tcp_flush(struct session *s)
     struct tcp_conn *t = tcp_of(s);
     if (!t->bev)
         return;
-    struct evbuffer *out = bufferevent_get_output(t->bev);
-    if (evbuffer_get_length(out) == 0)
+    /* With layers, what they made of the frames is in the socket's output. */
+    struct bufferevent *sock = tcp_sock(t);
+    struct evbuffer *out = bufferevent_get_output(sock);
+    if (evbuffer_get_length(out) == 0 && !t->layered)
         return;
     /* A bufferevent keeps the front of its output frozen so that only it
      * drains it; this is the write it would have made, done earlier. An
      * error (a reset peer) is left for the bufferevent to find. */
     evbuffer_unfreeze(out, 1);
+    t->flushing = 1;
     /* One writev takes at most 128 chains (each large frame is a chain). */
-    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(t->bev)) > 0)
+    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(sock)) > 0)
         ;
+    t->flushing = 0;
     evbuffer_freeze(out, 1);
-    size_t left = evbuffer_get_length(out);
+    size_t left = tcp_queued(s);
     if (left > s->b->conf.max_output_bytes) {
         /* A client that does not read: what it had not FINed stays in
          * Redis (its cursors start at its oldest pending entry). */
@@ -161,27 +174,43 @@ static void tcp_flush(struct session *s)
         session_close(s);
         return;
     }
-    if (left > 0)
+    if (evbuffer_get_length(out) > 0)
         return;
     /* All out: take back the write watch asked for in this pass. The
      * drained output then gets what the bufferevent's write callback
      * would have done. */
-    event_del(&t->bev->ev_write);
-    tcp_drained(t);
+    event_del(&sock->ev_write);
+    if (left == 0)
+        tcp_drained(t);  /* else a TLS handshake holds it: the layers go on */
 }
 
 static void tcp_finish(struct session *s)
 {
     struct tcp_conn *t = tcp_of(s);
     /* The write callback goes on once the output is out. */
-    if (evbuffer_get_length(bufferevent_get_output(t->bev)) == 0)
+    if (tcp_queued(s) == 0)
         tcp_drained(t);
+}
+
+/* With layers: the socket's output went out by its own write event. The
+ * flush at the end of the pass finishes a close, or resumes input. */
+static void tcp_sock_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                             void *arg)
+{
+    struct tcp_conn *t = arg;
+    if (info->n_deleted && !t->flushing && evbuffer_get_length(buf) == 0)
+        output_mark(&t->s);
 }
 
 static void tcp_close(struct session *s)
 {
     struct tcp_conn *t = tcp_of(s);
-    /* Safe inside the bufferevent's own callbacks: libevent defers. */
+    if (!t->bev)
+        return;
+    if (t->layered)
+        evbuffer_remove_cb(bufferevent_get_output(tcp_sock(t)), tcp_sock_drained, t);
+    /* Safe inside the bufferevent's own callbacks: libevent defers. With
+     * layers, each frees the one below. */
     bufferevent_free(t->bev);
     t->bev = NULL;
 }
@@ -189,6 +218,40 @@ static void tcp_close(struct session *s)
 static void tcp_resume(struct session *s)
 {
     tcp_process(tcp_of(s));
+}
+
+static void tcp_on_read(struct bufferevent *bev, void *arg);
+static void tcp_on_write(struct bufferevent *bev, void *arg);
+static void tcp_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* The largest input worth buffering: a line, a body size and the largest body. */
+static size_t tcp_read_max(const struct broker *b)
+{
+    size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
+    return body_max + 4 + PROTO_MAX_LINE + 64;
+}
+
+static int tcp_upgrade(struct session *s, int tls, int level)
+{
+    struct tcp_conn *t = tcp_of(s);
+    struct bufferevent *sock = t->bev;
+    struct bufferevent *top = tcp_layers_stack(sock, tls ? s->b->proc->tls : NULL, level,
+                                               tcp_read_max(s->b));
+    if (!top) {
+        t->bev = NULL;  /* freed with the layers made */
+        return -1;
+    }
+    t->bev = top;
+    t->layered = 1;
+    bufferevent_setcb(top, tcp_on_read, tcp_on_write, tcp_on_event, t);
+    bufferevent_enable(top, EV_READ | EV_WRITE);
+    evbuffer_add_cb(bufferevent_get_output(sock), tcp_sock_drained, t);
+    /* What the client sent after IDENTIFY was read in clear and waits in
+     * the socket's input: it goes through the layers (a client that goes
+     * on in clear fails the TLS handshake), once this pass is done. */
+    if (evbuffer_get_length(bufferevent_get_input(sock)) > 0)
+        bufferevent_trigger(sock, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    return 0;
 }
 
 static const struct transport_ops tcp_ops = {
@@ -202,6 +265,7 @@ static const struct transport_ops tcp_ops = {
     .finish = tcp_finish,
     .close = tcp_close,
     .resume = tcp_resume,
+    .upgrade = tcp_upgrade,
 };
 
 /* ---- input ---- */
@@ -227,7 +291,7 @@ static void tcp_process(struct tcp_conn *t)
     uint32_t size;
     while (t->bev && s->state == CS_OPEN) {
         struct evbuffer *in = bufferevent_get_input(t->bev);
-        if (evbuffer_get_length(bufferevent_get_output(t->bev)) > SESSION_OUTPUT_PAUSE_BYTES)
+        if (tcp_queued(s) > SESSION_OUTPUT_PAUSE_BYTES)
             return;  /* resumed by the write callback */
         switch (t->input) {
         case TCP_MAGIC:
@@ -300,10 +364,13 @@ static void tcp_on_write(struct bufferevent *bev, void *arg)
 static void tcp_on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct tcp_conn *t = arg;
-    (void)bev;
+    char why[160];
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        log_debug("session %p client %lld: %s", (void *)t, (long long)t->s.client_id,
-                  (what & BEV_EVENT_EOF) ? "closed by peer" : "socket error");
+        /* With TLS, an error is the handshake's or a record's; deflate's
+         * is a stream that does not inflate. */
+        log_debug("session %p client %lld: %s%s%s", (void *)t, (long long)t->s.client_id,
+                  (what & BEV_EVENT_EOF) ? "closed by peer" : "error",
+                  t->layered ? ": " : "", t->layered ? tls_error(bev, why, sizeof(why)) : "");
         session_close(&t->s);
     }
 }
@@ -323,9 +390,7 @@ void tcp_accept(struct broker *b, int fd)
     struct tcp_conn *t = xcalloc(1, sizeof(*t));  /* input 0: TCP_MAGIC */
     t->bev = bev;
     session_init(&t->s, b, &tcp_ops);
-    /* Bound the input: a line, a body size and the largest body. */
-    size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
-    bufferevent_setwatermark(bev, EV_READ, 0, body_max + 4 + PROTO_MAX_LINE + 64);
+    bufferevent_setwatermark(bev, EV_READ, 0, tcp_read_max(b));
     bufferevent_setcb(bev, tcp_on_read, tcp_on_write, tcp_on_event, t);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

@@ -634,7 +634,11 @@ class Client:
             chunk = b""
         if not chunk:
             self.eof = True
-        self.buf += chunk
+        self.buf += self.decode_in(chunk)
+        return chunk
+
+    def decode_in(self, chunk):
+        """What the bytes read mean (lib.layers inflates them)."""
         return chunk
 
     def _take_frame(self):

@@ -1,0 +1,16 @@
+/* Raw deflate (RFC 1951, no zlib header) both ways over a bufferevent,
+ * through zlib, as SPEC 2.8 says: what is written is compressed and sync
+ * flushed at the end of every write; what is read is inflated, never more
+ * at once than the reader's high watermark leaves room for, so a small
+ * input that inflates to a lot costs no more memory than plain input. A
+ * stream that does not inflate is a BEV_EVENT_ERROR. */
+#ifndef PG_DEFLATE_BEV_H
+#define PG_DEFLATE_BEV_H
+
+struct bufferevent;
+
+/* Over under (taken: freed with the result), compressing at level 1..9.
+ * NULL on failure, under untouched. */
+struct bufferevent *deflate_bev_new(struct bufferevent *under, int level);
+
+#endif
