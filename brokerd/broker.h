@@ -393,6 +393,8 @@ struct bufferevent *tcp_layers_stack(struct bufferevent *sock, struct ssl_ctx_st
 struct bufferevent *tcp_layers_bottom(struct bufferevent *top);
 /* Output bytes held in every layer, the socket's included. */
 size_t tcp_layers_queued(struct bufferevent *top);
+/* After the top's input was read: what waits below comes in the next pass. */
+void tcp_layers_refill(struct bufferevent *top);
 
 /* output.c: what was written in this loop pass goes out at its end */
 /* s has written: flush it at the end of the pass (transports call it). */

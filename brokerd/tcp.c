@@ -30,6 +30,15 @@ static struct tcp_conn *tcp_of(struct session *s)
 
 static void tcp_process(struct tcp_conn *t);
 
+/* Runs the commands read; with layers, what they still hold below is read
+ * in the next loop pass, a bounded piece at a time (tcp_layers_refill). */
+static void tcp_input(struct tcp_conn *t)
+{
+    tcp_process(t);
+    if (t->bev && t->layered && t->s.state == CS_OPEN)
+        tcp_layers_refill(t->bev);
+}
+
 /* The socket's bufferevent: bev itself, or the bottom of its layers. */
 static struct bufferevent *tcp_sock(const struct tcp_conn *t)
 {
@@ -123,7 +132,7 @@ static void tcp_ack(struct session *s, int ok, int64_t message_id, int64_t clien
 static void tcp_drained(struct tcp_conn *t)
 {
     if (t->s.state != CS_CLOSING) {
-        tcp_process(t);
+        tcp_input(t);
         return;
     }
     if (t->lingering || tcp_queued(&t->s) > 0)
@@ -217,7 +226,7 @@ static void tcp_close(struct session *s)
 
 static void tcp_resume(struct session *s)
 {
-    tcp_process(tcp_of(s));
+    tcp_input(tcp_of(s));
 }
 
 static void tcp_on_read(struct bufferevent *bev, void *arg);
@@ -244,6 +253,10 @@ static int tcp_upgrade(struct session *s, int tls, int level)
     t->bev = top;
     t->layered = 1;
     bufferevent_setcb(top, tcp_on_read, tcp_on_write, tcp_on_event, t);
+    /* Draining the top's input lets TLS read on and call tcp_on_read at
+     * once, inside tcp_process: commands would run out of order. Deferred,
+     * that read comes in a pass of its own (and deflate's: tcp_input). */
+    evbuffer_defer_callbacks(bufferevent_get_input(top), s->b->base);
     bufferevent_enable(top, EV_READ | EV_WRITE);
     evbuffer_add_cb(bufferevent_get_output(sock), tcp_sock_drained, t);
     /* What the client sent after IDENTIFY was read in clear and waits in
@@ -352,7 +365,7 @@ static void tcp_on_read(struct bufferevent *bev, void *arg)
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
-    tcp_process(t);
+    tcp_input(t);
 }
 
 static void tcp_on_write(struct bufferevent *bev, void *arg)

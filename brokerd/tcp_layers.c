@@ -50,3 +50,18 @@ size_t tcp_layers_queued(struct bufferevent *top)
         n += evbuffer_get_length(bufferevent_get_output(top));
     return n;
 }
+
+/* libevent 2.1's filter stops reading when its reader's input is full and
+ * starts again only when more bytes arrive below: what already arrived
+ * would wait. Read again in the next loop pass, where the reader has
+ * room (one refill a pass: input that inflates a thousandfold cannot
+ * hold the loop). */
+void tcp_layers_refill(struct bufferevent *top)
+{
+    struct bufferevent *under = bufferevent_get_underlying(top);
+    size_t high;
+    bufferevent_getwatermark(top, EV_READ, NULL, &high);
+    if (under && evbuffer_get_length(bufferevent_get_input(under)) > 0 &&
+        evbuffer_get_length(bufferevent_get_input(top)) < high)
+        bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}

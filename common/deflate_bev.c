@@ -22,8 +22,20 @@
 
 struct deflate_ctx {
     z_stream in, out;
+    struct bufferevent *bev;     /* the filter */
     int ended;                   /* the peer's stream ended: nothing may follow */
+    int failed;
 };
+
+/* libevent 2.1 drops a filter's BEV_ERROR on input: say it as an event. */
+static enum bufferevent_filter_result deflate_fail(struct deflate_ctx *c)
+{
+    if (!c->failed)
+        bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING,
+                                  BEV_TRIG_DEFER_CALLBACKS);
+    c->failed = 1;
+    return BEV_ERROR;
+}
 
 /* Runs zlib over the first piece of src into dst, at most room bytes;
  * returns zlib's status, *used and *made what moved. */
@@ -56,14 +68,16 @@ deflate_bev_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
     struct deflate_ctx *c = arg;
     size_t room = limit > 0 ? (size_t)limit : CHUNK, used, made, total = 0;
     (void)mode;
+    if (c->failed)
+        return BEV_ERROR;
     while (room > 0 && evbuffer_get_length(src) > 0) {
         if (c->ended)
-            return BEV_ERROR;
+            return deflate_fail(c);
         int r = zrun(&c->in, 1, src, dst, room, Z_SYNC_FLUSH, &used, &made);
         if (r == Z_STREAM_END)
             c->ended = 1;
         else if (r != Z_OK && r != Z_BUF_ERROR)
-            return BEV_ERROR;
+            return deflate_fail(c);
         room -= made;
         total += made;
         if (used == 0 && made == 0)
@@ -121,5 +135,7 @@ struct bufferevent *deflate_bev_new(struct bufferevent *under, int level)
                                                      BEV_OPT_CLOSE_ON_FREE, deflate_ctx_free, c);
     if (!bev)
         deflate_ctx_free(c);
+    else
+        c->bev = bev;
     return bev;
 }

@@ -989,6 +989,20 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def sanitized(binary):
+    """ASan keeps freed memory in quarantine: RSS says nothing there."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 # ---------------------------------------------------------------- /metrics
 
 # Prometheus text exposition format, 0.0.4: a sample line, # HELP, # TYPE
