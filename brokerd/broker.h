@@ -219,7 +219,7 @@ struct tcp_conn {
     uint8_t lingering;           /* write side shut; input dropped until the peer's EOF */
     uint8_t body_refused;        /* the line was refused: read and drop its body */
     uint8_t body_cmd;            /* the command whose body is awaited (cmd.c's index) */
-    uint8_t layered;             /* TLS or deflate is stacked: bev is the top (tcp_layers.c) */
+    uint8_t layered;             /* TLS or deflate is stacked: bev is the top (layers.h) */
     uint8_t flushing;            /* tcp_flush is writing the socket */
 };
 
@@ -385,16 +385,6 @@ static inline void session_write_msg(struct session *s, struct msg *m, int64_t a
 
 /* tcp.c: the TCP transport */
 void tcp_accept(struct broker *b, int fd);
-
-/* tcp_layers.c: TLS and deflate over a device's socket (SPEC 2.8) */
-struct bufferevent *tcp_layers_stack(struct bufferevent *sock, struct ssl_ctx_st *tls,
-                                     int level, size_t read_max);
-/* The socket's bufferevent under the layers. */
-struct bufferevent *tcp_layers_bottom(struct bufferevent *top);
-/* Output bytes held in every layer, the socket's included. */
-size_t tcp_layers_queued(struct bufferevent *top);
-/* After the top's input was read: what waits below comes in the next pass. */
-void tcp_layers_refill(struct bufferevent *top);
 
 /* output.c: what was written in this loop pass goes out at its end */
 /* s has written: flush it at the end of the pass (transports call it). */

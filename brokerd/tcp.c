@@ -10,7 +10,7 @@
 
 #include "broker.h"
 #include "proto.h"
-#include "tls.h"
+#include "layers.h"
 #include "xmalloc.h"
 
 /* An idle device costs about 1.5 KB of which its tcp_conn is a tenth: keep
@@ -31,18 +31,18 @@ static struct tcp_conn *tcp_of(struct session *s)
 static void tcp_process(struct tcp_conn *t);
 
 /* Runs the commands read; with layers, what they still hold below is read
- * in the next loop pass, a bounded piece at a time (tcp_layers_refill). */
+ * in the next loop pass, a bounded piece at a time (layers_refill). */
 static void tcp_input(struct tcp_conn *t)
 {
     tcp_process(t);
     if (t->bev && t->layered && t->s.state == CS_OPEN)
-        tcp_layers_refill(t->bev);
+        layers_refill(t->bev);
 }
 
 /* The socket's bufferevent: bev itself, or the bottom of its layers. */
 static struct bufferevent *tcp_sock(const struct tcp_conn *t)
 {
-    return t->layered ? tcp_layers_bottom(t->bev) : t->bev;
+    return t->layered ? layers_bottom(t->bev) : t->bev;
 }
 
 /* ---- output ---- */
@@ -110,7 +110,7 @@ static size_t tcp_queued(const struct session *s)
     const struct tcp_conn *t = (const struct tcp_conn *)s;
     if (!t->bev)
         return 0;
-    return t->layered ? tcp_layers_queued(t->bev) : evbuffer_get_length(bufferevent_get_output(t->bev));
+    return t->layered ? layers_queued(t->bev) : evbuffer_get_length(bufferevent_get_output(t->bev));
 }
 
 static void tcp_response(struct session *s, const char *text)
@@ -244,8 +244,8 @@ static int tcp_upgrade(struct session *s, int tls, int level)
 {
     struct tcp_conn *t = tcp_of(s);
     struct bufferevent *sock = t->bev;
-    struct bufferevent *top = tcp_layers_stack(sock, tls ? s->b->proc->tls : NULL, level,
-                                               tcp_read_max(s->b));
+    struct bufferevent *top = layers_stack(sock, tls ? s->b->proc->tls : NULL, NULL, level,
+                                           tcp_read_max(s->b));
     if (!top) {
         t->bev = NULL;  /* freed with the layers made */
         return -1;
