@@ -3,8 +3,10 @@ client (Python's ssl and zlib upgrading the same socket after the reply).
 Certificates are made at run time by the openssl command."""
 
 import json
+import os
 import ssl
 import struct
+import subprocess
 import time
 import zlib
 
@@ -182,6 +184,40 @@ class TlsTest(LayersTestCase):
         self.assertLess(worst, max(1.0, total / 3), "of %.1f s" % total)
 
 
+def pushcat(broker, *args, **kw):
+    """pushcat on broker's TCP port, as a process."""
+    return subprocess.Popen([os.path.join(os.environ["PUSHGATE_BUILD"], "tools", "pushcat"),
+                             "--broker", "%s:%d" % broker.tcp, "--no-reconnect"] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+class PushcatTlsTest(LayersTestCase):
+    tls_args = ("--max-deflate-level", "9")
+
+    def test_pushcat_receives_and_publishes_over_tls_and_deflate(self):
+        cid = new_id()
+        rx = pushcat(self.broker, "--client-id", str(cid), "--count", "1",
+                     "--tls", "--ca", self.cert, "--deflate", "--level", "9")
+        self.addCleanup(rx.kill)
+        time.sleep(0.3)  # a message sent before it identifies waits for it anyway
+        tx = pushcat(self.broker, "--client-id", str(new_id()), "--tls", "--insecure",
+                     "--pub", "--to", str(cid), "--channel", "5", "over tls")
+        out, err = tx.communicate(timeout=10)
+        self.assertEqual((tx.returncode, out.split()[:2]), (0, [b"ACK", b"1"]), err)
+        out, err = rx.communicate(timeout=10)
+        self.assertEqual(rx.returncode, 0, err)
+        _mid, ch, _frm, attempt, body = out.decode().rstrip("\n").split(" ", 4)
+        self.assertEqual((ch, attempt, body), ("5", "1", "over tls"))
+
+    def test_pushcat_refuses_an_untrusted_certificate(self):
+        wrong_dir, wrong_cert, _ = make_cert("wrong")
+        self.addCleanup(remove_cert, wrong_dir)
+        p = pushcat(self.broker, "--client-id", str(new_id()), "--tls", "--ca", wrong_cert)
+        out, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"certificate verify failed", err)
+
+
 class NoCertTest(BrokerTestCase):
     """No certificate: tls_v1 is refused and the session goes on in clear;
     deflate capped at the default --max-deflate-level 6."""
@@ -198,6 +234,12 @@ class NoCertTest(BrokerTestCase):
         c, g = layered(self, self.broker, deflate=True, deflate_level=9)
         self.assertEqual((g["tls_v1"], g["deflate"], g["deflate_level"]), (False, True, 6))
         self.expect_alive(c)
+
+    def test_pushcat_tls_needs_a_broker_that_offers_it(self):
+        p = pushcat(self.broker, "--client-id", str(new_id()), "--tls", "--insecure")
+        out, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"pushcat: the broker does not offer TLS", err)
 
     def test_bad_fields(self):
         for fields, why in (({"tls_v1": 1}, b"tls_v1 must be a boolean"),
