@@ -25,6 +25,9 @@ struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const c
             bufferevent_setwatermark(layer, EV_READ, 0, read_max);
         top = layer;
     }
+    /* libevent's TLS filter clears its socket's read watermark: set again. */
+    if (read_max)
+        bufferevent_setwatermark(sock, EV_READ, 0, read_max);
     return top;
 fail:
     bufferevent_free(top);  /* and the socket under it */

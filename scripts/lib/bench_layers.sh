@@ -7,8 +7,9 @@ LAYERS_IDLE=(clear tls tlsdeflate)
 LAYERS_FAN=(clear tls deflate)
 
 layers_runs() {
-    # Fewer idle connections than the main run: each costs a handshake.
-    [ "$QUICK" = 1 ] || IDLE_N=${PG_BENCH_LAYERS_IDLE:-5000}
+    # Fewer idle connections than the main run, and more time to set them
+    # up: each costs a handshake.
+    [ "$QUICK" = 1 ] || { IDLE_N=${PG_BENCH_LAYERS_IDLE:-5000}; TIMEOUT=60; }
     local round sys
     for round in $(seq "$ROUNDS"); do
         for sys in "${LAYERS_IDLE[@]}"; do
