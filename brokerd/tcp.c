@@ -29,6 +29,7 @@ static struct tcp_conn *tcp_of(struct session *s)
 }
 
 static void tcp_process(struct tcp_conn *t);
+static size_t tcp_queued(const struct session *s);
 
 /* Runs the commands read; with layers, what they still hold below is read
  * in the next loop pass, a bounded piece at a time (layers_refill). */
@@ -78,7 +79,7 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
     /* Over the cap nothing more is queued: the flush at the end of this
      * pass closes the client (tcp_flush). The message stays pending, so its
      * entry stays in the device's cursor, for its next connection. */
-    if (s->ops->queued(s) > s->b->conf.max_output_bytes)
+    if (tcp_queued(s) > s->b->conf.max_output_bytes)
         return -1;
     if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
         evbuffer_add(out, m->frame1, m->frame1_len);

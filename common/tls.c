@@ -124,11 +124,15 @@ struct bufferevent *tls_socket_new(struct event_base *base, SSL_CTX *ctx)
 
 const char *tls_error(struct bufferevent *bev, char *buf, size_t cap)
 {
-    unsigned long e = bufferevent_get_openssl_error(bev);
-    if (!e)
-        return "closed";
-    ERR_error_string_n(e, buf, cap);
-    while (bufferevent_get_openssl_error(bev))
-        ;
-    return buf;
+    /* The TLS layer may be under another (deflate). */
+    for (; bev; bev = bufferevent_get_underlying(bev)) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (!e)
+            continue;
+        ERR_error_string_n(e, buf, cap);
+        while (bufferevent_get_openssl_error(bev))
+            ;
+        return buf;
+    }
+    return "no TLS error";
 }

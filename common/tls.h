@@ -27,8 +27,8 @@ struct bufferevent *tls_filter_new(struct bufferevent *under, SSL_CTX *ctx, int 
 /* TLS on a socket set later (bufferevent_setfd), accepting: for evhttp. */
 struct bufferevent *tls_socket_new(struct event_base *base, SSL_CTX *ctx);
 
-/* The last OpenSSL error of bev (a TLS bufferevent) as text, for the log;
- * "closed" when there is none. */
+/* The last OpenSSL error of bev's TLS layer (bev or one under it) as
+ * text, for the log; "no TLS error" when there is none. */
 const char *tls_error(struct bufferevent *bev, char *buf, size_t cap);
 
 #endif
