@@ -159,7 +159,10 @@ static void tcp_flush(struct session *s)
     struct tcp_conn *t = tcp_of(s);
     if (!t->bev)
         return;
-    /* With layers, what they made of the frames is in the socket's output. */
+    /* With layers, the frames of this pass go through them in one go, and
+     * what they make of them is in the socket's output. */
+    if (t->layered)
+        layers_push(t->bev);
     struct bufferevent *sock = tcp_sock(t);
     struct evbuffer *out = bufferevent_get_output(sock);
     if (evbuffer_get_length(out) == 0 && !t->layered)
@@ -231,7 +234,6 @@ static void tcp_resume(struct session *s)
 }
 
 static void tcp_on_read(struct bufferevent *bev, void *arg);
-static void tcp_on_write(struct bufferevent *bev, void *arg);
 static void tcp_on_event(struct bufferevent *bev, short what, void *arg);
 
 /* The largest input worth buffering: a line, a body size and the largest body. */
@@ -246,14 +248,16 @@ static int tcp_upgrade(struct session *s, int tls, int level)
     struct tcp_conn *t = tcp_of(s);
     struct bufferevent *sock = t->bev;
     struct bufferevent *top = layers_stack(sock, tls ? s->b->proc->tls : NULL, NULL, level,
-                                           tcp_read_max(s->b));
+                                           tcp_read_max(s->b), 1);
     if (!top) {
         t->bev = NULL;  /* freed with the layers made */
         return -1;
     }
     t->bev = top;
     t->layered = 1;
-    bufferevent_setcb(top, tcp_on_read, tcp_on_write, tcp_on_event, t);
+    /* No write callback: the top's output drains only in tcp_flush, and
+     * the socket's draining is tcp_sock_drained's. */
+    bufferevent_setcb(top, tcp_on_read, NULL, tcp_on_event, t);
     /* Draining the top's input lets TLS read on and call tcp_on_read at
      * once, inside tcp_process: commands would run out of order. Deferred,
      * that read comes in a pass of its own (and deflate's: tcp_input). */

@@ -23,6 +23,8 @@
 struct deflate_ctx {
     z_stream in, out;
     struct bufferevent *bev;     /* the filter */
+    int level;                   /* 0: bytes pass as they are */
+    int hold;                    /* output waits for BEV_FLUSH */
     int ended;                   /* the peer's stream ended: nothing may follow */
     int failed;
 };
@@ -70,6 +72,8 @@ deflate_bev_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
     (void)mode;
     if (c->failed)
         return BEV_ERROR;
+    if (!c->level)
+        return evbuffer_remove_buffer(src, dst, room) > 0 ? BEV_OK : BEV_NEED_MORE;
     while (room > 0 && evbuffer_get_length(src) > 0) {
         if (c->ended)
             return deflate_fail(c);
@@ -94,9 +98,11 @@ deflate_bev_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 {
     struct deflate_ctx *c = arg;
     size_t used, made;
-    (void)limit; (void)mode;
-    if (evbuffer_get_length(src) == 0)
+    (void)limit;
+    if (evbuffer_get_length(src) == 0 || (c->hold && mode == BEV_NORMAL))
         return BEV_NEED_MORE;
+    if (!c->level)
+        return evbuffer_add_buffer(dst, src) == 0 ? BEV_OK : BEV_ERROR;
     do {
         int last = evbuffer_get_length(src) == evbuffer_get_contiguous_space(src);
         int r = zrun(&c->out, 0, src, dst, CHUNK, last ? Z_SYNC_FLUSH : Z_NO_FLUSH, &used, &made);
@@ -113,20 +119,24 @@ deflate_bev_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 static void deflate_ctx_free(void *arg)
 {
     struct deflate_ctx *c = arg;
-    inflateEnd(&c->in);
-    deflateEnd(&c->out);
+    if (c->level) {
+        inflateEnd(&c->in);
+        deflateEnd(&c->out);
+    }
     free(c);
 }
 
-struct bufferevent *deflate_bev_new(struct bufferevent *under, int level)
+struct bufferevent *deflate_bev_new(struct bufferevent *under, int level, int hold)
 {
     struct deflate_ctx *c = xcalloc(1, sizeof(*c));
-    if (inflateInit2(&c->in, -INFLATE_WBITS) != Z_OK) {
+    c->level = level;
+    c->hold = hold;
+    if (level && inflateInit2(&c->in, -INFLATE_WBITS) != Z_OK) {
         free(c);
         return NULL;
     }
-    if (deflateInit2(&c->out, level, Z_DEFLATED, -DEFLATE_WBITS, DEFLATE_MEMLEVEL,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (level && deflateInit2(&c->out, level, Z_DEFLATED, -DEFLATE_WBITS, DEFLATE_MEMLEVEL,
+                              Z_DEFAULT_STRATEGY) != Z_OK) {
         inflateEnd(&c->in);
         free(c);
         return NULL;

@@ -9,8 +9,11 @@
 
 struct bufferevent;
 
-/* Over under (taken: freed with the result), compressing at level 1..9.
- * NULL on failure, under untouched. */
-struct bufferevent *deflate_bev_new(struct bufferevent *under, int level);
+/* Over under (taken: freed with the result), compressing at level 1..9;
+ * level 0 passes bytes as they are. With hold, what is written waits
+ * until bufferevent_flush(bev, EV_WRITE, BEV_FLUSH): then it is compressed
+ * (or passed on) in one go, one sync flush (one TLS record below) for
+ * every frame of a loop pass. NULL on failure, under untouched. */
+struct bufferevent *deflate_bev_new(struct bufferevent *under, int level, int hold);
 
 #endif

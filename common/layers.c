@@ -8,7 +8,7 @@
 #include "deflate_bev.h"
 
 struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const char *host,
-                                 int level, size_t read_max)
+                                 int level, size_t read_max, int hold)
 {
     struct bufferevent *top = sock, *layer = NULL;
     if (tls && !(layer = tls_filter_new(top, tls, host == NULL, host)))
@@ -18,9 +18,9 @@ struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const c
             bufferevent_setwatermark(layer, EV_READ, 0, read_max);
         top = layer;
     }
-    if (level && !(layer = deflate_bev_new(top, level)))
+    if ((level || hold) && !(layer = deflate_bev_new(top, level, hold)))
         goto fail;
-    if (level) {
+    if (level || hold) {
         if (read_max)
             bufferevent_setwatermark(layer, EV_READ, 0, read_max);
         top = layer;
@@ -32,6 +32,11 @@ struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const c
 fail:
     bufferevent_free(top);  /* and the socket under it */
     return NULL;
+}
+
+void layers_push(struct bufferevent *top)
+{
+    bufferevent_flush(top, EV_WRITE, BEV_FLUSH);
 }
 
 struct bufferevent *layers_bottom(struct bufferevent *top)

@@ -16,9 +16,14 @@ struct bufferevent;
  * host) and then deflate at level (0: none) over sock. With read_max,
  * reading stops at read_max bytes in each layer's input, so the bytes a
  * peer sent cost at most read_max per layer, however well they inflate.
+ * With hold, what is written to the top waits for layers_push (the top
+ * is then a deflate layer, of level 0 over TLS alone), so that the frames
+ * of a loop pass make one TLS record and one sync flush, not one each.
  * The top, or NULL on failure: then sock is freed too. */
 struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const char *host,
-                                 int level, size_t read_max);
+                                 int level, size_t read_max, int hold);
+/* What was written to a held top goes through the layers now. */
+void layers_push(struct bufferevent *top);
 /* The socket's bufferevent under the layers. */
 struct bufferevent *layers_bottom(struct bufferevent *top);
 /* Output bytes held in every layer, the socket's included. */

@@ -374,7 +374,7 @@ static int negotiate(struct pushcat *pc, const char *reply)
         fprintf(stderr, "pushcat: the broker does not grant deflate: going on without\n");
     if (!tls && !level)
         return 0;
-    pc->bev = layers_stack(sock, tls ? pc->tls_ctx : NULL, pc->addr.host, level, 0);
+    pc->bev = layers_stack(sock, tls ? pc->tls_ctx : NULL, pc->addr.host, level, 0, 0);
     if (pc->bev == NULL) {
         fprintf(stderr, "pushcat: cannot set up TLS or deflate\n");
         return -1;

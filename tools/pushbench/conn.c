@@ -205,7 +205,7 @@ int pb_conn_layers(struct pb_conn *c, int tls, int level)
 
     event_free(c->read_ev);   /* reads go through the layers from here on */
     c->read_ev = NULL;
-    c->top = layers_stack(sock, tls ? c->w->tls_ctx : NULL, c->w->cfg->o.target.host, level, 0);
+    c->top = layers_stack(sock, tls ? c->w->tls_ctx : NULL, c->w->cfg->o.target.host, level, 0, 0);
     if (c->top == NULL) {
         c->bev = NULL;        /* freed with the layers made */
         return -1;
