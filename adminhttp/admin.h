@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "log.h"
 #include "rconn.h"
+#include "sentinel.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -24,6 +25,7 @@ struct redisReply;
 struct admin_conf {
     char *config;
     struct cfg_addr redis;
+    struct cfg_redis_ha redis_ha;
     enum log_level log_level;
     struct cfg_addr http_address;
     char *admin_token;
@@ -64,6 +66,7 @@ struct admin {
     struct event *tick_ev;
     struct daemon_signals signals;
     struct rconn redis;
+    struct sentinel sentinel;    /* with --redis-sentinels */
     /* the last STATS answer (stats.c), NULL until the first */
     json_t *last_stats;
     struct admin_sample history[HISTORY_LEN];

@@ -41,7 +41,12 @@ static void api_run(struct api_req *r, enum admin_script which, api_done_fn *don
     struct api_call *call = xmalloc(sizeof(*call));
     call->r = r;
     call->done = done;
-    if (rconn_script(&r->a->redis, which, api_on_reply, call, nkeys, argc, argv, argvlen) < 0) {
+    /* MSG_SEND_ACK acknowledges: with --redis-min-replicas it waits for WAIT. */
+    int rv = which == AS_SEND
+                 ? rconn_script_durable(&r->a->redis, which, api_on_reply, call, nkeys, argc,
+                                        argv, argvlen)
+                 : rconn_script(&r->a->redis, which, api_on_reply, call, nkeys, argc, argv, argvlen);
+    if (rv < 0) {
         api_reply(r->a, r->req, 503, &r->reply_type, NULL);
         free(call);
         free(r);

@@ -66,6 +66,8 @@ static int admin_setup(struct admin *a)
     evhttp_set_gencb(h, page_handle, a);
     rconn_init(&a->redis, a->base, &a->conf.redis, admin_script_text, AS_COUNT,
                REDIS_REPLY_TIMEOUT_MS, NULL, NULL, a);
+    a->redis.min_replicas = a->conf.redis_ha.min_replicas;
+    sentinel_open(&a->sentinel, a->base, &a->conf.redis_ha, &a->redis, NULL);
     rconn_start(&a->redis);
     struct timeval tv = { 0, TICK_MS * 1000 };
     a->tick_ev = event_new(a->base, -1, EV_PERSIST, admin_tick, a);
@@ -76,8 +78,10 @@ static int admin_setup(struct admin *a)
 
 static void admin_teardown(struct admin *a)
 {
-    if (a->base)
+    if (a->base) {
         rconn_stop(&a->redis);
+        sentinel_stop(&a->sentinel);
+    }
     http_server_free(a->http);
     if (a->tick_ev)
         event_free(a->tick_ev);

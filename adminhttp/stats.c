@@ -17,10 +17,11 @@
 #define SAMPLE_MS 1000
 
 /* STATS reply: {"ok", now, {{id, addr, conns, started, hb, in, out, pending,
- * process, alive}...}, devices, channels, messages_in, messages_out, kept}. */
+ * process, alive, ws clients, services}...}, devices, channels, messages_in,
+ * messages_out, kept}. */
 enum { ST_NOW = 1, ST_BROKERS, ST_DEVICES, ST_CHANNELS, ST_IN, ST_OUT, ST_KEPT };
 enum { BK_ID, BK_ADDR, BK_CONNS, BK_STARTED, BK_HB, BK_IN, BK_OUT, BK_PENDING, BK_PROC, BK_ALIVE,
-       BK_LEN };
+       BK_WS_CLIENTS, BK_WS_SERVICES, BK_LEN };
 
 static long long rint_at(const redisReply *r, size_t i)
 {
@@ -49,20 +50,23 @@ static void stats_add_loop(json_t *rows, const redisReply *b, long long now)
     long long hb = rint_at(b, BK_HB);
     json_t *row = json_object_get(rows, proc);
     if (!row) {
-        row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I}",
+        row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
                         "id", proc, "address", b->element[BK_ADDR]->str,
                         "connections", (json_int_t)0,
                         "uptime_seconds", (json_int_t)((now - rint_at(b, BK_STARTED)) / 1000),
                         "last_heartbeat_ms", (json_int_t)hb, "alive", 1,
                         "messages_in", (json_int_t)0, "messages_out", (json_int_t)0,
-                        "messages_pending", (json_int_t)0, "loops", (json_int_t)0);
+                        "messages_pending", (json_int_t)0, "loops", (json_int_t)0,
+                        "ws_clients", (json_int_t)0, "ws_services", (json_int_t)0);
         json_object_set_new(rows, proc, row);
     }
     static const char *const sums[] = { "connections", "messages_in", "messages_out",
-                                        "messages_pending", "loops" };
+                                        "messages_pending", "loops", "ws_clients",
+                                        "ws_services" };
     const long long add[] = { rint_at(b, BK_CONNS), rint_at(b, BK_IN), rint_at(b, BK_OUT),
-                              rint_at(b, BK_PENDING), 1 };
-    for (size_t k = 0; k < 5; k++) {
+                              rint_at(b, BK_PENDING), 1, rint_at(b, BK_WS_CLIENTS),
+                              rint_at(b, BK_WS_SERVICES) };
+    for (size_t k = 0; k < sizeof(add) / sizeof(add[0]); k++) {
         json_t *v = json_object_get(row, sums[k]);
         json_integer_set(v, json_integer_value(v) + add[k]);
     }

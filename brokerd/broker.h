@@ -23,7 +23,9 @@
 #include "loops.h"
 #include "net.h"
 #include "proto_errors.h"
+#include "queue.h"
 #include "rconn.h"
+#include "sentinel.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -38,6 +40,7 @@ struct ssl_ctx_st;
 
 struct broker_conf {
     struct cfg_addr redis;
+    struct cfg_redis_ha redis_ha;
     enum log_level log_level;
     struct cfg_addr tcp_address;
     struct cfg_addr http_address;
@@ -46,6 +49,9 @@ struct broker_conf {
     uint64_t msg_timeout;       /* seconds */
     uint64_t max_msg_size;      /* bytes */
     char *secret;
+    char *ws_address;           /* host:port of the mesh port; empty: off */
+    char *ws_broadcast_address; /* given to WebSocket clients by /registration */
+    char *service_token;
     uint64_t max_pending;       /* un-FINed messages per connection */
     uint64_t max_subs;          /* subscriptions per device (SUB past it is refused) */
     uint64_t max_dedup_per_sender; /* PUBs one sender may have accepted per 10 minutes (0: any) */
@@ -80,6 +86,10 @@ struct msg {
     int64_t expire_ms;           /* 0: never */
     int64_t stream;              /* 0: the device's inbox, else the channel */
     int type_filter;             /* deliver only to this device type; 0: all */
+    /* The attempt-1 message event as a WebSocket frame, built the first
+     * time a WebSocket client gets m (ws_msg.c); NULL until then. */
+    char *ws1;
+    size_t ws1_len;
     /* Encoded attempt-1 frame (header + line + body), then the body alone
      * is frame1 + body_off. */
     size_t frame1_len;
@@ -161,6 +171,8 @@ struct transport_ops {
      * level (0: none) from here on, both ways. 0, or -1 when the layers
      * could not be made (then close s). NULL: the transport has none. */
     int (*upgrade)(struct session *s, int tls, int level);
+    /* Nothing was heard for twice the heartbeat interval: close. */
+    void (*silent)(struct session *s);
 };
 
 /* Past this much output queued, a session's input is not read and
@@ -268,12 +280,20 @@ enum store_script {
     SCRIPT_UNSUB,
     SCRIPT_PUB,
     SCRIPT_BEAT,
+    SCRIPT_SEND,                 /* mesh.send */
+    SCRIPT_CONTEXT,              /* conn.call set_context(_value) */
+    SCRIPT_QPUSH,
+    SCRIPT_QPOP,
+    SCRIPT_QACK,
+    SCRIPT_QBACK,
+    SCRIPT_QRECLAIM,
     SCRIPT_COUNT,
 };
 
 struct store {
     struct rconn cmd;            /* scripts, reads, writes */
     struct rconn sub;            /* pub/sub notices */
+    struct sentinel sentinel;    /* with --redis-sentinels: both follow it */
     int sub_ready;               /* this broker's notice channel confirmed */
     int resynced;                /* the resync after the last connect ran */
 };
@@ -281,6 +301,7 @@ struct store {
 /* What /stats reads of a loop from another thread (under proc->lock). */
 struct broker_snapshot {
     uint64_t nconns, nidentified, channels, npending;
+    uint64_t ws_clients, ws_services, ws_upgrades, mesh_calls;
     struct broker_stats stats;
 };
 
@@ -331,8 +352,11 @@ struct broker {
     int stopping;                /* loop_stop ran: draining, then exit */
     int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
     struct store store;
+    struct queue q;              /* upstream queues (queue.c) */
     struct broker_stats stats;
     struct broker_snapshot snap; /* published each tick, under proc->lock */
+    struct ws_loop *ws;          /* the mesh port's part of the loop (ws.h) */
+    char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };
 
 /* ---- the process: its loops, and the lock over their snapshots ---- */
@@ -346,8 +370,18 @@ struct broker_proc {
 };
 
 /* loop.c: one event loop */
-int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share);
+/* ws: the mesh port (NULL: none). */
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_addr *ws,
+               enum net_share share);
 void loop_start(struct broker *b);       /* connects to Redis */
+/* The process holds --max-connections device connections (TCP and
+ * WebSocket clients). */
+int loop_full(const struct broker *b);
+/* A listener l of b on addr (bound: the address it got), named
+ * "<what> <bound>" in the log, accepting into cb once wanted. */
+int loop_listen(struct broker *b, struct listener *l, const struct cfg_addr *addr,
+                enum net_share share, const char *what, char *bound, size_t cap,
+                evconnlistener_cb cb);
 void loop_stop(struct broker *b);        /* idempotent; the loop exits when drained */
 void loop_teardown(struct broker *b);
 void loop_redis_ready(struct broker *b); /* Redis became ready: accept devices */
@@ -375,6 +409,11 @@ static inline void session_hold(struct session *s) { s->redis_refs++; }
 static inline void session_release(struct session *s) { s->redis_refs--; }
 /* Timeouts, on the monotonic clock (mono: mono_ms()). */
 void session_tick(struct broker *b, int64_t mono);
+/* A transport's bufferevent event callback (arg: its struct, which
+ * begins with the session): EOF or an error closes the session. */
+void session_bev_event(struct bufferevent *bev, short what, void *arg);
+/* Drops what the peer sent (a closing connection reads and drops). */
+void session_drop_input(struct bufferevent *bev);
 
 /* Writes message m to s: the one transport call per delivered message. */
 static inline void session_write_msg(struct session *s, struct msg *m, int64_t attempt)
@@ -385,6 +424,15 @@ static inline void session_write_msg(struct session *s, struct msg *m, int64_t a
 
 /* tcp.c: the TCP transport */
 void tcp_accept(struct broker *b, int fd);
+
+/* output.c's write of a bufferevent's output at the end of the pass (tcp.c
+ * says why): the bytes left. With none left, the write watch asked for in
+ * this pass is taken back. */
+size_t output_write_bev(struct bufferevent *bev);
+/* The same for session s's bufferevent, closing s when more than
+ * max-output-bytes stay: 0 when all went out now, 1 when not (or nothing
+ * was queued), -1 when s was closed. */
+int output_flush_session(struct session *s, struct bufferevent *bev);
 
 /* output.c: what was written in this loop pass goes out at its end */
 /* s has written: flush it at the end of the pass (transports call it). */
@@ -405,6 +453,10 @@ void cmd_take_fins(struct session *s, struct evbuffer *in);
 
 /* cmd_identify.c */
 void cmd_identify(struct session *c, const char *body, size_t len);
+/* IDENTIFY's work after its body was parsed (also a WebSocket client's
+ * upgrade); req is read during the call only. */
+struct identify_req;
+void identify_start(struct session *c, const struct identify_req *req);
 /* Drops c's registration: the client map, its channels, its cursors and
  * presence in Redis. Idempotent. */
 void identify_forget(struct session *c);
@@ -511,10 +563,16 @@ struct store_call {
     store_done_cb *done;
 };
 #define STORE_CMD (-1)           /* store_call's script: a plain command */
+#define STORE_ACK 0x100          /* or'ed into a script: its success is an
+                                    acknowledgement (rconn_script_durable) */
 /* Sends a command (script STORE_CMD) or script for c. 0, or -1 when Redis
  * is away: then done is never called and the caller frees the request. */
 int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
                int nkeys, int argc, const char **argv, const size_t *argvlen);
+/* The same without a session: script STORE_CMD, a script, or a script
+ * | STORE_ACK; 0, or -1 when Redis is away (cb is never called). */
+int store_send(struct broker *b, int script, rconn_reply_cb *cb, void *arg, int nkeys, int argc,
+               const char **argv, const size_t *argvlen);
 void store_init(struct broker *b);
 void store_shutdown(struct broker *b);
 int store_ready(const struct broker *b);
@@ -534,6 +592,8 @@ extern const char *const store_script_text[SCRIPT_COUNT];
 int httpd_start(struct broker_proc *p, char *bound, size_t cap);
 /* Copies b's numbers into b->snap for /stats (each tick). */
 void broker_publish_snapshot(struct broker *b);
+/* The process's Prometheus metrics, as seen from loop b. */
+void broker_metrics(struct broker *b, struct evbuffer *out);
 
 
 #endif

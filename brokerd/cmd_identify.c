@@ -250,7 +250,6 @@ void session_replaced(struct session *c)
 
 void cmd_identify(struct session *c, const char *body, size_t len)
 {
-    struct broker *b = c->b;
     struct identify_req req;
     const char *why;
     json_t *o = identify_body_parse(body, len, &req, &why);
@@ -258,16 +257,23 @@ void cmd_identify(struct session *c, const char *body, size_t len)
         session_fail(c, ERR_BAD_BODY, why);
         return;
     }
-    if (b->conf.tls_required && !req.tls) {
+    if (c->b->conf.tls_required && !req.tls) {
         json_decref(o);
         session_fail(c, ERR_BAD_BODY, "tls required");
         return;
     }
+    identify_start(c, &req);
+    json_decref(o);
+}
+
+void identify_start(struct session *c, const struct identify_req *r)
+{
+    struct broker *b = c->b;
+    struct identify_req req = *r;
     /* With a secret, the HMAC is checked here and the script compares the
      * token's generation with the device's; without one, nothing is. */
     int secret = b->conf.secret && *b->conf.secret;
     int64_t gen = secret ? token_check(b->conf.secret, req.client_id, req.token) : 0;
-    json_decref(o);
     if (gen < 0) {
         session_fail(c, ERR_UNAUTHORIZED, "missing or wrong token");
         return;
@@ -289,9 +295,9 @@ void cmd_identify(struct session *c, const char *body, size_t len)
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
                            key_dev_cur(key[2], req.client_id), KEY_DEVICES, KEY_STATS,
                            arg_int(bid, b->id), token, arg_int(did, req.client_id),
-                           secret ? arg_int(gen_s, gen) : gen_s };
+                           secret ? arg_int(gen_s, gen) : gen_s, req.anonymous ? "1" : "" };
     struct store_call *call = xmalloc(sizeof(*call));
-    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 9, argv, NULL) < 0) {
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 5, 10, argv, NULL) < 0) {
         free(call);
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;

@@ -129,7 +129,7 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
     for (int i = 0; i < 15; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
-    if (store_call(&req->call, c, pub_done, SCRIPT_PUB, 7, 15, argv, argvlen) < 0) {
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 15, argv, argvlen) < 0) {
         free(req);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;

@@ -99,10 +99,10 @@ void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_
 void cursor_write(struct broker *b, struct session *c, int gone)
 {
     char devkey[KEY_MAX], curkey[KEY_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX];
-    char inkey[KEY_MAX], freedkey[KEY_MAX];
+    char inkey[KEY_MAX], freedkey[KEY_MAX], subskey[KEY_MAX], ttl[ARG_INT_MAX];
     uint32_t n = c->nstreams;
     /* GONE's keys and arguments | HSET curkey, then field/value pairs */
-    size_t argc = 0, max = 9 + 2 * (size_t)n;
+    size_t argc = 0, max = 11 + 2 * (size_t)n;
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[ARG_INT_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
@@ -118,8 +118,10 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = key_dev_in(inkey, c->client_id);
         argv[argc++] = key_dev_freed(freedkey, c->client_id);
         argv[argc++] = KEY_STATS;
+        argv[argc++] = key_dev_subs(subskey, c->client_id);
         argv[argc++] = token;
         argv[argc++] = arg_int(did, c->client_id);
+        argv[argc++] = arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000);
     } else {
         argv[argc++] = "HSET";
         argv[argc++] = curkey;
@@ -131,7 +133,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = values[i];
     }
     if (gone)
-        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 6, (int)argc, argv, NULL);
+        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 7, (int)argc, argv, NULL);
     else if (argc > 2)
         rconn_cmd(&b->store.cmd, NULL, NULL, (int)argc, argv, NULL);
     free(oldest);

@@ -6,6 +6,7 @@
 
 #include "broker.h"
 #include "httputil.h"
+#include "ws.h"
 
 static void snapshot_fill(const struct broker *b, struct broker_snapshot *s)
 {
@@ -14,6 +15,10 @@ static void snapshot_fill(const struct broker *b, struct broker_snapshot *s)
     s->channels = b->channels.count;
     s->npending = b->npending;
     s->stats = b->stats;
+    s->ws_clients = b->ws ? b->ws->nclients : 0;
+    s->ws_services = b->ws ? b->ws->nservices : 0;
+    s->ws_upgrades = b->ws ? b->ws->upgrades : 0;
+    s->mesh_calls = b->ws ? b->ws->calls : 0;
 }
 
 void broker_publish_snapshot(struct broker *b)
@@ -23,14 +28,21 @@ void broker_publish_snapshot(struct broker *b)
     pthread_mutex_unlock(&b->proc->lock);
 }
 
-/* The sum over loops: loop 0's live numbers (we run on it), the others'
- * last snapshots (at most a tick old). */
-static void proc_totals(struct broker_proc *p, struct broker_snapshot *t)
+/* The sum over loops: the live numbers of self (we run on it), the
+ * others' last snapshots (at most a tick old). */
+static void proc_totals(struct broker_proc *p, const struct broker *self,
+                        struct broker_snapshot *t)
 {
-    snapshot_fill(&p->loops[0], t);
+    snapshot_fill(self, t);
     pthread_mutex_lock(&p->lock);
-    for (int i = 1; i < p->n; i++) {
+    for (int i = 0; i < p->n; i++) {
+        if (&p->loops[i] == self)
+            continue;
         const struct broker_snapshot *s = &p->loops[i].snap;
+        t->ws_clients += s->ws_clients;
+        t->ws_services += s->ws_services;
+        t->ws_upgrades += s->ws_upgrades;
+        t->mesh_calls += s->mesh_calls;
         t->nconns += s->nconns;
         t->nidentified += s->nidentified;
         t->channels += s->channels;
@@ -59,7 +71,7 @@ static void http_stats(struct evhttp_request *req, void *arg)
     struct broker_snapshot t;
     if (!http_require_get(req))
         return;
-    proc_totals(p, &t);
+    proc_totals(p, &p->loops[0], &t);
     json_t *ids = json_array();
     for (int i = 0; i < p->n; i++)
         json_array_append_new(ids, json_integer(p->loops[i].id));
@@ -81,14 +93,11 @@ static void http_stats(struct evhttp_request *req, void *arg)
     http_send_json(req, 200, o);
 }
 
-static void http_metrics(struct evhttp_request *req, void *arg)
+void broker_metrics(struct broker *b, struct evbuffer *out)
 {
-    struct broker_proc *p = arg;
+    struct broker_proc *p = b->proc;
     struct broker_snapshot t;
-    if (!http_require_get(req))
-        return;
-    proc_totals(p, &t);
-    struct evbuffer *out = evbuffer_new();
+    proc_totals(p, b, &t);
     http_metric(out, "broker_connections", "gauge", "Open device connections.", t.nconns);
     http_metric(out, "broker_identified_connections", "gauge", "Identified device connections.",
                 t.nidentified);
@@ -117,6 +126,23 @@ static void http_metrics(struct evhttp_request *req, void *arg)
     http_metric(out, "broker_redis_up", "gauge", "1 when Redis is connected and ready.",
                 (unsigned long long)proc_redis_up(p));
     http_metric(out, "broker_threads", "gauge", "Event loops.", (unsigned long long)p->n);
+    http_metric(out, "broker_ws_clients", "gauge", "WebSocket client connections.",
+                t.ws_clients);
+    http_metric(out, "broker_ws_services", "gauge", "Mesh service connections.",
+                t.ws_services);
+    http_metric(out, "broker_ws_upgrades_total", "counter", "WebSocket upgrades accepted.",
+                t.ws_upgrades);
+    http_metric(out, "broker_mesh_calls_total", "counter", "Mesh API calls received.",
+                t.mesh_calls);
+}
+
+static void http_metrics(struct evhttp_request *req, void *arg)
+{
+    struct broker_proc *p = arg;
+    if (!http_require_get(req))
+        return;
+    struct evbuffer *out = evbuffer_new();
+    broker_metrics(&p->loops[0], out);
     http_send_metrics(req, out);
     evbuffer_free(out);
 }

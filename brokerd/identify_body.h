@@ -15,6 +15,7 @@ struct identify_req {
     int tls;                     /* "tls_v1": true (SPEC 2.8) */
     int deflate;                 /* "deflate": true */
     int deflate_level;           /* 1..9 */
+    int anonymous;               /* a WebSocket client given a fresh id (SPEC 5.1) */
 };
 
 /* The parsed document (req->token points into it: json_decref it when

@@ -12,6 +12,7 @@
 
 #include "broker.h"
 #include "net.h"
+#include "ws.h"
 #include "xmalloc.h"
 
 #define TICK_MS 100
@@ -31,6 +32,11 @@ static uint64_t proc_conns(const struct broker_proc *p)
     return n;
 }
 
+int loop_full(const struct broker *b)
+{
+    return proc_conns(b->proc) >= b->conf.max_connections;
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -40,7 +46,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     /* Past --max-connections a device is closed at once, not left waiting
      * in the backlog: it learns now that this broker is full, and its
      * reconnect backoff spaces out its next try. */
-    if (proc_conns(b->proc) >= b->conf.max_connections) {
+    if (loop_full(b)) {
         unsigned quiet;
         if (ratelog_due(&b->listener.log, &quiet))
             log_warn("%s: %llu connections, the most allowed (--max-connections): closing new "
@@ -79,6 +85,7 @@ void loop_stop(struct broker *b)
     b->stop_deadline_ms = mono_ms() + STOP_DRAIN_MS;
     store_leave(b);  /* first, so that routerd sends no more devices here */
     listener_free(&b->listener, 1);
+    ws_loop_stop(b);
     /* Each connection flushes what it was sent, then closes (session_finish):
      * a frame already written is not cut off. */
     for (struct session *c = b->conns, *next; c; c = next) {
@@ -97,21 +104,26 @@ void loop_redis_ready(struct broker *b)
 {
     if (b->listener.lev && !b->stopping)
         listener_want(&b->listener, 1);
+    if (!b->stopping)
+        ws_loop_want(b, 1);
 }
 
-static int loop_listen(struct broker *b, const struct cfg_addr *addr, enum net_share share)
+int loop_listen(struct broker *b, struct listener *l, const struct cfg_addr *addr,
+                enum net_share share, const char *what, char *bound, size_t cap,
+                evconnlistener_cb cb)
 {
-    evutil_socket_t fd = net_listen(addr, share, b->tcp_bound, sizeof(b->tcp_bound));
+    evutil_socket_t fd = net_listen(addr, share, bound, cap);
     if (fd < 0)
         return -1;
     /* Accepting starts once Redis is first ready (loop_redis_ready): until
      * then connections wait in the kernel's backlog. */
-    char name[sizeof(b->tcp_bound) + 8];
-    snprintf(name, sizeof(name), "tcp %s", b->tcp_bound);
-    return listener_init(&b->listener, b->base, fd, name, on_accept, b);
+    char name[CFG_HOST_MAX + 16];
+    snprintf(name, sizeof(name), "%s %s", what, bound);
+    return listener_init(l, b->base, fd, name, cb, b);
 }
 
-int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share share)
+int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_addr *ws,
+               enum net_share share)
 {
     b->base = daemon_event_base();
     /* Three queues: everything runs at the middle one (libevent's default),
@@ -130,13 +142,16 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, enum net_share shar
     imap_init(&b->clients);
     imap_init(&b->identifying);
     imap_init(&b->channels);
-    if (loop_listen(b, tcp, share) < 0)
+    if (loop_listen(b, &b->listener, tcp, share, "tcp", b->tcp_bound, sizeof(b->tcp_bound),
+                    on_accept) < 0 ||
+        ws_loop_setup(b, ws, share) < 0)
         return -1;
     struct timeval tv = { 0, TICK_MS * 1000 };
     b->tick_ev = event_new(b->base, -1, EV_PERSIST, loop_tick, b);
     event_priority_set(b->tick_ev, LOOP_PRIORITIES - 1);
     event_add(b->tick_ev, &tv);
-    return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ? -1 : 0;
+    return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ||
+                   queue_init(b) < 0 ? -1 : 0;
 }
 
 void loop_start(struct broker *b)
@@ -152,6 +167,8 @@ void loop_teardown(struct broker *b)
     output_free(b);
     catch_up_free(b);
     session_free_dead(b);
+    ws_loop_free(b);
+    queue_free(b);               /* after the services that pop */
     listener_free(&b->listener, 1);
     deliver_batch_free(b);
     if (b->tick_ev)

@@ -15,6 +15,7 @@
 #include "broker.h"
 #include "loops.h"
 #include "tls.h"
+#include "ws.h"
 #include "xmalloc.h"
 
 /* Loop i of a process is broker id + i * LOOP_ID_STEP: ids of different
@@ -47,27 +48,49 @@ static void on_stop(void *arg)
         loop_wake(&p->loops[i].wake);
 }
 
+/* Loop 0 bound the mesh port: the later loops join its port, and
+ * /registration gives clients the broadcast address or the bound one. */
+static void ws_setup_address(struct broker *b, const struct broker_conf *conf,
+                             struct cfg_addr *ws, int ws_on)
+{
+    if (!ws_on)
+        return;
+    ws->port = net_bound_port(b->ws->bound);
+    log_info("listening ws %s", b->ws->bound);
+    snprintf(b->ws_broadcast, sizeof(b->ws_broadcast), "%s",
+             conf->ws_broadcast_address && *conf->ws_broadcast_address
+                 ? conf->ws_broadcast_address : b->ws->bound);
+}
+
 /* Sets up every loop; loop 0 binds first so that a port of 0 becomes one
  * real port the others share. */
 static int proc_setup(struct broker_proc *p, struct broker_conf *conf)
 {
-    struct cfg_addr tcp = conf->tcp_address;
+    struct cfg_addr tcp = conf->tcp_address, ws = { { 0 }, 0 };
+    int ws_on = conf->ws_address && *conf->ws_address;
+    const char *why;
+    if (ws_on && cfg_addr_parse(conf->ws_address, &ws, &why) < 0) {
+        log_error("ws-address: %s", why);
+        return -1;
+    }
     for (int i = 0; i < p->n; i++) {
         struct broker *b = &p->loops[i];
         b->conf = *conf;
         b->proc = p;
         b->index = i;
-        if (loop_setup(b, &tcp, net_share_of(i, p->n)) < 0)
+        if (loop_setup(b, &tcp, ws_on ? &ws : NULL, net_share_of(i, p->n)) < 0)
             return -1;
         if (i == 0) {
             tcp.port = net_bound_port(b->tcp_bound);
             log_info("listening tcp %s", b->tcp_bound);
+            ws_setup_address(b, conf, &ws, ws_on);
             if (conf->broadcast_address && *conf->broadcast_address)
                 snprintf(b->broadcast, sizeof(b->broadcast), "%s", conf->broadcast_address);
             else
                 snprintf(b->broadcast, sizeof(b->broadcast), "%s", b->tcp_bound);
         } else {
             memcpy(b->broadcast, p->loops[0].broadcast, sizeof(b->broadcast));
+            memcpy(b->ws_broadcast, p->loops[0].ws_broadcast, sizeof(b->ws_broadcast));
         }
         int64_t id0 = conf->broker_id ? (int64_t)conf->broker_id : broker_id_from(b->broadcast);
         b->id = id0 + i * LOOP_ID_STEP;
@@ -78,6 +101,9 @@ static int proc_setup(struct broker_proc *p, struct broker_conf *conf)
     log_info("listening http %s", bound);
     if (!conf->secret || !*conf->secret)
         log_warn("no secret set: any client_id may IDENTIFY (see --secret)");
+    if (ws_on && (!conf->service_token || !*conf->service_token))
+        log_warn("no service token set: anyone may call the mesh API as a service "
+                 "(see --service-token)");
     daemon_signals_start(&p->loops[0].signals, p->loops[0].base, on_stop, p);
     for (int i = 0; i < p->n; i++)
         loop_start(&p->loops[i]);

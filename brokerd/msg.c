@@ -17,6 +17,8 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
     size_t flen = FRAME_HEADER_LEN + ll + len;
     struct msg *m = xmalloc(sizeof(*m) + flen);
     m->refs = 1;
+    m->ws1 = NULL;
+    m->ws1_len = 0;
     m->meta = *meta;
     m->meta.attempt = 1;
     m->eid = eid;
@@ -34,6 +36,8 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
 
 void msg_unref(struct msg *m)
 {
-    if (m && --m->refs == 0)
+    if (m && --m->refs == 0) {
+        free(m->ws1);
         free(m);
+    }
 }

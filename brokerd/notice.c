@@ -7,7 +7,7 @@
 #include "broker.h"
 #include "numparse.h"
 
-/* The notice formats (M, K, D) are in docs/DESIGN.md (the table of notices); lua/lib.lua
+/* The notice formats (M, K, D, Q) are in docs/DESIGN.md (the table of notices); lua/lib.lua
  * writes them and this file is the one that reads them. Splits n
  * space-separated fields, the last ending at '\n'; the header's length. */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
@@ -64,6 +64,8 @@ void notice_receive(struct broker *b, const char *data, size_t len)
             notice_kick(b, data, len);
         else if (len > 2 && data[0] == 'D' && data[1] == ' ')
             notice_disconnect(b, data, len);
+        else if (len > 2 && data[0] == 'Q' && data[1] == ' ')
+            queue_wake(b, data + 2, len - 2);
         return;
     }
     const char *w[7];

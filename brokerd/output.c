@@ -5,6 +5,9 @@
  * writev per connection: tcp.c says why). */
 #include <stdlib.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 
 #include "broker.h"
@@ -54,4 +57,38 @@ void output_free(struct broker *b)
     if (b->flush_ev)
         event_free(b->flush_ev);
     b->flush_ev = NULL;
+}
+
+size_t output_write_bev(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    /* A bufferevent keeps the front of its output frozen so that only it
+     * drains it; this is the write it would have made, done earlier. An
+     * error (a reset peer) is left for the bufferevent to find. */
+    evbuffer_unfreeze(out, 1);
+    /* One writev takes at most 128 chains (each large frame is a chain). */
+    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(bev)) > 0)
+        ;
+    evbuffer_freeze(out, 1);
+    size_t left = evbuffer_get_length(out);
+    if (left == 0)
+        event_del(&bev->ev_write);
+    return left;
+}
+
+int output_flush_session(struct session *s, struct bufferevent *bev)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        return 1;
+    size_t left = output_write_bev(bev);
+    if (left > s->b->conf.max_output_bytes) {
+        /* A client that does not read: what it had not FINed stays in
+         * Redis (its cursors start at its oldest pending entry). */
+        log_warn("client %lld: %zu bytes of output waiting, over max-output-bytes: closing",
+                 (long long)s->client_id, left);
+        s->b->stats.output_overflows++;
+        session_close(s);
+        return -1;
+    }
+    return left == 0 ? 0 : 1;
 }

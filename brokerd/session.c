@@ -3,6 +3,9 @@
  * freeing at a safe point. The transport is reached through s->ops. */
 #include <stdlib.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
 #include "broker.h"
 
 #define IDENTIFY_TIMEOUT_MS 10000
@@ -159,7 +162,7 @@ static void session_check(struct broker *b, struct session *s, int64_t mono)
     }
     if (mono - s->timer_ms > 2 * (int64_t)s->heartbeat_ms) {
         log_debug("client %lld: heartbeat timeout, closing", (long long)s->client_id);
-        session_close(s);
+        s->ops->silent(s);
         return;
     }
     if (b->cursor_pass)
@@ -182,4 +185,21 @@ void session_tick(struct broker *b, int64_t mono)
         s = next;
     }
     b->tick_next = s;
+}
+
+void session_bev_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct session *s = arg;
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        log_debug("session %p client %lld: %s", (void *)s, (long long)s->client_id,
+                  (what & BEV_EVENT_EOF) ? "closed by peer" : "socket error");
+        session_close(s);
+    }
+}
+
+void session_drop_input(struct bufferevent *bev)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
 }

@@ -11,6 +11,7 @@
 
 #include "broker.h"
 #include "keys.h"
+#include "ws.h"
 
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
@@ -22,15 +23,22 @@ static void store_call_reply(void *arg, redisReply *r)
     call->done(call, r);
 }
 
+int store_send(struct broker *b, int script, rconn_reply_cb *cb, void *arg, int nkeys, int argc,
+               const char **argv, const size_t *argvlen)
+{
+    struct rconn *rc = &b->store.cmd;
+    return script == STORE_CMD ? rconn_cmd(rc, cb, arg, argc, argv, argvlen)
+           : script & STORE_ACK
+               ? rconn_script_durable(rc, script & ~STORE_ACK, cb, arg, nkeys, argc, argv, argvlen)
+               : rconn_script(rc, script, cb, arg, nkeys, argc, argv, argvlen);
+}
+
 int store_call(struct store_call *call, struct session *c, store_done_cb *done, int script,
                int nkeys, int argc, const char **argv, const size_t *argvlen)
 {
-    struct rconn *rc = &c->b->store.cmd;
     call->c = c;
     call->done = done;
-    int rv = script == STORE_CMD
-                 ? rconn_cmd(rc, store_call_reply, call, argc, argv, argvlen)
-                 : rconn_script(rc, script, store_call_reply, call, nkeys, argc, argv, argvlen);
+    int rv = store_send(c->b, script, store_call_reply, call, nkeys, argc, argv, argvlen);
     if (rv == 0)
         session_hold(c);
     return rv;
@@ -70,6 +78,7 @@ static void store_resync(struct broker *b)
             catch_up_stream(c, &c->streams[k]);
         }
     }
+    queue_resync(b);
 }
 
 static void store_maybe_resync(struct broker *b)
@@ -132,6 +141,8 @@ void store_init(struct broker *b)
                REPLY_TIMEOUT_MS, store_on_cmd_ready, store_on_lost, b);
     rconn_init(&s->sub, b->base, &b->conf.redis, NULL, 0, REPLY_TIMEOUT_MS,
                store_on_sub_ready, store_on_lost, b);
+    s->cmd.min_replicas = b->conf.redis_ha.min_replicas;
+    sentinel_open(&s->sentinel, b->base, &b->conf.redis_ha, &s->cmd, &s->sub);
     rconn_start(&s->cmd);
     rconn_start(&s->sub);
 }
@@ -140,6 +151,7 @@ void store_shutdown(struct broker *b)
 {
     rconn_stop(&b->store.sub);
     rconn_stop(&b->store.cmd);
+    sentinel_stop(&b->store.sentinel);
 }
 
 void store_flush_cursors(struct broker *b, struct session *c)
@@ -153,7 +165,7 @@ void store_flush_cursors(struct broker *b, struct session *c)
 /* The registry entry routerd assigns devices from (docs/DESIGN.md). */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[7][ARG_INT_MAX];
+    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[9][ARG_INT_MAX];
     key_bk(key, b->id);
     arg_int(id, b->id);
     arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
@@ -166,11 +178,14 @@ static void store_beat(struct broker *b)
     arg_int(vals[4], (int64_t)b->npending);
     arg_int(vals[5], (int64_t)b->channels.count);
     arg_int(vals[6], b->nconns);
+    arg_int(vals[7], b->ws ? b->ws->nclients : 0);
+    arg_int(vals[8], b->ws ? b->ws->nservices : 0);
     const char *argv[] = { key, KEY_BROKERS, KEY_STATS, id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
-                           "sockets", vals[6], "proc", proc };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 23, argv, NULL);
+                           "sockets", vals[6], "proc", proc, "ws", b->ws_broadcast,
+                           "ws_clients", vals[7], "ws_services", vals[8] };
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 29, argv, NULL);
 }
 
 void store_leave(struct broker *b)
@@ -187,5 +202,6 @@ void store_tick(struct broker *b, int64_t mono)
     if (!b->stopping && store_ready(b) && mono - b->last_beat_ms >= BEAT_MS) {
         b->last_beat_ms = mono;
         store_beat(b);
+        queue_beat(b);
     }
 }

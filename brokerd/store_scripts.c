@@ -10,4 +10,11 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_SUB] = lua_broker_sub,
     [SCRIPT_UNSUB] = lua_broker_unsub,
     [SCRIPT_PUB] = lua_broker_pub,
+    [SCRIPT_SEND] = lua_broker_send,
+    [SCRIPT_CONTEXT] = lua_broker_context,
+    [SCRIPT_QPUSH] = lua_broker_qpush,
+    [SCRIPT_QPOP] = lua_broker_qpop,
+    [SCRIPT_QACK] = lua_broker_qack,
+    [SCRIPT_QBACK] = lua_broker_qback,
+    [SCRIPT_QRECLAIM] = lua_broker_qreclaim,
 };

@@ -159,42 +159,21 @@ static void tcp_flush(struct session *s)
     struct tcp_conn *t = tcp_of(s);
     if (!t->bev)
         return;
-    /* With layers, the frames of this pass go through them in one go, and
-     * what they make of them is in the socket's output. */
-    if (t->layered)
-        layers_push(t->bev);
-    struct bufferevent *sock = tcp_sock(t);
-    struct evbuffer *out = bufferevent_get_output(sock);
-    if (evbuffer_get_length(out) == 0 && !t->layered)
-        return;
-    /* A bufferevent keeps the front of its output frozen so that only it
-     * drains it; this is the write it would have made, done earlier. An
-     * error (a reset peer) is left for the bufferevent to find. */
-    evbuffer_unfreeze(out, 1);
-    t->flushing = 1;
-    /* One writev takes at most 128 chains (each large frame is a chain). */
-    while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(sock)) > 0)
-        ;
-    t->flushing = 0;
-    evbuffer_freeze(out, 1);
-    size_t left = tcp_queued(s);
-    if (left > s->b->conf.max_output_bytes) {
-        /* A client that does not read: what it had not FINed stays in
-         * Redis (its cursors start at its oldest pending entry). */
-        log_warn("client %lld: %zu bytes of output waiting, over max-output-bytes: closing",
-                 (long long)s->client_id, left);
-        s->b->stats.output_overflows++;
-        session_close(s);
+    if (!t->layered) {
+        /* All out: the drained output gets what the bufferevent's write
+         * callback would have done. */
+        if (output_flush_session(s, t->bev) == 0)
+            tcp_drained(t);
         return;
     }
-    if (evbuffer_get_length(out) > 0)
-        return;
-    /* All out: take back the write watch asked for in this pass. The
-     * drained output then gets what the bufferevent's write callback
-     * would have done. */
-    event_del(&sock->ev_write);
-    if (left == 0)
-        tcp_drained(t);  /* else a TLS handshake holds it: the layers go on */
+    /* With layers, the frames of this pass go through them in one go, and
+     * what they make of them is written from the socket's output. */
+    layers_push(t->bev);
+    t->flushing = 1;
+    int r = output_flush_session(s, tcp_sock(t));
+    t->flushing = 0;
+    if (r >= 0 && t->bev && tcp_queued(s) == 0)
+        tcp_drained(t);  /* else a TLS handshake holds some: the layers go on */
 }
 
 static void tcp_finish(struct session *s)
@@ -284,6 +263,7 @@ static const struct transport_ops tcp_ops = {
     .close = tcp_close,
     .resume = tcp_resume,
     .upgrade = tcp_upgrade,
+    .silent = session_close,
 };
 
 /* ---- input ---- */
@@ -366,8 +346,7 @@ static void tcp_on_read(struct bufferevent *bev, void *arg)
     struct tcp_conn *t = arg;
     session_heard(&t->s);
     if (t->s.state == CS_CLOSING) {
-        struct evbuffer *in = bufferevent_get_input(bev);
-        evbuffer_drain(in, evbuffer_get_length(in));
+        session_drop_input(bev);
         return;
     }
     tcp_input(t);
@@ -379,18 +358,16 @@ static void tcp_on_write(struct bufferevent *bev, void *arg)
     tcp_drained(arg);
 }
 
+/* With TLS, an error is the handshake's or a record's; deflate's is a
+ * stream that does not inflate. */
 static void tcp_on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct tcp_conn *t = arg;
     char why[160];
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        /* With TLS, an error is the handshake's or a record's; deflate's
-         * is a stream that does not inflate. */
-        log_debug("session %p client %lld: %s%s%s", (void *)t, (long long)t->s.client_id,
-                  (what & BEV_EVENT_EOF) ? "closed by peer" : "error",
-                  t->layered ? ": " : "", t->layered ? tls_error(bev, why, sizeof(why)) : "");
-        session_close(&t->s);
-    }
+    if (t->layered && (what & BEV_EVENT_ERROR))
+        log_debug("session %p client %lld: %s", (void *)t, (long long)t->s.client_id,
+                  tls_error(bev, why, sizeof(why)));
+    session_bev_event(bev, what, &t->s);
 }
 
 void tcp_accept(struct broker *b, int fd)
@@ -409,6 +386,6 @@ void tcp_accept(struct broker *b, int fd)
     t->bev = bev;
     session_init(&t->s, b, &tcp_ops);
     bufferevent_setwatermark(bev, EV_READ, 0, tcp_read_max(b));
-    bufferevent_setcb(bev, tcp_on_read, tcp_on_write, tcp_on_event, t);
+    bufferevent_setcb(bev, tcp_on_read, tcp_on_write, session_bev_event, t);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

@@ -113,9 +113,11 @@ static int cfg_apply(const struct cfg_opt *opt, void *conf, const char *value,
         *(uint64_t *)f = v;
         return 0;
     }
-    case CFG_ADDR: {
+    case CFG_ADDR:
+    case CFG_ADDRS: {
         const char *reason;
-        if (cfg_addr_parse(value, f, &reason) != 0) {
+        if ((opt->type == CFG_ADDR ? cfg_addr_parse(value, f, &reason)
+                                   : cfg_addr_list_parse(value, f, &reason)) != 0) {
             errf(why, whylen, "'%.80s': %s", value, reason);
             return -1;
         }
@@ -172,6 +174,7 @@ static int cfg_defaults(const struct cfg_program *prog, void *conf, char *err, s
         case CFG_STR: *(char **)f = NULL; break;
         case CFG_UINT: *(uint64_t *)f = 0; break;
         case CFG_ADDR: memset(f, 0, sizeof(struct cfg_addr)); break;
+        case CFG_ADDRS: memset(f, 0, sizeof(struct cfg_addr_list)); break;
         case CFG_LOGLEVEL: *(enum log_level *)f = LL_DEBUG; break;
         case CFG_BOOL: *(int *)f = 0; break;
         }
@@ -197,6 +200,7 @@ static const char *cfg_metavar(const struct cfg_opt *o)
     case CFG_STR: return "VALUE";
     case CFG_UINT: return "N";
     case CFG_ADDR: return "HOST:PORT";
+    case CFG_ADDRS: return "HOST:PORT,...";
     case CFG_LOGLEVEL: return "LEVEL";
     case CFG_BOOL: return "yes|no";
     }

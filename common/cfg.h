@@ -14,6 +14,14 @@ enum cfg_type {
     CFG_ADDR,     /* struct cfg_addr (cfg_addr.h) */
     CFG_LOGLEVEL, /* enum log_level */
     CFG_BOOL,     /* int, 1 or 0, written "yes" or "no" */
+    CFG_ADDRS,    /* struct cfg_addr_list (cfg_addr.h), "h:p,h:p" */
+};
+
+/* Redis high availability (SPEC 6), the same for every daemon. */
+struct cfg_redis_ha {
+    struct cfg_addr_list sentinels;  /* none: --redis is used */
+    char *master;                    /* the name the sentinels monitor */
+    uint64_t min_replicas;           /* replicas WAIT must confirm before an ack */
 };
 
 struct cfg_opt {
@@ -29,12 +37,18 @@ struct cfg_opt {
 #define CFG_OPT(conf_type, name, type, field, def, min, max, help) \
     { name, type, offsetof(conf_type, field), def, min, max, help }
 
-/* The rows every daemon shares (SPEC 0): conf_type has the fields config,
- * redis and log_level. */
+/* The rows every daemon shares (SPEC 0, 6): conf_type has the fields
+ * config, redis, redis_ha and log_level. */
 #define CFG_DAEMON_OPTS(conf_type) \
     CFG_OPT(conf_type, "config", CFG_STR, config, NULL, 0, 0, \
             "read options from FILE (\"key value\" lines)"), \
     CFG_OPT(conf_type, "redis", CFG_ADDR, redis, "127.0.0.1:6379", 0, 0, "Redis host:port"), \
+    CFG_OPT(conf_type, "redis-sentinels", CFG_ADDRS, redis_ha.sentinels, NULL, 0, 0, \
+            "Redis sentinels host:port,host:port,... (set: the master comes from them)"), \
+    CFG_OPT(conf_type, "redis-master", CFG_STR, redis_ha.master, "pushgate", 0, 0, \
+            "the master's name in the sentinels' configuration"), \
+    CFG_OPT(conf_type, "redis-min-replicas", CFG_UINT, redis_ha.min_replicas, "0", 0, 16, \
+            "replicas that must hold a message before it is acknowledged (WAIT, 1 s)"), \
     CFG_OPT(conf_type, "log-level", CFG_LOGLEVEL, log_level, "info", 0, 0, \
             "debug, info, warn or error")
 

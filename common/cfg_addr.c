@@ -115,6 +115,33 @@ int cfg_addr_parse(const char *s, struct cfg_addr *out, const char **why)
     return 0;
 }
 
+int cfg_addr_list_parse(const char *s, struct cfg_addr_list *out, const char **why)
+{
+    struct cfg_addr_list l = { 0 };
+    char one[CFG_HOST_MAX + 16];
+
+    while (s && *s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (l.n == CFG_ADDRS_MAX) {
+            *why = "too many addresses (at most 8)";
+            return -1;
+        }
+        if (len >= sizeof(one)) {
+            *why = "host too long";
+            return -1;
+        }
+        memcpy(one, s, len);
+        one[len] = '\0';
+        if (cfg_addr_parse(one, &l.a[l.n], why) != 0)
+            return -1;
+        l.n++;
+        s = comma ? comma + 1 : NULL;
+    }
+    *out = l;
+    return 0;
+}
+
 int cfg_parse_addr(const char *s, struct cfg_addr *out)
 {
     const char *why;

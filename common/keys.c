@@ -28,6 +28,15 @@ char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
     return buf;
 }
 
+char *key_mesh_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
+{
+    if (from == 0)  /* every service: one sender of its own */
+        snprintf(buf, KEY_MAX, "pg:mdup:s:%lld", (long long)mid);
+    else
+        snprintf(buf, KEY_MAX, "pg:mdup:%lld:%lld", (long long)from, (long long)mid);
+    return buf;
+}
+
 char *key_stream(char buf[KEY_MAX], int64_t device, int64_t channel)
 {
     return channel ? key_ch(buf, channel) : key_dev_in(buf, device);
@@ -52,3 +61,17 @@ char *key_serial(char buf[KEY_SERIAL_MAX], int64_t type, const char *serial)
     snprintf(buf, KEY_SERIAL_MAX, "pg:serial:%lld:%s", (long long)type, serial);
     return buf;
 }
+
+static char *key_topic(char buf[KEY_TOPIC_MAX], const char *topic, const char *suffix)
+{
+    if (strlen(topic) > TOPIC_MAX)
+        return NULL;
+    snprintf(buf, KEY_TOPIC_MAX, "pg:q:%s%s", topic, suffix);
+    return buf;
+}
+
+char *key_q(char buf[KEY_TOPIC_MAX], const char *t) { return key_topic(buf, t, ""); }
+char *key_q_bk(char buf[KEY_TOPIC_MAX], const char *t) { return key_topic(buf, t, ":bk"); }
+char *key_qf(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:qf:", b, ""); }
+char *key_qf_z(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:qf:", b, ":z"); }
+char *key_qf_n(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:qf:", b, ":n"); }

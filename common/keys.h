@@ -29,6 +29,9 @@ char *key_ch_subs(char buf[KEY_MAX], int64_t channel);    /* pg:ch:{c}:subs */
 char *key_ch_brokers(char buf[KEY_MAX], int64_t channel); /* pg:ch:{c}:brokers */
 char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid); /* pg:dup:{from}:{mid} */
 char *key_dups(char buf[KEY_MAX], int64_t from);             /* pg:dups:{from} */
+/* A mesh send's (sender, mid): pg:mdup:{from}:{mid}, and pg:mdup:s:{mid}
+ * for from 0 (every service is one sender, SPEC 5.5). */
+char *key_mesh_dup(char buf[KEY_MAX], int64_t from, int64_t mid);
 char *key_bk(char buf[KEY_MAX], int64_t broker);          /* pg:bk:{b} */
 /* A broker's pub/sub channel of notices: pg:n:bk:{b}. */
 char *key_notice(char buf[KEY_MAX], int64_t broker);
@@ -45,5 +48,16 @@ char *key_ch_subs_types(char buf[KEY_MAX], int64_t channel);  /* pg:ch:{c}:subs:
 #define KEY_SERIAL_MAX (KEY_MAX + SERIAL_MAX)
 /* pg:serial:{type}:{serial}; NULL when serial is longer than SERIAL_MAX. */
 char *key_serial(char buf[KEY_SERIAL_MAX], int64_t type, const char *serial);
+
+/* Upstream queues (docs/DESIGN.md, "Upstream queues"). */
+#define KEY_QF_BROKERS "pg:qf:brokers"   /* brokers that may hold frames in flight */
+#define TOPIC_MAX 128                    /* a topic name's bytes (SPEC 5.2) */
+#define KEY_TOPIC_MAX (KEY_MAX + TOPIC_MAX)
+/* NULL when topic is longer than TOPIC_MAX. */
+char *key_q(char buf[KEY_TOPIC_MAX], const char *topic);      /* pg:q:{t} */
+char *key_q_bk(char buf[KEY_TOPIC_MAX], const char *topic);   /* pg:q:{t}:bk */
+char *key_qf(char buf[KEY_MAX], int64_t broker);              /* pg:qf:{b} */
+char *key_qf_z(char buf[KEY_MAX], int64_t broker);            /* pg:qf:{b}:z */
+char *key_qf_n(char buf[KEY_MAX], int64_t broker);            /* pg:qf:{b}:n */
 
 #endif

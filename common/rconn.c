@@ -11,16 +11,24 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rconn_wait.h"
+#include "sentinel.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
+enum req_kind { REQ_PLAIN, REQ_DURABLE, REQ_WAIT };
+
 struct rconn_req {
     struct rconn *rc;
     rconn_reply_cb *cb;
     void *arg;
+    enum req_kind kind;
 };
+
+static int rconn_send(struct rconn *rc, enum req_kind kind, rconn_reply_cb *cb, void *arg,
+                      int argc, const char **argv, const size_t *argvlen);
 
 static void rconn_connect(struct rconn *rc);
 
@@ -47,9 +55,14 @@ static void rconn_lost(struct rconn *rc, const char *why)
     rc->ready = 0;
     rc->loaded = 0;
     rc->in_flight = 0;
+    rc->waits_in_flight = 0;
+    rc->unwaited = 0;
+    rconn_release(rc, 0);
     if (was_ready)
         log_warn("redis %s:%u lost: %s", rc->addr.host, (unsigned)rc->addr.port, why);
     rconn_schedule_retry(rc);
+    if (rc->sentinel && !rc->stopped)
+        sentinel_stale(rc->sentinel);
     if (rc->on_lost)
         rc->on_lost(rc, rc->arg);
 }
@@ -82,13 +95,30 @@ static void rconn_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (rc->in_flight > 0)
         rc->in_flight--;
     rc->last_reply_ms = mono_ms();
-    if (req->cb)
-        req->cb(req->arg, r);
+    if (req->kind == REQ_WAIT) {
+        rc->waits_in_flight--;
+        const redisReply *w = r;
+        int n = w && w->type == REDIS_REPLY_INTEGER ? (int)w->integer : -1;
+        if (n < (int)rc->min_replicas && rc->held)
+            log_warn("redis %s:%u: %d of %llu replicas within %d ms: refused", rc->addr.host,
+                     (unsigned)rc->addr.port, n, (unsigned long long)rc->min_replicas,
+                     RCONN_WAIT_MS);
+        rconn_release(rc, n >= (int)rc->min_replicas);
+    } else if (r && (req->kind == REQ_DURABLE || rc->held)) {
+        rconn_hold(rc, req->cb, req->arg, req->kind == REQ_DURABLE, r);
+    } else {
+        if (!r)
+            rconn_release(rc, 0);  /* the connection is gone: what waited failed first */
+        if (req->cb)
+            req->cb(req->arg, r);
+    }
     free(req);
 }
 
 static void rconn_became_ready(struct rconn *rc)
 {
+    if ((rc->sentinel && !rc->role_checked) || rc->loaded < rc->nscripts)
+        return;
     rc->ready = 1;
     rc->backoff_ms = BACKOFF_MIN_MS;
     log_info("redis %s:%u ready", rc->addr.host, (unsigned)rc->addr.port);
@@ -118,14 +148,33 @@ static void rconn_on_script(void *arg, redisReply *r)
         return;
     }
     memcpy(rc->sha[which], r->str, 41);
-    if (++rc->loaded == rc->nscripts)
-        rconn_became_ready(rc);
+    rc->loaded++;
+    rconn_became_ready(rc);
+}
+
+/* A sentinel's answer may be stale: only a master is used. */
+static void rconn_on_role(void *arg, redisReply *r)
+{
+    struct rconn *rc = arg;
+    if (!r || !rc->ac)
+        return;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1
+        || r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "master")) {
+        rconn_reset(rc, "not a master");
+        return;
+    }
+    rc->role_checked = 1;
+    rconn_became_ready(rc);
 }
 
 static void rconn_connect(struct rconn *rc)
 {
     if (rc->ac || rc->stopped)
         return;
+    if (rc->sentinel && !sentinel_master(rc->sentinel, &rc->addr)) {
+        sentinel_stale(rc->sentinel);  /* it calls rconn_master_changed */
+        return;
+    }
     redisAsyncContext *ac = redisAsyncConnect(rc->addr.host, rc->addr.port);
     if (!ac || ac->err) {
         log_debug("redis connect failed: %s", ac ? ac->errstr : "out of memory");
@@ -140,8 +189,11 @@ static void rconn_connect(struct rconn *rc)
     redisAsyncSetDisconnectCallback(ac, rconn_on_disconnect);
     rc->ac = ac;
     rc->loaded = 0;
+    rc->role_checked = 0;
     rc->in_flight = 0;
-    if (rc->nscripts == 0) {
+    if (rc->sentinel)
+        rconn_cmd(rc, rconn_on_role, rc, 1, (const char *[]){ "ROLE" }, NULL);
+    else if (rc->nscripts == 0) {
         /* Commands queue until the connect completes; a PING proves it. */
         rconn_cmd(rc, NULL, NULL, 1, (const char *[]){ "PING" }, NULL);
         rc->ready = 1;
@@ -170,6 +222,15 @@ static void rconn_on_flush(evutil_socket_t fd, short what, void *arg)
     struct rconn *rc = arg;
     (void)fd; (void)what;
     rc->flush_pending = 0;
+    if (rc->unwaited && rc->ac) {
+        /* One WAIT covers every write this connection sent before it. */
+        char n[24], ms[24];
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)rc->min_replicas);
+        snprintf(ms, sizeof(ms), "%d", RCONN_WAIT_MS);
+        if (rconn_send(rc, REQ_WAIT, NULL, NULL, 3, (const char *[]){ "WAIT", n, ms }, NULL) == 0)
+            rc->waits_in_flight++;
+        rc->unwaited = 0;
+    }
     /* Not before the connect completes: hiredis would take a connect in
      * progress for a finished one. */
     if (rc->ac && (rc->ac->c.flags & REDIS_CONNECTED))
@@ -193,6 +254,7 @@ void rconn_init(struct rconn *rc, struct event_base *base, const struct cfg_addr
     rc->arg = arg;
     rc->retry_ev = evtimer_new(base, rconn_on_retry, rc);
     rc->flush_ev = event_new(base, -1, 0, rconn_on_flush, rc);
+    rc->held_tail = &rc->held;
 }
 
 void rconn_start(struct rconn *rc)
@@ -239,12 +301,30 @@ void rconn_stop(struct rconn *rc)
 
 void rconn_tick(struct rconn *rc)
 {
-    if (rc->ac && rc->in_flight > 0 && mono_ms() - rc->last_reply_ms > rc->reply_timeout_ms)
+    /* A WAIT may take RCONN_WAIT_MS, and what follows it waits behind it. */
+    int64_t limit = rc->reply_timeout_ms + (rc->waits_in_flight ? RCONN_WAIT_MS : 0);
+    if (rc->ac && rc->in_flight > 0 && mono_ms() - rc->last_reply_ms > limit)
         rconn_reset(rc, "no reply in time");
 }
 
-int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const char **argv,
-              const size_t *argvlen)
+void rconn_master_changed(struct rconn *rc)
+{
+    struct cfg_addr a;
+    int have = sentinel_master(rc->sentinel, &a);
+    int same = have && a.port == rc->addr.port && strcmp(a.host, rc->addr.host) == 0;
+    if (rc->ac && same)
+        return;
+    if (rc->ac)
+        rconn_reset(rc, have ? "the master moved" : "a failover started");
+    if (!have || rc->stopped)
+        return;
+    evtimer_del(rc->retry_ev);
+    rc->backoff_ms = BACKOFF_MIN_MS;
+    rconn_connect(rc);
+}
+
+static int rconn_send(struct rconn *rc, enum req_kind kind, rconn_reply_cb *cb, void *arg,
+                      int argc, const char **argv, const size_t *argvlen)
 {
     if (!rc->ac)
         return -1;
@@ -252,6 +332,7 @@ int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const c
     req->rc = rc;
     req->cb = cb;
     req->arg = arg;
+    req->kind = kind;
     if (redisAsyncCommandArgv(rc->ac, rconn_reply, req, argc, argv, argvlen) != REDIS_OK) {
         free(req);
         return -1;
@@ -262,11 +343,19 @@ int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const c
         rc->flush_pending = 1;
         event_active(rc->flush_ev, EV_TIMEOUT, 1);
     }
+    if (kind == REQ_DURABLE)
+        rc->unwaited++;
     return 0;
 }
 
-int rconn_script(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
-                 int argc, const char **argv, const size_t *argvlen)
+int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const char **argv,
+              const size_t *argvlen)
+{
+    return rconn_send(rc, REQ_PLAIN, cb, arg, argc, argv, argvlen);
+}
+
+static int rconn_eval(struct rconn *rc, int which, enum req_kind kind, rconn_reply_cb *cb,
+                      void *arg, int nkeys, int argc, const char **argv, const size_t *argvlen)
 {
     if (!rc->ready || which < 0 || which >= rc->nscripts)
         return -1;
@@ -290,12 +379,25 @@ int rconn_script(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int
         av[3 + i] = argv[i];
         al[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
-    int rc_ = rconn_cmd(rc, cb, arg, argc + 3, av, al);
+    int rc_ = rconn_send(rc, kind, cb, arg, argc + 3, av, al);
     if (av != small_av) {
         free(av);
         free(al);
     }
     return rc_;
+}
+
+int rconn_script(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
+                 int argc, const char **argv, const size_t *argvlen)
+{
+    return rconn_eval(rc, which, REQ_PLAIN, cb, arg, nkeys, argc, argv, argvlen);
+}
+
+int rconn_script_durable(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
+                         int argc, const char **argv, const size_t *argvlen)
+{
+    enum req_kind kind = rc->min_replicas ? REQ_DURABLE : REQ_PLAIN;
+    return rconn_eval(rc, which, kind, cb, arg, nkeys, argc, argv, argvlen);
 }
 
 int rconn_subscribe(struct rconn *rc, const char *chan, rconn_raw_cb *cb, void *privdata)

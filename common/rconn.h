@@ -1,7 +1,15 @@
 /* One hiredis async connection on a libevent loop that looks after itself:
  * connects, loads the caller's Lua scripts, reports ready and lost, retries
  * with backoff (100 ms doubling to 2 s), and counts a command unanswered for
- * too long as a lost connection. Used by every daemon. */
+ * too long as a lost connection. Used by every daemon.
+ *
+ * With a sentinel (sentinel.h) it connects to the master the sentinels
+ * name, checks with ROLE that it is one, and follows failovers. With
+ * min_replicas, the reply of a durable command (rconn_script_durable) is
+ * handed over only once a WAIT sent after it confirms that many replicas
+ * (one WAIT per loop pass, after the pass's commands); otherwise, or after
+ * RCONN_WAIT_MS, its callback gets NULL as when Redis is away. Replies
+ * keep their order: one that comes while a durable one waits waits too. */
 #ifndef PG_RCONN_H
 #define PG_RCONN_H
 #include <stddef.h>
@@ -14,6 +22,12 @@ struct event;
 struct redisAsyncContext;
 struct redisReply;
 struct rconn;
+struct rconn_held;
+struct sentinel;
+
+/* How long WAIT waits for the replicas before the commands it covers are
+ * refused (SPEC 6). */
+#define RCONN_WAIT_MS 1000
 
 typedef void rconn_event_cb(struct rconn *rc, void *arg);
 /* r is NULL when the connection went away before the reply. */
@@ -39,6 +53,12 @@ struct rconn {
                                     command that ended an idle spell */
     int64_t reply_timeout_ms;
     int stopped;
+    struct sentinel *sentinel;   /* set by sentinel_add: the master comes from it */
+    int role_checked;            /* ROLE said master on this connection */
+    uint64_t min_replicas;       /* for durable commands; 0: none */
+    int unwaited;                /* durable commands sent since the last WAIT */
+    uint32_t waits_in_flight;
+    struct rconn_held *held, **held_tail;  /* replies waiting for a WAIT */
     rconn_event_cb *on_ready, *on_lost;
     void *arg;
 };
@@ -65,6 +85,13 @@ int rconn_cmd(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc, const c
 /* EVALSHA script `which` with nkeys keys; -1 until the scripts are loaded. */
 int rconn_script(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
                  int argc, const char **argv, const size_t *argvlen);
+/* The same for a script whose success is an acknowledgement: with
+ * min_replicas, cb waits for the WAIT (or gets NULL). */
+int rconn_script_durable(struct rconn *rc, int which, rconn_reply_cb *cb, void *arg, int nkeys,
+                         int argc, const char **argv, const size_t *argvlen);
+/* The sentinel's answer changed (sentinel.c): drop the connection unless
+ * it is to the master now named, and connect to that one at once. */
+void rconn_master_changed(struct rconn *rc);
 /* SUBSCRIBE chan with a raw callback (not counted by the watchdog). */
 int rconn_subscribe(struct rconn *rc, const char *chan, rconn_raw_cb *cb, void *privdata);
 

@@ -8,9 +8,13 @@
 
 /* brokerd */
 extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
-    lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[];
+    lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[], lua_broker_send[],
+    lua_broker_context[];
+/* brokerd's upstream queues */
+extern const char lua_broker_qack[], lua_broker_qback[], lua_broker_qpop[], lua_broker_qpush[],
+    lua_broker_qreclaim[];
 /* routerd */
-extern const char lua_router_put[], lua_router_register[];
+extern const char lua_router_floor[], lua_router_put[], lua_router_register[];
 /* adminhttp */
 extern const char lua_admin_device[], lua_admin_disconnect[], lua_admin_free[],
     lua_admin_gbye[], lua_admin_helo[], lua_admin_recv[], lua_admin_revoke[], lua_admin_send[],

@@ -1,7 +1,10 @@
 -- brokerd: IDENTIFY (SPEC 2.2). A device connects to this broker.
 -- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices, pg:stats.
 -- ARGV: broker id, connection token, device id, the generation of its
---       token ('': not checked, the broker has no secret).
+--       token ('': not checked, the broker has no secret), '1' for an
+--       anonymous WebSocket client (SPEC 5.1: its state expires
+--       offline-ttl after it leaves, broker_gone.lua; while connected it
+--       does not).
 -- Returns {'ok', clean_since_ms, clean, subs, cursors, device type ('0': none)},
 -- or {'revoked'} when the token's generation is not the device's (field
 -- gen, 0 until admin_revoke.lua): nothing written, no one kicked.
@@ -12,7 +15,7 @@
 -- another broker is kicked. A connected device's messages are its broker's
 -- pending ones, no longer kept (pg.kept_add).
 local now = pg.now_ms()
-local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type', 'gen')
+local old = redis.call('HMGET', KEYS[1], 'broker', 'conn', 'offline_at', 'type', 'gen', 'anon')
 if ARGV[4] ~= '' and ARGV[4] ~= (old[5] or '0') then return pg.reply('revoked') end
 local clean, since = '0', now
 if not old[1] and not old[3] then
@@ -32,6 +35,12 @@ end
 pg.kept_add(KEYS[5], KEYS[1], -pg.kept_of(KEYS[1]))
 redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2],
   'online_at', pg.ms(now))
+-- A connection's context (conn.call set_context) is its own.
+redis.call('HDEL', KEYS[1], 'ctx')
+if ARGV[5] == '1' or old[6] then
+  redis.call('HSET', KEYS[1], 'anon', '1')
+  for k = 1, 3 do redis.call('PERSIST', KEYS[k]) end
+end
 redis.call('SADD', KEYS[4], ARGV[3])
 local subs = redis.call('SMEMBERS', KEYS[2])
 -- From now on this broker hears of its channels' messages.

@@ -29,6 +29,13 @@ function pg.key_dup(from, mid) return 'pg:dup:' .. from .. ':' .. mid end
 function pg.key_dups(from) return 'pg:dups:' .. from end
 function pg.key_serial(ty, serial) return 'pg:serial:' .. ty .. ':' .. serial end
 function pg.key_bk(b) return 'pg:bk:' .. b end
+-- upstream queues (docs/DESIGN.md, "Upstream queues"): topic t's frames,
+-- the brokers popping it, broker b's frames in flight (hash, seq index, seq)
+function pg.key_q(t) return 'pg:q:' .. t end
+function pg.key_q_bk(t) return 'pg:q:' .. t .. ':bk' end
+function pg.key_qf(b) return 'pg:qf:' .. b end
+function pg.key_qf_z(b) return 'pg:qf:' .. b .. ':z' end
+function pg.key_qf_n(b) return 'pg:qf:' .. b .. ':n' end
 -- a broker's pub/sub channel of notices
 function pg.key_notice(b) return 'pg:n:bk:' .. b end
 -- Keys without an id: the callers pass them (common/keys.h).
@@ -40,6 +47,7 @@ pg.KEY_STATS = 'pg:stats'
 pg.KEY_API_CLIENTS = 'pg:api:clients'
 pg.KEY_NEXT_DEVICE_ID = 'pg:next_device_id'
 pg.KEY_NEXT_PUT_ID = 'pg:next_put_id'
+pg.KEY_QF_BROKERS = 'pg:qf:brokers'
 
 -- ---- replies, time ----
 function pg.reply(status, ...) return {status, ...} end
@@ -52,6 +60,18 @@ end
 
 function pg.ms(n) return string.format('%d', n) end
 
+-- An id counter after a change of master: at least Redis's clock in
+-- microseconds. That is past every id an earlier master gave out, as long
+-- as ids were taken at under one per microsecond since the last raise (or
+-- since 1970, before any); a counter already past it is left alone.
+function pg.id_floor(key)
+  local t = redis.call('TIME')
+  local floor = t[1] * 1000000 + t[2]
+  if tonumber(redis.call('GET', key) or '0') < floor then
+    redis.call('SET', key, string.format('%d', floor))
+  end
+end
+
 -- ---- formats (docs/DESIGN.md, "Notices" and "Cursors") ----
 -- A message notice: the whole stream entry, parsed by brokerd/notice.c.
 function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
@@ -62,6 +82,8 @@ end
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).
 function pg.notice_drop(d) return 'D ' .. d end
+-- Wake-up: topic t's queue got frames (brokerd/queue.c pops them).
+function pg.notice_wake(t) return 'Q ' .. t end
 -- Tells broker bk (the device's hash's 'broker', '' or nil: offline) to
 -- close device d; returns how many brokers heard it (0: none).
 function pg.drop(bk, d)
@@ -260,5 +282,48 @@ end
 function pg.unread_count(k, now, ty)
   local n = 0
   pg.unread(k, now, ty, 10000, function() n = n + 1 return false end, 10000)
+  return n
+end
+
+-- ---- upstream queues (docs/DESIGN.md, "Upstream queues") ----
+-- Wakes every broker of set bks (a topic's :bk set) popping topic t.
+function pg.q_wake(bks, t)
+  for _, b in ipairs(redis.call('SMEMBERS', bks)) do
+    redis.call('PUBLISH', pg.key_notice(b), pg.notice_wake(t))
+  end
+end
+
+-- "<expire ms> <envelope>": its expiry and where the envelope begins.
+function pg.q_expiry(e)
+  local sp = string.find(e, ' ', 1, true)
+  return tonumber(string.sub(e, 1, sp - 1)), sp + 1
+end
+
+-- Puts broker b's frames in flight `seqs` (in pop order) back at the head of
+-- their topics' lists, in that order, and wakes the topics' brokers. A
+-- list that had expired lives as long as its newest frame. Returns how
+-- many went back (a seq already acknowledged is passed over).
+function pg.q_requeue(b, seqs, now)
+  if #seqs == 0 then return 0 end
+  local h, ts, last, n = pg.key_qf(b), {}, {}, 0
+  for i = #seqs, 1, -1 do
+    local v = redis.call('HGET', h, seqs[i])
+    if v then
+      local sp = string.find(v, ' ', 1, true)
+      local t, e = string.sub(v, 1, sp - 1), string.sub(v, sp + 1)
+      redis.call('LPUSH', pg.key_q(t), e)
+      if not last[t] then ts[#ts + 1] = t last[t] = 0 end
+      last[t] = math.max(last[t], (pg.q_expiry(e)))
+      n = n + 1
+    end
+  end
+  redis.call('HDEL', h, unpack(seqs))
+  redis.call('ZREM', pg.key_qf_z(b), unpack(seqs))
+  for _, t in ipairs(ts) do
+    local q, left = pg.key_q(t), last[t] - now
+    left = math.max(left, 1)
+    if redis.call('PTTL', q) < left then redis.call('PEXPIRE', q, left) end
+    pg.q_wake(pg.key_q_bk(t), t)
+  end
   return n
 end

@@ -21,7 +21,7 @@ else
   if n <= 0 then return pg.reply('nosub') end
   notify = pg.channel_notify(KEYS[4])
 end
-local mid = tostring(redis.call('INCR', KEYS[5]))
+local mid = pg.ms(redis.call('INCR', KEYS[5]))  -- %d: a raised counter (router_floor) is past 1e14
 pg.route(KEYS[1], KEYS[7], notify, mid, '0', ch, tonumber(ARGV[4]), dev, ty, ARGV[5], ARGV[6])
 if v then pg.keep(KEYS[7], KEYS[6], KEYS[2], dev, v[3], KEYS[1]) end
 return pg.reply('ok', mid)

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "keys.h"
 #include "router.h"
 #include "xmalloc.h"
 
@@ -45,6 +46,16 @@ static void proc_stop(void *arg)
         loop_wake(&p->loops[i].wake);
 }
 
+/* Through sentinels, the master may be new: its id counters go forward
+ * first (lua/router_floor.lua), before any request on this connection. */
+static void router_redis_ready(struct rconn *rc, void *arg)
+{
+    (void)arg;
+    if (rc->sentinel)
+        rconn_script(rc, RS_FLOOR, NULL, NULL, 2, 2,
+                     (const char *[]){ KEY_NEXT_PUT_ID, KEY_NEXT_DEVICE_ID }, NULL);
+}
+
 static int router_setup(struct router *r)
 {
     r->base = daemon_event_base();
@@ -52,7 +63,9 @@ static int router_setup(struct router *r)
         router_http_start(r) < 0)
         return -1;
     rconn_init(&r->redis, r->base, &r->conf.redis, router_script_text, RS_COUNT,
-               REDIS_REPLY_TIMEOUT_MS, NULL, NULL, r);
+               REDIS_REPLY_TIMEOUT_MS, router_redis_ready, NULL, r);
+    r->redis.min_replicas = r->conf.redis_ha.min_replicas;
+    sentinel_open(&r->sentinel, r->base, &r->conf.redis_ha, &r->redis, NULL);
     rconn_start(&r->redis);
     struct timeval tv = { 0, TICK_MS * 1000 };
     r->tick_ev = event_new(r->base, -1, EV_PERSIST, router_tick, r);
@@ -63,8 +76,10 @@ static int router_setup(struct router *r)
 static void router_teardown(struct router *r)
 {
     /* Requests still waiting for Redis get their 503 from rconn_stop. */
-    if (r->base)
+    if (r->base) {
         rconn_stop(&r->redis);
+        sentinel_stop(&r->sentinel);
+    }
     http_server_free(r->reg_http);
     http_server_free(r->put_http);
     if (r->tick_ev)

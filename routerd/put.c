@@ -78,6 +78,6 @@ void put_handle(struct evhttp_request *req, void *arg)
     for (int i = 0; i < 13; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct router_request *pr = request_new(r, req);
-    if (rconn_script(&r->redis, RS_PUT, put_done, pr, 7, 13, argv, argvlen) < 0)
+    if (rconn_script_durable(&r->redis, RS_PUT, put_done, pr, 7, 13, argv, argvlen) < 0)
         request_unsent(pr);
 }

@@ -29,9 +29,10 @@ static void registration_done(void *arg, redisReply *rep)
 {
     struct router *r;
     struct evhttp_request *req = request_take(arg, &r);
-    /* {status, device id, broker address, token generation} */
+    /* {status, device id, broker address, token generation[, WebSocket address]} */
     const char *status = script_status(rep);
-    if (!status || rep->elements != 4 || rep->element[3]->type != REDIS_REPLY_STRING) {
+    if (!status || rep->elements < 4 || rep->element[3]->type != REDIS_REPLY_STRING ||
+        (rep->elements > 4 && rep->element[4]->type != REDIS_REPLY_STRING)) {
         request_bad_reply(r, req, "registration", rep);
         return;
     }
@@ -50,6 +51,9 @@ static void registration_done(void *arg, redisReply *rep)
     json_t *data = json_pack("{s:I}", "device_id", (json_int_t)id);
     if (strcmp(status, "ios") != 0)
         json_object_set_new(data, "broker", json_string(addr));
+    /* SPEC 5.4: "ws" next to "broker" when that broker serves WebSocket. */
+    if (strcmp(status, "ios") != 0 && rep->elements > 4 && rep->element[4]->len > 0)
+        json_object_set_new(data, "ws", json_string(rep->element[4]->str));
     if (r->conf.secret && *r->conf.secret) {
         char tok[TOKEN_MAX + 1];
         token_make(r->conf.secret, id, strtoll(rep->element[3]->str, NULL, 10), tok);

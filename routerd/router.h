@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loops.h"
 #include "rconn.h"
+#include "sentinel.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -25,6 +26,7 @@ struct redisReply;
 struct router_conf {
     char *config;
     struct cfg_addr redis;
+    struct cfg_redis_ha redis_ha;
     enum log_level log_level;
     struct cfg_addr registration_address;
     struct cfg_addr put_address;
@@ -58,6 +60,7 @@ enum router_code {
 enum router_script {
     RS_REGISTER,
     RS_PUT,
+    RS_FLOOR,
     RS_COUNT,
 };
 
@@ -85,6 +88,7 @@ struct router {
     struct daemon_signals signals;
     struct loop_wake wake;       /* loop 0 stops the others through it */
     struct rconn redis;
+    struct sentinel sentinel;    /* with --redis-sentinels */
     struct router_stats stats;
     int shutting_down;
 };

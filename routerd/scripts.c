@@ -6,4 +6,5 @@
 const char *const router_script_text[RS_COUNT] = {
     [RS_REGISTER] = lua_router_register,
     [RS_PUT] = lua_router_put,
+    [RS_FLOOR] = lua_router_floor,
 };

@@ -10,155 +10,18 @@
 // under tests/out/. Prints one "N passed, N failed" line; exits 1 on any
 // failure.
 //
-// Environment:
-//   PUSHGATE_BUILD   build directory (brokerd/brokerd, routerd/routerd, adminhttp/adminhttp)
-//   REDIS_SERVER     redis-server binary (default: redis-server on PATH)
-//   CHROMIUM         browser binary (default: /usr/bin/chromium)
+// Environment: as lib.mjs, and
 //   PG_KEEP_OPEN     seconds to keep everything running at the end (for a look by hand)
 
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  BUILD, OUT, WAIT, binary, check, http, launchBrowser, run, sleep, start, startRedis, step, until,
+} from './lib.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const OUT = path.resolve(HERE, '..', 'out');
-const BUILD = process.env.PUSHGATE_BUILD ? path.resolve(process.env.PUSHGATE_BUILD) : '';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TOKEN = 'dash-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
-const WAIT = 10000;            // ms to wait for anything the page should show
 const RUN_ID = process.pid;
-
-fs.mkdirSync(OUT, { recursive: true });
-
-// ------------------------------------------------------------------ checks
-let passed = 0, failed = 0;
-function check(name, ok, detail) {
-  if (ok) { passed++; console.log('ok   ' + name); }
-  else { failed++; console.log('FAIL ' + name + (detail !== undefined ? ': ' + detail : '')); }
-  return !!ok;
-}
-// Runs an async step; an exception fails it (with the message) instead of the run.
-async function step(name, fn) {
-  try {
-    const r = await fn();
-    if (r === undefined || r === true) return check(name, true);
-    if (r === false) return check(name, false);
-    return check(name, r.ok, r.detail);
-  } catch (e) {
-    return check(name, false, e && e.message ? e.message.split('\n')[0] : String(e));
-  }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(fn, ms = WAIT, every = 100) {
-  const end = Date.now() + ms;
-  let v;
-  for (;;) {
-    try { v = await fn(); } catch (e) { v = undefined; }
-    if (v || Date.now() >= end) return v;
-    await sleep(every);
-  }
-}
-
-// --------------------------------------------------------------- processes
-const procs = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-function binary(rel) {
-  const p = path.join(BUILD, rel);
-  try { fs.accessSync(p, fs.constants.X_OK); } catch (e) {
-    throw new Error('no executable ' + rel + ' under PUSHGATE_BUILD (' + (BUILD || 'unset') + ')');
-  }
-  return p;
-}
-
-// Starts a daemon with stderr (and stdout) saved to tests/out/; resolves with
-// {proc, addr: {name: "host:port"}} once every `listens` pattern was logged.
-function start(label, bin, args, listens = {}) {
-  const logPath = path.join(OUT, `browser.${RUN_ID}.${label}.log`);
-  const log = fs.createWriteStream(logPath);
-  log.write('# ' + [bin, ...args].join(' ') + '\n');
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const entry = { label, proc, logPath, exited: false, code: null };
-  procs.push(entry);
-  const addr = {};
-  let text = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} did not log ${Object.keys(listens).join('/')} within 10 s; see ${logPath}`)), 10000);
-    const onData = (chunk) => {
-      log.write(chunk);
-      text += chunk.toString('utf8');
-      for (const [name, re] of Object.entries(listens)) {
-        const m = addr[name] ? null : text.match(re);
-        if (m) addr[name] = m[1].replace(/[,;)]+$/, '');
-      }
-      if (Object.keys(listens).every((n) => addr[n])) { clearTimeout(timer); resolve({ ...entry, addr }); }
-    };
-    proc.stdout.on('data', (c) => log.write(c));
-    proc.stderr.on('data', onData);
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-    proc.on('close', () => log.end(`# exited ${entry.code}\n`));
-    proc.on('exit', (code, sig) => {
-      entry.exited = true; entry.code = code === null ? sig : code;
-      clearTimeout(timer);
-      reject(new Error(`${label} exited (${entry.code}) before listening; see ${logPath}`));
-    });
-    if (!Object.keys(listens).length) { clearTimeout(timer); resolve({ ...entry, addr }); }
-  });
-}
-
-async function stopAll() {
-  for (const e of procs.slice().reverse()) {
-    if (e.exited || e.proc.exitCode !== null) continue;
-    const gone = new Promise((r) => e.proc.once('exit', r));
-    try { process.kill(e.proc.pid, 'SIGTERM'); } catch (err) { continue; }
-    const t = await Promise.race([gone.then(() => 'exit'), sleep(5000).then(() => 'timeout')]);
-    if (t === 'timeout') {
-      console.log(`# ${e.label} (pid ${e.proc.pid}) did not stop on SIGTERM; killing it`);
-      try { process.kill(e.proc.pid, 'SIGKILL'); } catch (err) { /* gone */ }
-      await gone;
-    }
-  }
-}
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = '';
-    s.setTimeout(500, () => { s.destroy(); resolve(false); });
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => { buf += d; if (buf.includes('\r\n')) { s.destroy(); resolve(buf.startsWith('+PONG')); } });
-    s.on('error', () => resolve(false));
-  });
-}
-
-function redisBinary() {
-  if (process.env.REDIS_SERVER) return process.env.REDIS_SERVER;
-  try { return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim(); } catch (e) {
-    throw new Error('redis-server not found on PATH (set REDIS_SERVER)');
-  }
-}
-
-// -------------------------------------------------------------------- HTTP
-async function http(method, url, { body, token, timeout = 3000 } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = 'Bearer ' + token;
-  const r = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(timeout) });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch (e) { json = null; }
-  return { status: r.status, json, text };
-}
+const TOKEN = 'dash-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 // ----------------------------------------------------------------- devices
 const FRAME_RESPONSE = 0, FRAME_ERROR = 1, FRAME_MESSAGE = 2;
@@ -251,26 +114,12 @@ async function main() {
     routerd: binary('routerd/routerd'),
     adminhttp: binary('adminhttp/adminhttp'),
   };
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM} (apt-get install chromium)`);
-
-  // Redis, on a free port, in a throwaway directory.
-  const redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-browser-redis-'));
-  let redisPort = 0;
-  for (let attempt = 0; attempt < 5 && !redisPort; attempt++) {
-    const port = await freePort();
-    const r = start('redis', redisBinary(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'no', '--dir', redisDir, '--daemonize', 'no']);
-    r.catch(() => {});
-    if (await until(() => redisPing(port), 5000, 50)) redisPort = port;
-  }
-  if (!redisPort) throw new Error('redis-server did not answer PING');
-  const redis = '127.0.0.1:' + redisPort;
-  process.on('exit', () => fs.rmSync(redisDir, { recursive: true, force: true }));
+  const redis = await startRedis();
 
   const common = ['--redis', redis, '--log-level', 'debug'];
   const brokerListens = { tcp: /listening tcp (\S+)/, http: /listening http (\S+)/ };
-  const b1 = await start('brokerd1', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', ...common], brokerListens);
-  const b2 = await start('brokerd2', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', ...common], brokerListens);
+  const b1 = await start('brokerd1', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--ws-address', '127.0.0.1:0', ...common], brokerListens);
+  const b2 = await start('brokerd2', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--ws-address', '127.0.0.1:0', ...common], brokerListens);
   const router = await start('routerd', bins.routerd, ['--registration-address', '127.0.0.1:0', '--put-address', '127.0.0.1:0', ...common],
     { reg: /listening registration (\S+)/, put: /listening put (\S+)/ });
   const admin = await start('adminhttp', bins.adminhttp, ['--http-address', '127.0.0.1:0', '--admin-token', TOKEN, ...common],
@@ -348,18 +197,7 @@ async function main() {
   await step('device 1 got its own message', async () => !!(await until(() => d1.conn.messages.some((m) => m.ch === '9'), 5000)));
 
   // ----------------------------------------------------------- the browser
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-browser-chromium-'));
-  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  // A persistent context on a fresh, empty profile directory: nothing from
-  // an earlier run (or the user's own profile) can leak in.
-  browser = await chromium.launchPersistentContext(dataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    timeout: 30000,
-  });
+  browser = await launchBrowser();
   const page = browser.pages()[0] || await browser.newPage();
   const pageErrors = [], foreign = [], unauthorized = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -573,38 +411,8 @@ async function main() {
   }
 }
 
-// ----------------------------------------------------------------- runner
-const watchdog = setTimeout(async () => {
-  check('finished within 180 s', false);
-  await cleanup();
-  finish();
-}, 180000);
 
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
+await run(main, async () => {
   for (const d of devices) d.conn && d.conn.close();
   if (browser) await browser.close().catch(() => {});
-  await stopAll();
-  for (const e of procs) {
-    if (e.label !== 'redis' && typeof e.code === 'number' && e.code !== 0) {
-      check(`${e.label} exited 0 on SIGTERM`, false, `exit ${e.code}; see ${e.logPath}`);
-    }
-  }
-}
-function finish() {
-  clearTimeout(watchdog);
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
-process.on('SIGINT', async () => { await cleanup(); process.exit(130); });
-process.on('SIGTERM', async () => { await cleanup(); process.exit(143); });
-
-try {
-  await main();
-} catch (e) {
-  check('setup', false, e && e.message ? e.message : String(e));
-}
-await cleanup();
-finish();
+});

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the dashboard browser test (dashboard.test.mjs) against the daemons of
-# one build: installs Debian's chromium if /usr/bin/chromium is missing, and
-# playwright-core from package-lock.json, then runs the test. Its last line is
+# Runs the browser tests (dashboard.test.mjs: the admin dashboard;
+# mesh.test.mjs: a page as a WebSocket client of the mesh) against the
+# daemons of one build: installs Debian's chromium if /usr/bin/chromium is missing, and
+# playwright-core from package-lock.json, then runs the tests. Its last line is
 # "N passed, N failed"; the exit status is non-zero on any failure.
 #
 #   PUSHGATE_BUILD=build tests/browser/run.sh     (default: build/ in the repository)
@@ -52,4 +53,23 @@ if [ "$want" != "$have" ]; then
     npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-exec node dashboard.test.mjs
+# Each test prints "N passed, N failed" last; the sum is this script's.
+# The mesh test's service needs Node's WebSocket (a flag before Node 22).
+wsflag=""
+[ "$(node -p 'typeof WebSocket')" = function ] || wsflag=--experimental-websocket
+passed=0 failed=0
+for t in "dashboard.test.mjs" "$wsflag mesh.test.mjs"; do
+    # shellcheck disable=SC2086 # the flag and the file are two words
+    out=$(node $t 2>&1) || true
+    printf '%s\n' "$out" | sed '$d'
+    line=$(printf '%s\n' "$out" | tail -1)
+    if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+    else
+        printf '%s\n' "$line"
+        failed=$((failed + 1))
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -13,7 +13,8 @@ from lib.harness import (FRAME_ERROR, FRAME_RESPONSE, HELP_RE, SAMPLE_RE, TYPE_R
 # One row per brokerd process; "loops" is its number of event loops
 # (--threads), each of which registers in Redis as a broker id of its own.
 BROKER_KEYS = {"id", "address", "connections", "uptime_seconds", "last_heartbeat_ms",
-               "alive", "messages_in", "messages_out", "messages_pending", "loops"}
+               "alive", "messages_in", "messages_out", "messages_pending", "loops",
+               "ws_clients", "ws_services"}
 
 
 def by_addr(stats):
@@ -405,6 +406,26 @@ class MultiLoop(AdminTestCase):
         self.assertEqual(len({b["id"] for b in s["brokers"]}), 2, s["brokers"])
         self.assertEqual(s["totals"]["brokers"], 2)
         self.assertEqual(self.stat()["brokers"], 2)
+
+    def test_websocket_clients_and_services_per_broker(self):
+        from lib.ws import WsClient
+        b1, b2 = self.cluster.brokers[:2]
+        conns = [WsClient(b1.ws), WsClient(b1.ws), WsClient(b1.ws, {"role": "service"}, ready=False),
+                 WsClient(b2.ws), WsClient(b2.ws, {"role": "service"}, ready=False),
+                 WsClient(b2.ws, {"role": "service"}, ready=False)]
+        try:
+            want = {"%s:%d" % b1.tcp: (2, 1), "%s:%d" % b2.tcp: (1, 2)}
+
+            def per_addr(s):
+                return {a: (b["ws_clients"], b["ws_services"]) for a, b in by_addr(s).items()}
+            s = self.wait_stats(lambda s: per_addr(s) == want)
+            self.assertEqual(per_addr(s), want)
+        finally:
+            for c in conns:
+                c.close()
+        s = self.wait_stats(lambda s: all(b["ws_clients"] + b["ws_services"] == 0
+                                          for b in s["brokers"]))
+        self.assertEqual({b["ws_clients"] for b in s["brokers"]}, {0})
 
     def test_connections_add_up(self):
         devs = self.cluster.spread_devices(6, min_per_broker=2)

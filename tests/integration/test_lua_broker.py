@@ -116,7 +116,7 @@ class IdentifyTest(LuaTestCase):
 
 
 class GoneTest(LuaTestCase):
-    KEYS = [DEV, CUR, "pg:kept", "pg:dev:41:in", "pg:dev:41:freed", "pg:stats"]
+    KEYS = [DEV, CUR, "pg:kept", "pg:dev:41:in", "pg:dev:41:freed", "pg:stats", "pg:dev:41:subs"]
 
     def test_its_unfinished_inbox_is_kept_from_now_on(self):
         self.r("HSET", DEV, "broker", B, "conn", "7:1")
@@ -124,7 +124,7 @@ class GoneTest(LuaTestCase):
             self.add_entry("pg:dev:41:in", eid="%d-0" % i)
         self.r("SADD", "pg:dev:41:freed", "pg:dev:41:in 3-0", "pg:dev:41:in 1-0")
         self.r("HSET", "pg:stats", "kept", "5")
-        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "in", "(1-0 2-0"]),
+        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "0", "in", "(1-0 2-0"]),
                          [b"ok"])
         # 2-0 .. 1204-0 less 3-0 (freed out of order)
         self.assertEqual(self.hash(DEV)["kept"], "1202")
@@ -134,7 +134,7 @@ class GoneTest(LuaTestCase):
         self.r("HSET", DEV, "broker", B, "conn", "7:1")
         before = self.now_ms()
         self.assertEqual(self.run_script("broker_gone", self.KEYS,
-                                         ["7:1", D, "in", "(1-0 2-0", "5", "(3-0 3-0"]),
+                                         ["7:1", D, "0", "in", "(1-0 2-0", "5", "(3-0 3-0"]),
                          [b"ok"])
         h = self.hash(DEV)
         self.assertEqual(h["broker"], "")
@@ -144,7 +144,7 @@ class GoneTest(LuaTestCase):
 
     def test_replaced_connection_only_saves_cursors(self):
         self.r("HSET", DEV, "broker", OTHER, "conn", "9:5")
-        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "in", "(1-0 1-0"]),
+        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "0", "in", "(1-0 1-0"]),
                          [b"ok"])
         self.assertEqual(self.hash(DEV), {"broker": OTHER, "conn": "9:5"})
         self.assertEqual(self.hash(CUR), {"in": "(1-0 1-0"})
@@ -152,7 +152,7 @@ class GoneTest(LuaTestCase):
 
     def test_without_cursors(self):
         self.r("HSET", DEV, "broker", B, "conn", "7:1")
-        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D]), [b"ok"])
+        self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "0"]), [b"ok"])
         self.assertEqual(self.r("EXISTS", CUR), 0)
 
 

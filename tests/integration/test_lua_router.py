@@ -20,36 +20,47 @@ class RegisterTest(LuaTestCase):
     def test_a_device_key_binds_and_is_then_required(self):
         self.broker("7", "h:1")
         self.r("SADD", "pg:brokers", "7")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0"])       # none bound yet
-        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"0"])  # binds
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0", b""])       # none bound yet
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"0", b""])  # binds
         self.assertEqual(self.hash("pg:dev:1")["key"], "k1")
         before = self.hash("pg:dev:1")
         for key in ("", "k2"):
             with self.subTest(key=key):
                 self.assertEqual(self.register(name="new", key=key), [b"badkey", b"1", b"", b"0"])
                 self.assertEqual(self.hash("pg:dev:1"), before, "nothing changed")
-        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"0"])
-        self.assertEqual(self.register(ty="2", key=""), [b"ok", b"2", b"h:1", b"0"],
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"0", b""])
+        self.assertEqual(self.register(ty="2", key=""), [b"ok", b"2", b"h:1", b"0", b""],
                          "another type is another device")
 
     def test_the_token_generation_is_the_devices(self):
         self.broker("7", "h:1")
         self.register()
         self.r("HSET", "pg:dev:1", "gen", "3")                # revoked three times
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"3"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"3", b""])
         self.r("HSET", "pg:dev:1", "key", "k1")
         self.assertEqual(self.register(key="k2"), [b"badkey", b"1", b"", b"0"],
                          "no generation without the key")
-        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"3"])
+        self.assertEqual(self.register(key="k1"), [b"ok", b"1", b"h:1", b"3", b""])
         self.r("HSET", "pg:dev:2", "gen", "5")
         self.assertEqual(self.register("4", name="phone")[3], b"0", "a new device: 0")
 
-    def broker(self, b, addr, conns=0, assigned=0, age_ms=0, listening=True):
+    def broker(self, b, addr, conns=0, assigned=0, age_ms=0, listening=True, ws=None):
         self.r("HSET", "pg:bk:" + b, "hb", str(self.now_ms() - age_ms), "addr", addr,
                "conns", str(conns), "assigned", str(assigned))
+        if ws is not None:
+            self.r("HSET", "pg:bk:" + b, "ws", ws)
         self.r("SADD", "pg:brokers", b)
         if listening:
             self.subscribe("pg:n:bk:" + b)
+
+    def test_the_chosen_brokers_websocket_address_comes_too(self):
+        # SPEC 5.4: "ws" next to "broker", whichever way the broker is chosen.
+        self.broker("5", "h:1", ws="h:9")
+        self.broker("6", "h:2", conns=3, ws="")
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0", b"h:9"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0", b"h:9"])  # kept broker
+        self.assertEqual(self.register(ty="2"), [b"ok", b"2", b"h:1", b"0", b"h:9"])
+        self.assertEqual(self.register(ty="4"), [b"ios", b"3", b"", b"0"])
 
     def test_ios_gets_an_id_and_no_broker(self):
         self.assertEqual(self.register("4", name="phone"), [b"ios", b"1", b"", b"0"])
@@ -74,9 +85,9 @@ class RegisterTest(LuaTestCase):
     def test_a_fresh_heartbeat_without_its_notice_subscriber_is_dead(self):
         self.broker("5", "h:1", listening=False)               # killed: no subscriber
         self.broker("6", "h:2", conns=9)
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0", b""])
         self.r("HSET", "pg:dev:1", "assigned", "5")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])  # not kept either
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0", b""])  # not kept either
 
     def test_a_broker_without_registry_entry_is_forgotten(self):
         self.r("SADD", "pg:brokers", "5")
@@ -88,7 +99,7 @@ class RegisterTest(LuaTestCase):
         self.broker("6", "h:2", conns=1, assigned=1)
         self.broker("7", "h:2", conns=0)
         self.broker("8", "h:3", conns=4, age_ms=5001)           # dead, not counted
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0", b""])
         self.assertEqual(self.hash("pg:dev:1")["assigned"], "6")
         self.assertEqual(self.hash("pg:bk:6")["assigned"], "2")
 
@@ -102,7 +113,7 @@ class RegisterTest(LuaTestCase):
         self.broker("6", "h:2")
         self.r("HSET", "pg:dev:1", "assigned", "5")
         self.r("SET", "pg:serial:1:SN-1", "1")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0", b""])
         self.assertEqual(self.hash("pg:bk:5")["assigned"], "0")  # not counted again
 
     def test_a_device_whose_broker_died_gets_another(self):
@@ -110,14 +121,14 @@ class RegisterTest(LuaTestCase):
         self.broker("6", "h:2")
         self.r("HSET", "pg:dev:1", "assigned", "5")
         self.r("SET", "pg:serial:1:SN-1", "1")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:2", b"0", b""])
         self.assertEqual(self.hash("pg:dev:1")["assigned"], "6")
 
     def test_missing_load_fields_count_0(self):
         self.r("HSET", "pg:bk:5", "hb", str(self.now_ms()), "addr", "h:1")
         self.r("SADD", "pg:brokers", "5")
         self.subscribe("pg:n:bk:5")
-        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0"])
+        self.assertEqual(self.register(), [b"ok", b"1", b"h:1", b"0", b""])
 
 
 CH = "5"
@@ -130,6 +141,37 @@ def put_keys(dev="0", ch=CH):
         stream, target = "pg:ch:%s" % ch, "pg:ch:%s:subs" % ch
     return [stream, target, "pg:ch:%s:subs:types" % ch, "pg:ch:%s:brokers" % ch,
             "pg:next_put_id", "pg:kept", "pg:stats"]
+
+
+class FloorTest(LuaTestCase):
+    """After a change of master the counters move to Redis's clock in
+    microseconds, never back; ids past 1e14 stay exact decimal."""
+
+    def floor(self):
+        return self.run_script("router_floor", ["pg:next_put_id", "pg:next_device_id"], [])
+
+    def test_counters_move_forward_never_back(self):
+        self.r("SET", "pg:next_put_id", "41")
+        before_us = self.now_ms() * 1000
+        rep = self.floor()
+        after_us = (self.now_ms() + 1) * 1000
+        self.assertEqual(rep[0], b"ok")
+        put = int(rep[1])
+        self.assertTrue(before_us <= put <= after_us, (before_us, put, after_us))
+        self.assertEqual(rep[1], self.r("GET", "pg:next_put_id"))
+        dev = int(self.r("GET", "pg:next_device_id"))
+        self.assertTrue(before_us <= dev <= after_us)
+        ahead = str(10 ** 17)
+        self.r("SET", "pg:next_put_id", ahead)
+        self.assertEqual(self.floor()[1], ahead.encode(), "a counter past the clock stays")
+
+    def test_ids_after_it_are_exact(self):
+        self.r("SET", "pg:next_put_id", "1796197181069092")
+        self.r("SADD", "pg:ch:%s:subs" % CH, "7")
+        self.assertEqual(PutTest.put(self), [b"ok", b"1796197181069093"])
+        self.r("SET", "pg:next_device_id", "1796197181069092")
+        self.assertEqual(self.run_script("router_register", reg_keys("4"), [SERIAL, "4", "", "0", ""]),
+                         [b"ios", b"1796197181069093", b"", b"0"])
 
 
 class PutTest(LuaTestCase):

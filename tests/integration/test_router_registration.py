@@ -51,17 +51,20 @@ class RegistrationCodes(ClusterTestCase):
     # ---------------------------------------------------------------- OK
     def test_ok_gives_live_broker_and_id(self):
         data = self.reg_ok(serial(), ANDROID)
-        self.assertEqual(set(data), {"broker", "device_id"},
+        self.assertEqual(set(data), {"broker", "ws", "device_id"},
                          "data keys without a secret: %r" % (data,))
         self.check_id(data)
         self.assertIn(data["broker"], self.live_addrs(),
                       "broker %r is not a live brokerd's address" % data["broker"])
+        # SPEC 5.4: the WebSocket address of that same broker
+        b = self.cluster.broker_for(data["broker"])
+        self.assertEqual(data["ws"], "%s:%d" % b.ws)
 
     def test_every_non_ios_type_gets_a_broker(self):
         ids = set()
         for t in (BROWSER, PC, ANDROID, WINDOWS_PHONE, OTHER):
             data = self.reg_ok(serial(), t)
-            self.assertEqual(set(data), {"broker", "device_id"}, "type %d: %r" % (t, data))
+            self.assertEqual(set(data), {"broker", "ws", "device_id"}, "type %d: %r" % (t, data))
             self.assertIn(data["broker"], self.live_addrs(), "type %d" % t)
             ids.add(self.check_id(data))
         self.assertEqual(len(ids), 5, "distinct serials must get distinct ids: %r" % ids)
@@ -220,7 +223,7 @@ class RegistrationSecret(ClusterTestCase):
             d = self.device(device_type=t)
             _st, rep = d.register()
             data = rep["data"]
-            want_keys = {"device_id", "token"} | ({"broker"} if t != IOS else set())
+            want_keys = {"device_id", "token"} | ({"broker", "ws"} if t != IOS else set())
             self.assertEqual(set(data), want_keys, "type %d with a secret: %r" % (t, data))
             self.assertEqual(data["token"], token_for(self.secret, data["device_id"]),
                              "token of device %d (type %d)" % (data["device_id"], t))
@@ -389,3 +392,13 @@ class RegistrationLoadBalance(ClusterTestCase):
         # and they really are connected where they were sent
         for d in devs:
             self.assertTrue(d.connected.is_set(), "device %d not connected" % d.device_id)
+
+
+class RegistrationWsBroadcast(ClusterTestCase):
+    """--ws-broadcast-address is what "ws" says (SPEC 5.4)."""
+    n_brokers = 1
+    broker_args = ("--ws-broadcast-address", "push.example.com:443")
+
+    def test_the_broadcast_address_is_given(self):
+        st, rep = self.cluster.registration(query={"serial_no": serial(), "device_type": "1"})
+        self.assertEqual((st, rep["data"]["ws"]), (200, "push.example.com:443"))

@@ -52,7 +52,7 @@ class ScriptsRun(unittest.TestCase):
     def setUp(self):
         self.var = tempfile.TemporaryDirectory(prefix="pg-run-")
         self.addCleanup(self.var.cleanup)
-        env = dict(os.environ, PG_PORT_BASE=str(free_block(8)), PG_VAR=self.var.name,
+        env = dict(os.environ, PG_PORT_BASE=str(free_block(10)), PG_VAR=self.var.name,
                    PG_BUILD_DIR=os.path.abspath(os.environ["PUSHGATE_BUILD"]))
         self.run_proc = subprocess.Popen([os.path.join(ROOT, "scripts", "run")], env=env,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -123,3 +123,23 @@ Test(cfg_addr, why_names_the_fault)
     cr_assert_eq(cfg_addr_parse(long_host, &a, &why), -1);
     cr_assert_str_eq(why, "host too long");
 }
+
+/* --redis-sentinels: "h:p,h:p", each checked as one address. */
+Test(cfg_addr, list)
+{
+    struct cfg_addr_list l;
+    const char *why = NULL;
+    cr_assert_eq(cfg_addr_list_parse("127.0.0.1:26379,[::1]:26380,s3:1", &l, &why), 0);
+    cr_assert_eq(l.n, 3);
+    cr_assert_str_eq(l.a[1].host, "::1");
+    cr_assert_eq(l.a[1].port, 26380);
+    cr_assert_str_eq(l.a[2].host, "s3");
+    cr_assert_eq(cfg_addr_list_parse("", &l, &why), 0);
+    cr_assert_eq(l.n, 0);
+    cr_assert_eq(cfg_addr_list_parse("a:1,,b:2", &l, &why), -1);
+    cr_assert_str_eq(why, "empty address (want host:port)");
+    cr_assert_eq(cfg_addr_list_parse("a:1,b", &l, &why), -1);
+    cr_assert_str_eq(why, "missing ':port'");
+    cr_assert_eq(cfg_addr_list_parse("a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9", &l, &why), -1);
+    cr_assert_str_eq(why, "too many addresses (at most 8)");
+}

@@ -15,7 +15,7 @@ enum { EXIT_USAGE = 2 };
 
 #define OPT(...) CFG_OPT(struct pb_opts, __VA_ARGS__)
 static const struct cfg_opt pb_options[] = {
-    OPT("proto", CFG_STR, proto, "pushgate", 0, 0, "pushgate, mqtt (3.1.1, QoS 0) or redis (pub/sub)"),
+    OPT("proto", CFG_STR, proto, "pushgate", 0, 0, "pushgate, ws (its WebSocket clients), mqtt (3.1.1, QoS 0) or redis (pub/sub)"),
     OPT("workload", CFG_STR, workload, "fanout", 0, 0, "idle, fanout, unicast or put"),
     OPT("target", CFG_ADDR, target, "127.0.0.1:8600", 0, 0,
         "the broker: pushgate device port, MQTT listener or Redis (loopback only)"),
@@ -95,7 +95,7 @@ static int resolve(const char *what, const struct cfg_addr *a, struct sockaddr_s
 static const struct pb_proto *find_proto(const char *name)
 {
     static const struct pb_proto *const all[] = {
-        &pb_proto_pushgate, &pb_proto_mqtt, &pb_proto_redis,
+        &pb_proto_pushgate, &pb_proto_ws, &pb_proto_mqtt, &pb_proto_redis,
     };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -131,7 +131,9 @@ static int pb_init(struct pb_config *cfg, int argc, char **argv)
     }
     log_set_level(o->log_level);
     if ((cfg->proto = find_proto(o->proto)) == NULL)
-        return usage_error("--proto: expected pushgate, mqtt or redis");
+        return usage_error("--proto: expected pushgate, ws, mqtt or redis");
+    if (cfg->proto == &pb_proto_ws && strcmp(o->workload, "idle") != 0)
+        return usage_error("--proto ws: the idle workload only (clients do not publish here)");
     if ((cfg->wl = find_workload(o->workload)) == NULL)
         return usage_error("--workload: expected idle, fanout, unicast or put");
     if ((why = cfg->wl->check(o)) != NULL)

@@ -25,7 +25,7 @@ struct ssl_ctx_st;
 /* ---- options (main.c) ---- */
 
 struct pb_opts {
-    char *proto;                 /* pushgate | mqtt | redis */
+    char *proto;                 /* pushgate | ws | mqtt | redis */
     char *workload;              /* idle | fanout | unicast | put */
     struct cfg_addr target;      /* device port, MQTT listener or Redis */
     struct cfg_addr put_address; /* routerd's /put (workload put) */
@@ -69,7 +69,8 @@ struct pb_proto {
     void (*ping)(struct pb_conn *c);  /* keep-alive; NULL: none needed */
 };
 
-extern const struct pb_proto pb_proto_pushgate, pb_proto_mqtt, pb_proto_redis, pb_proto_http;
+extern const struct pb_proto pb_proto_pushgate, pb_proto_mqtt, pb_proto_redis, pb_proto_http,
+    pb_proto_ws;
 
 struct pb_run;
 

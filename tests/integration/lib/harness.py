@@ -504,16 +504,17 @@ class Daemon:
 
 
 class Broker(Daemon):
-    """brokerd; .tcp and .http are (host, port)."""
+    """brokerd; .tcp, .http and .ws (the mesh port) are (host, port)."""
 
     name = "brokerd"
-    listen = {"tcp": "tcp", "http": "http"}
+    listen = {"tcp": "tcp", "http": "http", "ws": "ws"}
 
     def __init__(self, redis_port, *extra_args, label="brokerd",
                  start_timeout=10.0, redis_host="127.0.0.1"):
         self.redis_port = redis_port
         super().__init__(["--tcp-address", "127.0.0.1:0",
                           "--http-address", "127.0.0.1:0",
+                          "--ws-address", "127.0.0.1:0",
                           "--redis", "%s:%d" % (redis_host, redis_port),
                           "--log-level", "debug"] + list(extra_args),
                          label, start_timeout)

@@ -1,0 +1,69 @@
+/* A call's parameters (SPEC 5.2, 5.5): ids as decimal strings or JSON
+ * integers, and a send's data (text, or base64 decoded by libcrypto).
+ * Apart from the calls, so that a fuzzer reaches them alone. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "mesh.h"
+#include "numparse.h"
+#include "xmalloc.h"
+
+int mesh_param_id(const json_t *p, const char *key, int64_t *out)
+{
+    const json_t *v = json_object_get(p, key);
+    if (json_is_string(v))
+        return parse_id(json_string_value(v), json_string_length(v), out);
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        *out = (int64_t)json_integer_value(v);
+        return 0;
+    }
+    return -1;
+}
+
+/* Strict base64 (RFC 4648, padded): the decoded length, or -1. */
+static long base64_decode(const char *in, size_t len, unsigned char *out)
+{
+    if (len % 4 != 0 || len > (size_t)1 << 30)
+        return -1;
+    if (len == 0)
+        return 0;
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts the padding as zero bytes. */
+    int pad = (in[len - 1] == '=') + (in[len - 2] == '=');
+    return n - pad;
+}
+
+int mesh_param_data(const json_t *p, size_t max, char **data, size_t *len)
+{
+    const json_t *d = json_object_get(p, "d"), *t = json_object_get(p, "t");
+    int binary = 0;
+    if (t && (!json_is_string(t) ||
+              (strcmp(json_string_value(t), "text") != 0 &&
+               !(binary = strcmp(json_string_value(t), "binary") == 0))))
+        return -1;
+    if (!json_is_string(d))
+        return -1;
+    const char *s = json_string_value(d);
+    size_t n = json_string_length(d);
+    if (!binary) {
+        if (n == 0 || n > max)
+            return -1;
+        *data = xmalloc(n);
+        memcpy(*data, s, n);
+        *len = n;
+        return 0;
+    }
+    unsigned char *out = xmalloc(n / 4 * 3 + 3);
+    long got = base64_decode(s, n, out);
+    if (got <= 0 || (size_t)got > max) {
+        free(out);
+        return -1;
+    }
+    *data = (char *)out;
+    *len = (size_t)got;
+    return 0;
+}
