@@ -35,6 +35,7 @@ struct evhttp;
 struct redisAsyncContext;
 struct redisReply;
 struct command;
+struct ssl_ctx_st;
 
 /* ---- configuration (conf.c) ---- */
 
@@ -60,6 +61,10 @@ struct broker_conf {
     uint64_t offline_ttl;       /* seconds */
     uint64_t threads;           /* event loops; 0: one per core */
     uint64_t max_connections;   /* device connections per process */
+    char *tls_cert, *tls_key;   /* PEM files: TLS is offered when both are set */
+    int tls_required;           /* IDENTIFY without "tls_v1":true is refused */
+    int deflate;                /* deflate is offered */
+    uint64_t max_deflate_level;
     struct http_limits http;
     char *config;
 };
@@ -164,6 +169,10 @@ struct transport_ops {
     void (*close)(struct session *s);
     /* Input may be read again (a Redis reply came). */
     void (*resume)(struct session *s);
+    /* After IDENTIFY's reply (SPEC 2.8): TLS (tls) and then deflate at
+     * level (0: none) from here on, both ways. 0, or -1 when the layers
+     * could not be made (then close s). NULL: the transport has none. */
+    int (*upgrade)(struct session *s, int tls, int level);
     /* Nothing was heard for twice the heartbeat interval: close. */
     void (*silent)(struct session *s);
 };
@@ -224,6 +233,8 @@ struct tcp_conn {
     uint8_t lingering;           /* write side shut; input dropped until the peer's EOF */
     uint8_t body_refused;        /* the line was refused: read and drop its body */
     uint8_t body_cmd;            /* the command whose body is awaited (cmd.c's index) */
+    uint8_t layered;             /* TLS or deflate is stacked: bev is the top (layers.h) */
+    uint8_t flushing;            /* tcp_flush is writing the socket */
 };
 
 /* ---- a channel with local subscribers (channel.c) ---- */
@@ -364,6 +375,7 @@ struct broker_proc {
     int n;
     struct broker *loops;
     struct http_server *http;    /* on loop 0 */
+    struct ssl_ctx_st *tls;      /* from --tls-cert and --tls-key, or NULL */
 };
 
 /* loop.c: one event loop */

@@ -21,6 +21,23 @@
 #include "token.h"
 #include "xmalloc.h"
 
+/* While Redis answers, IDENTIFY's args: [0] the client id, [1] "tls_v1"
+ * asked, [2] the deflate level asked (0: not asked). */
+enum { ARG_ID, ARG_TLS, ARG_DEFLATE };
+
+/* What SPEC 2.8 grants of what c asked: TLS with a certificate, deflate
+ * unless --deflate no, at most --max-deflate-level; nothing where the
+ * transport has no layers. */
+static void identify_granted(const struct session *c, int *tls, int *level)
+{
+    const struct broker *b = c->b;
+    int layers = c->ops->upgrade != NULL;
+    *tls = layers && c->args[ARG_TLS] && b->proc->tls;
+    *level = layers && c->args[ARG_DEFLATE] && b->conf.deflate ? (int)c->args[ARG_DEFLATE] : 0;
+    if (*level > (int)b->conf.max_deflate_level)
+        *level = (int)b->conf.max_deflate_level;
+}
+
 static void identify_reply_ok(struct session *c)
 {
     if (!c->feature_negotiation) {
@@ -35,6 +52,13 @@ static void identify_reply_ok(struct session *c)
                           "msg_timeout", (json_int_t)b->conf.msg_timeout,
                           "broker", b->broadcast,
                           "broker_id", (json_int_t)b->id);
+    if (c->args[ARG_TLS] || c->args[ARG_DEFLATE]) {
+        int tls, level;
+        identify_granted(c, &tls, &level);
+        json_object_set_new(o, "tls_v1", json_boolean(tls));
+        json_object_set_new(o, "deflate", json_boolean(level > 0));
+        json_object_set_new(o, "deflate_level", json_integer(level));
+    }
     char *text = json_dumps(o, JSON_COMPACT);
     session_response(c, text);
     free(text);
@@ -73,7 +97,7 @@ struct session *identify_waiting(struct broker *b, const char *tok, size_t len)
 static struct session *identify_take_over(struct session *c)
 {
     struct broker *b = c->b;
-    int64_t id = c->args[0];
+    int64_t id = c->args[ARG_ID];
     imap_del(&b->identifying, (int64_t)c->nonce);
     struct session *old = imap_get(&b->clients, id);
     c->client_id = id;
@@ -201,6 +225,18 @@ static void identify_done(struct store_call *call, redisReply *r)
     }
     if (old)
         session_replaced(old);
+    /* SPEC 2.8: the reply went in clear; the layers follow, and their
+     * first frame is OK. */
+    int tls, level;
+    identify_granted(c, &tls, &level);
+    if (tls || level) {
+        if (c->ops->upgrade(c, tls, level) < 0) {
+            log_warn("client %lld: cannot set up TLS or deflate", (long long)c->client_id);
+            session_close(c);
+            return;
+        }
+        session_response(c, PROTO_RESPONSE_OK);
+    }
     session_resume(c);
 }
 
@@ -223,6 +259,11 @@ void cmd_identify(struct session *c, const char *body, size_t len)
     json_t *o = identify_body_parse(body, len, &req, &why);
     if (!o) {
         session_fail(c, ERR_BAD_BODY, why);
+        return;
+    }
+    if (c->b->conf.tls_required && !req.tls) {
+        json_decref(o);
+        session_fail(c, ERR_BAD_BODY, "tls required");
         return;
     }
     identify_start(c, &req);
@@ -265,9 +306,12 @@ void identify_start(struct session *c, const struct identify_req *r)
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;
     }
-    c->args[0] = req.client_id;
+    c->args[ARG_ID] = req.client_id;
+    c->args[ARG_TLS] = req.tls;
+    c->args[ARG_DEFLATE] = req.deflate ? req.deflate_level : 0;
     c->heartbeat_ms = (int32_t)(req.heartbeat * 1000);
-    c->feature_negotiation = req.feature_negotiation;
+    /* Asking for TLS or deflate makes the reply the settings' JSON. */
+    c->feature_negotiation = req.feature_negotiation || req.tls || req.deflate;
     c->registered = 1;
     imap_put(&b->identifying, (int64_t)c->nonce, c);
     session_set_state(c, CS_WAIT_REDIS);

@@ -40,6 +40,14 @@ static const struct cfg_opt broker_opts[] = {
         "event loops, all on the TCP port (0: one per core)"),
     OPT("max-connections", CFG_UINT, max_connections, "100000", 1, 100000000,
         "device connections per process; past it, a new one is closed at once"),
+    OPT("tls-cert", CFG_STR, tls_cert, NULL, 0, 0,
+        "PEM certificate (chain) for TLS after IDENTIFY; with tls-key"),
+    OPT("tls-key", CFG_STR, tls_key, NULL, 0, 0, "PEM private key of tls-cert"),
+    OPT("tls-required", CFG_BOOL, tls_required, "no", 0, 0,
+        "refuse an IDENTIFY that does not ask for TLS (needs tls-cert)"),
+    OPT("deflate", CFG_BOOL, deflate, "yes", 0, 0, "grant deflate to devices that ask"),
+    OPT("max-deflate-level", CFG_UINT, max_deflate_level, "6", 1, 9,
+        "highest deflate level granted"),
     HTTP_LIMIT_OPTS(struct broker_conf, http),
 };
 

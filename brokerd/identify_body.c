@@ -5,6 +5,16 @@
 
 #define HEARTBEAT_DEFAULT 300
 #define HEARTBEAT_MAX 3600
+#define DEFLATE_LEVEL_DEFAULT 6
+
+/* An optional boolean field: 0 (absent or false), 1 (true), -1 (not a boolean). */
+static int identify_flag(json_t *o, const char *name)
+{
+    json_t *v = json_object_get(o, name);
+    if (v && !json_is_boolean(v))
+        return -1;
+    return v && json_is_true(v);
+}
 
 static int identify_parse(json_t *o, struct identify_req *req, const char **why)
 {
@@ -35,12 +45,27 @@ static int identify_parse(json_t *o, struct identify_req *req, const char **why)
         return -1;
     }
     req->token = v ? json_string_value(v) : NULL;
-    v = json_object_get(o, "feature_negotiation");
-    if (v && !json_is_boolean(v)) {
+    if ((req->feature_negotiation = identify_flag(o, "feature_negotiation")) < 0) {
         *why = "feature_negotiation must be a boolean";
         return -1;
     }
-    req->feature_negotiation = v && json_is_true(v);
+    if ((req->tls = identify_flag(o, "tls_v1")) < 0) {
+        *why = "tls_v1 must be a boolean";
+        return -1;
+    }
+    if ((req->deflate = identify_flag(o, "deflate")) < 0) {
+        *why = "deflate must be a boolean";
+        return -1;
+    }
+    req->deflate_level = DEFLATE_LEVEL_DEFAULT;
+    v = json_object_get(o, "deflate_level");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 9) {
+            *why = "deflate_level must be an integer from 1 to 9";
+            return -1;
+        }
+        req->deflate_level = (int)json_integer_value(v);
+    }
     return 0;
 }
 

@@ -12,6 +12,9 @@ struct identify_req {
     int64_t heartbeat;           /* seconds */
     int feature_negotiation;
     const char *token;           /* NULL: none; points into the document */
+    int tls;                     /* "tls_v1": true (SPEC 2.8) */
+    int deflate;                 /* "deflate": true */
+    int deflate_level;           /* 1..9 */
     int anonymous;               /* a WebSocket client given a fresh id (SPEC 5.1) */
 };
 

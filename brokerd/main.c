@@ -14,6 +14,7 @@
 
 #include "broker.h"
 #include "loops.h"
+#include "tls.h"
 #include "ws.h"
 #include "xmalloc.h"
 
@@ -109,6 +110,30 @@ static int proc_setup(struct broker_proc *p, struct broker_conf *conf)
     return 0;
 }
 
+/* SPEC 2.8: TLS is offered with a certificate and its key, one context
+ * for every loop. */
+static int proc_tls(struct broker_proc *p, const struct broker_conf *conf)
+{
+    char err[512];
+    int cert = conf->tls_cert != NULL, key = conf->tls_key != NULL;
+    if (cert != key) {
+        log_error("tls-cert and tls-key go together");
+        return -1;
+    }
+    if (conf->tls_required && !cert) {
+        log_error("tls-required needs tls-cert and tls-key");
+        return -1;
+    }
+    if (!cert)
+        return 0;
+    if (!(p->tls = tls_server_ctx(conf->tls_cert, conf->tls_key, err, sizeof(err)))) {
+        log_error("%s", err);
+        return -1;
+    }
+    log_info("TLS offered after IDENTIFY (%s)", conf->tls_cert);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct broker_conf conf;
@@ -118,6 +143,10 @@ int main(int argc, char **argv)
     int rc = daemon_configure(&broker_cfg_program, &conf, &conf.log_level, argc, argv);
     if (rc >= 0)
         return rc;
+    if (proc_tls(&p, &conf) < 0) {
+        cfg_free(&broker_cfg_program, &conf);
+        return 1;
+    }
     p.n = loops_count(conf.threads);
     p.loops = xcalloc((size_t)p.n, sizeof(*p.loops));
     pthread_mutex_init(&p.lock, NULL);
@@ -132,6 +161,7 @@ int main(int argc, char **argv)
         loop_teardown(&p.loops[i]);
     free(p.loops);
     pthread_mutex_destroy(&p.lock);
+    SSL_CTX_free(p.tls);
     cfg_free(&broker_cfg_program, &conf);
     return rc;
 }

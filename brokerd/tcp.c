@@ -10,6 +10,7 @@
 
 #include "broker.h"
 #include "proto.h"
+#include "layers.h"
 #include "xmalloc.h"
 
 /* An idle device costs about 1.5 KB of which its tcp_conn is a tenth: keep
@@ -28,6 +29,22 @@ static struct tcp_conn *tcp_of(struct session *s)
 }
 
 static void tcp_process(struct tcp_conn *t);
+static size_t tcp_queued(const struct session *s);
+
+/* Runs the commands read; with layers, what they still hold below is read
+ * in the next loop pass, a bounded piece at a time (layers_refill). */
+static void tcp_input(struct tcp_conn *t)
+{
+    tcp_process(t);
+    if (t->bev && t->layered && t->s.state == CS_OPEN)
+        layers_refill(t->bev);
+}
+
+/* The socket's bufferevent: bev itself, or the bottom of its layers. */
+static struct bufferevent *tcp_sock(const struct tcp_conn *t)
+{
+    return t->layered ? layers_bottom(t->bev) : t->bev;
+}
 
 /* ---- output ---- */
 
@@ -62,7 +79,7 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
     /* Over the cap nothing more is queued: the flush at the end of this
      * pass closes the client (tcp_flush). The message stays pending, so its
      * entry stays in the device's cursor, for its next connection. */
-    if (evbuffer_get_length(out) > s->b->conf.max_output_bytes)
+    if (tcp_queued(s) > s->b->conf.max_output_bytes)
         return -1;
     if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
         evbuffer_add(out, m->frame1, m->frame1_len);
@@ -92,7 +109,9 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
 static size_t tcp_queued(const struct session *s)
 {
     const struct tcp_conn *t = (const struct tcp_conn *)s;
-    return t->bev ? evbuffer_get_length(bufferevent_get_output(t->bev)) : 0;
+    if (!t->bev)
+        return 0;
+    return t->layered ? layers_queued(t->bev) : evbuffer_get_length(bufferevent_get_output(t->bev));
 }
 
 static void tcp_response(struct session *s, const char *text)
@@ -114,15 +133,15 @@ static void tcp_ack(struct session *s, int ok, int64_t message_id, int64_t clien
 static void tcp_drained(struct tcp_conn *t)
 {
     if (t->s.state != CS_CLOSING) {
-        tcp_process(t);
+        tcp_input(t);
         return;
     }
-    if (t->lingering)
-        return;
+    if (t->lingering || tcp_queued(&t->s) > 0)
+        return;  /* layers: the socket's output draining marks t again */
     /* Closing a socket with unread input makes the kernel send a reset,
      * which can destroy the last frames in flight. Send our FIN instead
      * and drop what still comes until the peer closes (or the grace ends). */
-    shutdown(bufferevent_getfd(t->bev), SHUT_WR);
+    shutdown(bufferevent_getfd(tcp_sock(t)), SHUT_WR);
     t->lingering = 1;
     log_debug("session %p: write side shut, lingering", (void *)t);
 }
@@ -138,31 +157,98 @@ static void tcp_drained(struct tcp_conn *t)
 static void tcp_flush(struct session *s)
 {
     struct tcp_conn *t = tcp_of(s);
-    /* All out: the drained output gets what the bufferevent's write
-     * callback would have done. */
-    if (t->bev && output_flush_session(s, t->bev) == 0)
-        tcp_drained(t);
+    if (!t->bev)
+        return;
+    if (!t->layered) {
+        /* All out: the drained output gets what the bufferevent's write
+         * callback would have done. */
+        if (output_flush_session(s, t->bev) == 0)
+            tcp_drained(t);
+        return;
+    }
+    /* With layers, the frames of this pass go through them in one go, and
+     * what they make of them is written from the socket's output. */
+    layers_push(t->bev);
+    t->flushing = 1;
+    int r = output_flush_session(s, tcp_sock(t));
+    t->flushing = 0;
+    if (r >= 0 && t->bev && tcp_queued(s) == 0)
+        tcp_drained(t);  /* else a TLS handshake holds some: the layers go on */
 }
 
 static void tcp_finish(struct session *s)
 {
     struct tcp_conn *t = tcp_of(s);
     /* The write callback goes on once the output is out. */
-    if (evbuffer_get_length(bufferevent_get_output(t->bev)) == 0)
+    if (tcp_queued(s) == 0)
         tcp_drained(t);
+}
+
+/* With layers: the socket's output went out by its own write event. The
+ * flush at the end of the pass finishes a close, or resumes input. */
+static void tcp_sock_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                             void *arg)
+{
+    struct tcp_conn *t = arg;
+    if (info->n_deleted && !t->flushing && evbuffer_get_length(buf) == 0)
+        output_mark(&t->s);
 }
 
 static void tcp_close(struct session *s)
 {
     struct tcp_conn *t = tcp_of(s);
-    /* Safe inside the bufferevent's own callbacks: libevent defers. */
+    if (!t->bev)
+        return;
+    if (t->layered)
+        evbuffer_remove_cb(bufferevent_get_output(tcp_sock(t)), tcp_sock_drained, t);
+    /* Safe inside the bufferevent's own callbacks: libevent defers. With
+     * layers, each frees the one below. */
     bufferevent_free(t->bev);
     t->bev = NULL;
 }
 
 static void tcp_resume(struct session *s)
 {
-    tcp_process(tcp_of(s));
+    tcp_input(tcp_of(s));
+}
+
+static void tcp_on_read(struct bufferevent *bev, void *arg);
+static void tcp_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* The largest input worth buffering: a line, a body size and the largest body. */
+static size_t tcp_read_max(const struct broker *b)
+{
+    size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
+    return body_max + 4 + PROTO_MAX_LINE + 64;
+}
+
+static int tcp_upgrade(struct session *s, int tls, int level)
+{
+    struct tcp_conn *t = tcp_of(s);
+    struct bufferevent *sock = t->bev;
+    struct bufferevent *top = layers_stack(sock, tls ? s->b->proc->tls : NULL, NULL, level,
+                                           tcp_read_max(s->b), 1);
+    if (!top) {
+        t->bev = NULL;  /* freed with the layers made */
+        return -1;
+    }
+    t->bev = top;
+    t->layered = 1;
+    /* No write callback: the top's output drains only in tcp_flush, and
+     * the socket's draining is tcp_sock_drained's. */
+    bufferevent_setcb(top, tcp_on_read, NULL, tcp_on_event, t);
+    /* Draining the top's input lets TLS read on and call tcp_on_read at
+     * once, inside tcp_process: commands would run out of order. Deferred,
+     * that read comes in a pass of its own (and deflate's: tcp_input). */
+    evbuffer_defer_callbacks(bufferevent_get_input(top), s->b->base);
+    bufferevent_enable(top, EV_READ | EV_WRITE);
+    evbuffer_add_cb(bufferevent_get_output(sock), tcp_sock_drained, t);
+    /* What the client sent after IDENTIFY was read in clear and waits in
+     * the socket's input: it goes through the layers (a client that goes
+     * on in clear fails the TLS handshake), once this pass is done. */
+    if (evbuffer_get_length(bufferevent_get_input(sock)) > 0)
+        bufferevent_trigger(sock, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    return 0;
 }
 
 static const struct transport_ops tcp_ops = {
@@ -176,6 +262,7 @@ static const struct transport_ops tcp_ops = {
     .finish = tcp_finish,
     .close = tcp_close,
     .resume = tcp_resume,
+    .upgrade = tcp_upgrade,
     .silent = session_close,
 };
 
@@ -202,7 +289,7 @@ static void tcp_process(struct tcp_conn *t)
     uint32_t size;
     while (t->bev && s->state == CS_OPEN) {
         struct evbuffer *in = bufferevent_get_input(t->bev);
-        if (evbuffer_get_length(bufferevent_get_output(t->bev)) > SESSION_OUTPUT_PAUSE_BYTES)
+        if (tcp_queued(s) > SESSION_OUTPUT_PAUSE_BYTES)
             return;  /* resumed by the write callback */
         switch (t->input) {
         case TCP_MAGIC:
@@ -262,13 +349,25 @@ static void tcp_on_read(struct bufferevent *bev, void *arg)
         session_drop_input(bev);
         return;
     }
-    tcp_process(t);
+    tcp_input(t);
 }
 
 static void tcp_on_write(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     tcp_drained(arg);
+}
+
+/* With TLS, an error is the handshake's or a record's; deflate's is a
+ * stream that does not inflate. */
+static void tcp_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct tcp_conn *t = arg;
+    char why[160];
+    if (t->layered && (what & BEV_EVENT_ERROR))
+        log_debug("session %p client %lld: %s", (void *)t, (long long)t->s.client_id,
+                  tls_error(bev, why, sizeof(why)));
+    session_bev_event(bev, what, &t->s);
 }
 
 void tcp_accept(struct broker *b, int fd)
@@ -286,9 +385,7 @@ void tcp_accept(struct broker *b, int fd)
     struct tcp_conn *t = xcalloc(1, sizeof(*t));  /* input 0: TCP_MAGIC */
     t->bev = bev;
     session_init(&t->s, b, &tcp_ops);
-    /* Bound the input: a line, a body size and the largest body. */
-    size_t body_max = b->conf.max_msg_size > 4096 ? b->conf.max_msg_size : 4096;
-    bufferevent_setwatermark(bev, EV_READ, 0, body_max + 4 + PROTO_MAX_LINE + 64);
+    bufferevent_setwatermark(bev, EV_READ, 0, tcp_read_max(b));
     bufferevent_setcb(bev, tcp_on_read, tcp_on_write, session_bev_event, t);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

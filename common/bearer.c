@@ -4,16 +4,16 @@
 
 #include <event2/http.h>
 
-#include "sha256.h"
+#include "digest.h"
 
 int secret_equal(const char *got, const char *want)
 {
     /* Compare digests: equal length, so the time does not depend on where
      * the token differs, nor on its length. */
-    unsigned char dw[SHA256_LEN], dg[SHA256_LEN];
-    hmac_sha256("pushgate-bearer", 15, want, strlen(want), dw);
-    hmac_sha256("pushgate-bearer", 15, got, strlen(got), dg);
-    return ct_memcmp(dw, dg, SHA256_LEN) == 0;
+    unsigned char dw[DIGEST_LEN], dg[DIGEST_LEN];
+    digest_hmac("pushgate-bearer", 15, want, strlen(want), dw);
+    digest_hmac("pushgate-bearer", 15, got, strlen(got), dg);
+    return digest_equal_ct(dw, dg, DIGEST_LEN) == 0;
 }
 
 int bearer_header_ok(const char *got, const char *want)

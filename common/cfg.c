@@ -123,6 +123,13 @@ static int cfg_apply(const struct cfg_opt *opt, void *conf, const char *value,
         }
         return 0;
     }
+    case CFG_BOOL:
+        if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+            errf(why, whylen, "'%.80s' is not yes or no", value);
+            return -1;
+        }
+        *(int *)f = value[0] == 'y';
+        return 0;
     case CFG_LOGLEVEL:
         if (log_level_parse(value, f) != 0) {
             errf(why, whylen, "'%.80s' is not one of debug, info, warn, error", value);
@@ -169,6 +176,7 @@ static int cfg_defaults(const struct cfg_program *prog, void *conf, char *err, s
         case CFG_ADDR: memset(f, 0, sizeof(struct cfg_addr)); break;
         case CFG_ADDRS: memset(f, 0, sizeof(struct cfg_addr_list)); break;
         case CFG_LOGLEVEL: *(enum log_level *)f = LL_DEBUG; break;
+        case CFG_BOOL: *(int *)f = 0; break;
         }
     }
     for (size_t i = 0; i < prog->nopts; i++) {
@@ -194,6 +202,7 @@ static const char *cfg_metavar(const struct cfg_opt *o)
     case CFG_ADDR: return "HOST:PORT";
     case CFG_ADDRS: return "HOST:PORT,...";
     case CFG_LOGLEVEL: return "LEVEL";
+    case CFG_BOOL: return "yes|no";
     }
     return "VALUE";
 }

@@ -13,6 +13,7 @@ enum cfg_type {
     CFG_UINT,     /* uint64_t in [min, max], plain decimal (SPEC 2.6) */
     CFG_ADDR,     /* struct cfg_addr (cfg_addr.h) */
     CFG_LOGLEVEL, /* enum log_level */
+    CFG_BOOL,     /* int, 1 or 0, written "yes" or "no" */
     CFG_ADDRS,    /* struct cfg_addr_list (cfg_addr.h), "h:p,h:p" */
 };
 

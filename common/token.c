@@ -1,7 +1,7 @@
 /* Device tokens (SPEC 2.7), token.h says the format. */
 #include "token.h"
 #include "numparse.h"
-#include "sha256.h"
+#include "digest.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,17 +12,12 @@
 static void token_hex(const char *secret, const char *msg, size_t len,
                       char out[TOKEN_HEX_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char mac[SHA256_LEN];
+    unsigned char mac[DIGEST_LEN];
 
     if (secret == NULL)
         secret = "";
-    hmac_sha256(secret, strlen(secret), msg, len, mac);
-    for (size_t i = 0; i < SHA256_LEN; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 0x0f];
-    }
-    out[TOKEN_HEX_LEN] = '\0';
+    digest_hmac(secret, strlen(secret), msg, len, mac);
+    digest_hex(mac, out);
 }
 
 /* The HMAC's message: "<id>", or "<id>.<gen>" past generation 0. */
@@ -62,7 +57,7 @@ int64_t token_check(const char *secret, int64_t device_id, const char *token)
     if (n != TOKEN_HEX_LEN)
         return -1;
     token_hex(secret, msg, token_msg(device_id, gen, msg), want);
-    int ok = ct_memcmp(want, token, TOKEN_HEX_LEN) == 0;
+    int ok = digest_equal_ct(want, token, TOKEN_HEX_LEN) == 0;
     memset(want, 0, sizeof(want));
     return ok ? gen : -1;
 }

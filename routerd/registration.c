@@ -13,23 +13,15 @@
 #include "numparse.h"
 #include "router.h"
 #include "scripts.h"
-#include "sha256.h"
+#include "digest.h"
 #include "token.h"
 
 /* Redis keeps the key's SHA-256 (lowercase hex), never the key. */
-static void device_key_hash(const char *key, char out[2 * SHA256_LEN + 1])
+static void device_key_hash(const char *key, char out[DIGEST_HEX_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char d[SHA256_LEN];
-    struct sha256 s;
-    sha256_init(&s);
-    sha256_update(&s, key, strlen(key));
-    sha256_final(&s, d);
-    for (size_t i = 0; i < SHA256_LEN; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 0x0f];
-    }
-    out[2 * SHA256_LEN] = '\0';
+    unsigned char d[DIGEST_LEN];
+    digest_sha256(key, strlen(key), d);
+    digest_hex(d, out);
 }
 
 /* Up to NAME_MAX_BYTES of valid UTF-8. */
@@ -89,7 +81,7 @@ void registration_handle(struct evhttp_request *req, void *arg)
         reply_send(r, req, code, 0, NULL);
         return;
     }
-    char type_s[ARG_INT_MAX], skey[KEY_SERIAL_MAX], khash[2 * SHA256_LEN + 1] = "";
+    char type_s[ARG_INT_MAX], skey[KEY_SERIAL_MAX], khash[DIGEST_HEX_LEN + 1] = "";
     if (a.key)
         device_key_hash(a.key, khash);
     const char *argv[] = { key_serial(skey, (int64_t)a.type, a.serial), KEY_NEXT_DEVICE_ID,

@@ -6,8 +6,11 @@
  * mode, closing, past --count) stay pending for the device's next session.
  * A lost connection (EOF, an error, heartbeats unanswered) is retried with
  * backoff (pushcat_retry.h); with --router, a connection that fails before
- * IDENTIFY's OK asks /registration for a live broker first. Each state
- * change is a line on stderr. */
+ * IDENTIFY's OK asks /registration for a live broker first. With --tls or
+ * --deflate, IDENTIFY asks for them and its JSON reply says what was
+ * granted: TLS and deflate are then stacked on the socket (layers.h) and
+ * the OK comes through them (SPEC 2.8). Each state change is a line on
+ * stderr. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -27,10 +30,12 @@
 
 #include "cfg.h"
 #include "frame.h"
+#include "layers.h"
 #include "log.h"
 #include "numparse.h"
 #include "proto.h"
 #include "proto_errors.h"
+#include "pushcat_layers.h"
 #include "pushcat_register.h"
 #include "pushcat_retry.h"
 #include "pushcat_seen.h"
@@ -45,8 +50,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 struct pushcat_conf {
     struct cfg_addr broker, router;
     char *client_id, *token, *sub, *to, *channel, *message_id;   /* ids: numparse */
-    char *serial_no;
-    uint64_t heartbeat, count, device_type;
+    char *serial_no, *ca;
+    uint64_t heartbeat, count, device_type, level;
     enum log_level log_level;
 };
 
@@ -64,6 +69,8 @@ static const struct cfg_opt pushcat_opts[] = {
     OPT("channel", CFG_STR, channel, NULL, 0, 0, "with --pub: channel id (required with --pub)"),
     OPT("message-id", CFG_STR, message_id, NULL, 0, 0, "with --pub: message id (default: from the clock)"),
     OPT("count", CFG_UINT, count, "0", 0, INT64_MAX, "exit after this many messages, 0 = never"),
+    OPT("ca", CFG_STR, ca, NULL, 0, 0, "with --tls: PEM file of the CA certificates to trust (default: the system's)"),
+    OPT("level", CFG_UINT, level, "6", 1, 9, "with --deflate: the compression level to ask for"),
     OPT("log-level", CFG_LOGLEVEL, log_level, "warn", 0, 0, "how much to log on stderr"),
 };
 #undef OPT
@@ -71,7 +78,7 @@ static const struct cfg_opt pushcat_opts[] = {
 static const struct cfg_program pushcat_prog = {
     "pushcat",
     "print messages from a pushgate broker; with --pub [MESSAGE], publish MESSAGE (or stdin); "
-    "reconnects unless --no-reconnect",
+    "reconnects unless --no-reconnect; --tls [--insecure] and --deflate ask for TLS and deflate",
     pushcat_opts,
     sizeof(pushcat_opts) / sizeof(pushcat_opts[0]),
 };
@@ -98,6 +105,10 @@ struct pushcat {
     char reg_token[sizeof(((struct registration *)0)->token)];   /* the registration's */
     unsigned attempt;           /* retries since the last IDENTIFY OK */
     int no_reconnect, must_register, registered;
+    int tls, insecure, deflate; /* --tls, --insecure, --deflate */
+    SSL_CTX *tls_ctx;
+    struct bufferevent *tls_bev; /* this connection's TLS layer, once granted */
+    int layered;                /* this connection's layers are stacked */
     struct seen *seen;          /* printed (from, message id) pairs */
     int64_t client_id;
     int64_t *subs;              /* channels to SUB, in order */
@@ -113,9 +124,9 @@ struct pushcat {
 #define usage_error(...) (fprintf(stderr, "pushcat: " __VA_ARGS__), \
                           fputs("\nTry 'pushcat --help'.\n", stderr), EXIT_USAGE)
 
-/* cfg has no value-less flags and no operands: take --pub, --no-reconnect
- * and the MESSAGE
- * operand out of argv and leave the rest (in out) for cfg_load. Every
+/* cfg has no value-less flags and no operands: take --pub, --no-reconnect,
+ * --tls, --insecure, --deflate and the MESSAGE operand out of argv and
+ * leave the rest (in out) for cfg_load. Every
  * "--name" without '=', but --help and --version, is followed by a value.
  * Returns the number of arguments in out, or -1 with err filled. */
 static int args_split(struct pushcat *pc, int argc, char **argv, char **out,
@@ -131,6 +142,12 @@ static int args_split(struct pushcat *pc, int argc, char **argv, char **out,
             pc->pub = 1;
         } else if (!operands_only && strcmp(a, "--no-reconnect") == 0) {
             pc->no_reconnect = 1;
+        } else if (!operands_only && strcmp(a, "--tls") == 0) {
+            pc->tls = 1;
+        } else if (!operands_only && strcmp(a, "--insecure") == 0) {
+            pc->insecure = 1;
+        } else if (!operands_only && strcmp(a, "--deflate") == 0) {
+            pc->deflate = 1;
         } else if (!operands_only && strcmp(a, "--") == 0) {
             operands_only = 1;
         } else if (!operands_only && a[0] == '-' && a[1] != '\0') {
@@ -239,6 +256,12 @@ static int pushcat_init(struct pushcat *pc, int argc, char **argv)
     if (c->token != NULL && (strlen(c->token) > PC_TOKEN_MAX || strpbrk(c->token, "\"\\")))
         return usage_error("--token: at most %d characters, no quotes or backslashes",
                            PC_TOKEN_MAX);
+    if ((c->ca != NULL || pc->insecure) && !pc->tls)
+        return usage_error("--ca and --insecure go with --tls");
+    if (c->ca != NULL && pc->insecure)
+        return usage_error("--ca or --insecure, not both");
+    if (pc->tls && !(pc->tls_ctx = tls_client_ctx(c->ca, pc->insecure, err, sizeof(err))))
+        return fprintf(stderr, "pushcat: %s\n", err), EXIT_FAIL;
     if (c->sub != NULL && *c->sub != '\0' && parse_sub_list(pc, c->sub) != 0)
         return usage_error("--sub: expected channel ids separated by commas");
     if (!pc->pub)
@@ -285,6 +308,7 @@ static void send_identify(struct pushcat *pc)
 
     if (*token != '\0' && strpbrk(token, "\"\\") == NULL)
         n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"token\":\"%s\"", token);
+    n = pushcat_ask_layers(json, n, sizeof(json) - 1, pc->tls, pc->deflate ? (int)pc->conf.level : 0);
     json[n++] = '}';
     bufferevent_write(pc->bev, PROTO_MAGIC, PROTO_MAGIC_LEN);
     send_with_body(pc, PROTO_VERB_IDENTIFY "\n", json, (size_t)n);
@@ -326,12 +350,60 @@ static void advance(struct pushcat *pc)
     }
 }
 
+static void pushcat_read_cb(struct bufferevent *bev, void *arg);
+static void pushcat_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* IDENTIFY's JSON reply to --tls or --deflate: stacks what was granted on
+ * the socket, whose unread bytes go through it. 1 when the OK is still to
+ * come (through the layers), 0 when this reply was the OK, -1 to stop. */
+static int negotiate(struct pushcat *pc, const char *reply)
+{
+    struct timeval idle = { (time_t)(2 * pc->conf.heartbeat), 0 };
+    struct bufferevent *sock = pc->bev;
+    int tls, level;
+
+    if (pushcat_granted(reply, &tls, &level) != 0) {
+        fprintf(stderr, "pushcat: IDENTIFY's reply is not the JSON of SPEC 2.8: %s\n", reply);
+        return -1;
+    }
+    if (pc->tls && !tls) {
+        fprintf(stderr, "pushcat: the broker does not offer TLS\n");
+        return -1;
+    }
+    if (pc->deflate && !level)
+        fprintf(stderr, "pushcat: the broker does not grant deflate: going on without\n");
+    if (!tls && !level)
+        return 0;
+    pc->bev = layers_stack(sock, tls ? pc->tls_ctx : NULL, pc->addr.host, level, 0, 0);
+    if (pc->bev == NULL) {
+        fprintf(stderr, "pushcat: cannot set up TLS or deflate\n");
+        return -1;
+    }
+    pc->layered = 1;
+    pc->tls_bev = tls ? (level ? bufferevent_get_underlying(pc->bev) : pc->bev) : NULL;
+    bufferevent_setcb(pc->bev, pushcat_read_cb, NULL, pushcat_event_cb, pc);
+    bufferevent_set_timeouts(pc->bev, &idle, &idle);
+    bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
+    if (evbuffer_get_length(bufferevent_get_input(sock)) > 0)
+        bufferevent_trigger(sock, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    return 1;
+}
+
 static void on_response(struct pushcat *pc, const char *data)
 {
     char addr[CFG_HOST_MAX + 16];
 
     if (strcmp(data, PROTO_VERB_H) == 0)
         return;
+    if (pc->state == ST_IDENTIFYING && (pc->tls || pc->deflate) && !pc->layered) {
+        int r = negotiate(pc, data);
+        if (r < 0) {
+            finish(pc, EXIT_FAIL);
+            return;
+        }
+        if (r > 0)
+            return;
+    }
     if (pc->state == ST_IDENTIFYING) {
         cfg_format_addr(&pc->addr, addr, sizeof(addr));
         fprintf(stderr, "pushcat: identified as %" PRId64 " on %s\n", pc->client_id, addr);
@@ -410,7 +482,9 @@ static void pushcat_read_cb(struct bufferevent *bev, void *arg)
     char *data;
     size_t len;
 
-    while (!pc->done && (st = frame_take(in, PC_MAX_FRAME, &type, &data, &len)) == FRAME_OK) {
+    /* Once the layers are stacked (negotiate), what is left below is theirs. */
+    while (!pc->done && bev == pc->bev &&
+           (st = frame_take(in, PC_MAX_FRAME, &type, &data, &len)) == FRAME_OK) {
         switch (type) {
         case FRAME_RESPONSE: on_response(pc, data); break;
         case FRAME_ERROR: on_error(pc, data); break;
@@ -464,6 +538,8 @@ static void pushcat_event_cb(struct bufferevent *bev, short what, void *arg)
     int dns_err = bufferevent_socket_get_dns_error(bev);
 
     if (what & BEV_EVENT_CONNECTED) {
+        if (pc->layered)
+            return;   /* the TLS handshake is done: the OK follows */
         send_identify(pc);
         evtimer_add(pc->tick, &tv);
         return;
@@ -472,8 +548,10 @@ static void pushcat_event_cb(struct bufferevent *bev, short what, void *arg)
         finish(pc, pc->exit_code);
         return;
     }
+    char why[160];
     lost(pc, (what & BEV_EVENT_EOF) ? "the broker closed the connection" :
              (what & BEV_EVENT_TIMEOUT) ? "timed out (nothing for 2 heartbeats)" :
+             pc->tls_bev ? tls_error(pc->tls_bev, why, sizeof(why)) :
              dns_err != 0 ? evutil_gai_strerror(dns_err) :
              evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
@@ -488,6 +566,8 @@ static void connect_broker(struct pushcat *pc)
     fprintf(stderr, "pushcat: connecting to %s\n", addr);
     pc->state = ST_CONNECTING;
     pc->next_sub = 0;   /* SUB is idempotent: every connection asks again */
+    pc->layered = 0;
+    pc->tls_bev = NULL;
     if ((pc->bev = bufferevent_socket_new(pc->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
         finish(pc, EXIT_FAIL);
         return;
@@ -612,6 +692,7 @@ static void pushcat_free(struct pushcat *pc)
         evbuffer_free(pc->body);
     free(pc->subs);
     free(pc->seen);
+    SSL_CTX_free(pc->tls_ctx);
     cfg_free(&pushcat_prog, &pc->conf);
 }
 

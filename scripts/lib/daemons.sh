@@ -52,3 +52,18 @@ redis_cmd() {
                --save "" --maxclients 100000 --daemonize no)
 }
 
+
+# replace_section NAME REPORT FILE: the "<!-- NAME -->" ... "<!-- /NAME -->"
+# block of FILE becomes REPORT's text (which has the markers), or is
+# appended when FILE has none. scripts/bench carries these blocks over.
+replace_section() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import re, sys
+name, report, path = sys.argv[1:4]
+block = open(report).read().rstrip("\n")
+text = open(path).read()
+pat = re.compile(r"<!-- %s -->.*?<!-- /%s -->" % (name, name), re.S)
+text = pat.sub(lambda m: block, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+open(path, "w").write(text)
+PY
+}

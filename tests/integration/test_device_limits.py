@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from lib.harness import (FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE,
+from lib.harness import (rss_kib, sanitized, FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE,
                          BrokerTestCase, Client, new_id, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,20 +30,6 @@ def metric(broker, name):
         if line.startswith("pushgate_" + name + " "):
             return int(line.split()[1])
     raise AssertionError("no %s in /metrics" % name)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def sanitized(binary):
-    """ASan keeps freed memory in quarantine: RSS says nothing there."""
-    with open(binary, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 class MaxSubsTest(BrokerTestCase):

@@ -465,3 +465,44 @@ Test(cfg_set, error_names_the_option)
     cr_assert_eq(cfg_set(&topts[3], &c, "x", NULL, 0), -1);  /* no err buffer */
     cfg_free(&tprog, &c);
 }
+
+/* ---- yes/no options ---- */
+
+struct bconf {
+    int deflate;
+};
+
+static const struct cfg_opt bopts[] = {
+    { "deflate", CFG_BOOL, offsetof(struct bconf, deflate), "yes", 0, 0, "compress" },
+};
+static const struct cfg_program bprog = { "bprog", NULL, bopts, NELEMS(bopts) };
+
+static enum cfg_result load_bool(struct bconf *c, const char *arg)
+{
+    const char *argv[] = { "bprog", arg };
+    memset(c, 0xa5, sizeof(*c));
+    return cfg_load(&bprog, c, arg ? 2 : 1, (char **)argv, err, sizeof(err));
+}
+
+Test(cfg_bool, yes_no_and_default)
+{
+    struct bconf c;
+    cr_assert_eq(load_bool(&c, NULL), CFG_OK);
+    cr_assert_eq(c.deflate, 1);
+    cr_assert_eq(load_bool(&c, "--deflate=no"), CFG_OK);
+    cr_assert_eq(c.deflate, 0);
+    cr_assert_eq(load_bool(&c, "--deflate=yes"), CFG_OK);
+    cr_assert_eq(c.deflate, 1);
+}
+
+Test(cfg_bool, other_words_refused)
+{
+    static const char *bad[] = { "--deflate=", "--deflate=true", "--deflate=1", "--deflate=NO" };
+    struct bconf c;
+    for (size_t i = 0; i < NELEMS(bad); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "--deflate: '%s' is not yes or no", bad[i] + 10);
+        cr_assert_eq(load_bool(&c, bad[i]), CFG_ERR);
+        cr_assert_str_eq(err, want);
+    }
+}

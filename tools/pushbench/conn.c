@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "layers.h"
 #include "pushbench.h"
 
 void pb_conn_close(struct pb_conn *c)
@@ -21,9 +22,9 @@ void pb_conn_close(struct pb_conn *c)
         event_free(c->read_ev);
         c->read_ev = NULL;
     }
-    if (c->bev != NULL) {
-        bufferevent_free(c->bev);   /* closes the socket */
-        c->bev = NULL;
+    if (c->top != NULL || c->bev != NULL) {
+        bufferevent_free(c->top ? c->top : c->bev);   /* closes the socket */
+        c->bev = c->top = NULL;
     }
     c->state = PC_DEAD;
 }
@@ -77,8 +78,9 @@ static ssize_t conn_input(struct pb_conn *c, const char *data, size_t len)
 {
     ssize_t used;
 
-    /* Gather replies only while nothing older waits in the output. */
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    /* Gather replies only while nothing older waits in the output; with
+     * layers, they take the writes. */
+    if (c->top == NULL && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         c->w->gather_conn = c;
     c->w->read_ns = pb_now_ns();
     used = c->proto->input(c, data, len);
@@ -139,11 +141,25 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         conn_gone(c, "out of memory");
 }
 
+/* With layers: their input, whole frames handed to the adapter. */
+static void conn_layers_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct pb_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    ssize_t used;
+
+    used = conn_input(c, (const char *)evbuffer_pullup(in, -1), evbuffer_get_length(in));
+    if (used > 0 && c->top != NULL)
+        evbuffer_drain(in, (size_t)used);
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct pb_conn *c = arg;
     int one = 1;
 
+    if ((what & BEV_EVENT_CONNECTED) && c->top != NULL)
+        return;   /* the TLS handshake, not the socket */
     if (what & BEV_EVENT_CONNECTED) {
         /* Small frames must leave at once, as the brokers' own clients do. */
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -183,6 +199,25 @@ int pb_conn_start(struct pb_conn *c, const struct sockaddr *sa, socklen_t len)
     return 0;
 }
 
+int pb_conn_layers(struct pb_conn *c, int tls, int level)
+{
+    struct bufferevent *sock = c->bev;
+
+    event_free(c->read_ev);   /* reads go through the layers from here on */
+    c->read_ev = NULL;
+    c->top = layers_stack(sock, tls ? c->w->tls_ctx : NULL, c->w->cfg->o.target.host, level, 0, 0);
+    if (c->top == NULL) {
+        c->bev = NULL;        /* freed with the layers made */
+        return -1;
+    }
+    bufferevent_setcb(c->top, conn_layers_read_cb, NULL, conn_event_cb, c);
+    bufferevent_enable(c->top, EV_READ | EV_WRITE);
+    /* What the last read brought past the reply is put back in the
+     * socket's input after this returns: read it through the layers. */
+    bufferevent_trigger(sock, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    return 0;
+}
+
 void pb_conn_write(struct pb_conn *c, const void *data, size_t len)
 {
     struct pb_worker *w = c->w;
@@ -198,11 +233,13 @@ void pb_conn_write(struct pb_conn *c, const void *data, size_t len)
         gather_to_output(c);   /* keep the order: gathered bytes first */
         w->gather_conn = NULL;
     }
-    evbuffer_add(bufferevent_get_output(c->bev), data, len);
+    evbuffer_add(bufferevent_get_output(c->top ? c->top : c->bev), data, len);
 }
 
 size_t pb_conn_output_len(const struct pb_conn *c)
 {
+    if (c->top != NULL)
+        return layers_queued(c->top);
     return c->bev != NULL ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 

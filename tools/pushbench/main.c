@@ -42,6 +42,9 @@ static const struct cfg_opt pb_options[] = {
     OPT("id-base", CFG_UINT, id_base, "1000000", 1, INT64_MAX / 2, "first client id"),
     OPT("channel-base", CFG_UINT, channel_base, "1000000", 1, INT64_MAX / 2, "first channel id"),
     OPT("heartbeat", CFG_UINT, heartbeat, "30", 1, 3600, "seconds between keep-alives"),
+    OPT("tls", CFG_BOOL, tls, "no", 0, 0,
+        "pushgate: ask for TLS in IDENTIFY (the certificate is not checked)"),
+    OPT("deflate", CFG_UINT, deflate, "0", 0, 9, "pushgate: ask for deflate at this level (0: none)"),
     OPT("log-level", CFG_LOGLEVEL, log_level, "warn", 0, 0, "how much to log on stderr"),
 };
 #undef OPT
@@ -135,6 +138,8 @@ static int pb_init(struct pb_config *cfg, int argc, char **argv)
         return usage_error("--workload: expected idle, fanout, unicast or put");
     if ((why = cfg->wl->check(o)) != NULL)
         return usage_error("%s", why);
+    if ((o->tls || o->deflate) && cfg->proto != &pb_proto_pushgate)
+        return usage_error("--tls and --deflate are pushgate's: --proto pushgate");
     if (cfg->wl->pub == PUB_HTTP && cfg->proto != &pb_proto_pushgate)
         return usage_error("the put workload goes through routerd: --proto pushgate");
     cfg->pub_proto = cfg->wl->pub == PUB_HTTP ? &pb_proto_http : cfg->proto;

@@ -8,28 +8,60 @@
 #include "frame.h"
 #include "proto.h"
 #include "pushbench.h"
+#include "pushcat_layers.h"
 
 #define PG_FRAME_MAX (16u << 20)
 
+static int pg_layered(const struct pb_conn *c)
+{
+    return c->w->cfg->o.tls || c->w->cfg->o.deflate;
+}
+
+static int pg_sub(struct pb_conn *c, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, PROTO_VERB_SUB " %lld\n", (long long)c->channel);
+}
+
 /* The magic, IDENTIFY and, for a receiver, SUB: sent together, the broker
- * answers OK to each in order. */
+ * answers OK to each in order. With TLS or deflate asked for, SUB waits
+ * for the OK that comes through them. */
 static void pg_open(struct pb_conn *c)
 {
-    char buf[256];
+    const struct pb_opts *o = &c->w->cfg->o;
+    char buf[320];
     int jl, n;
 
     static const char head[] = PROTO_MAGIC PROTO_VERB_IDENTIFY "\n";
     memcpy(buf, head, sizeof(head) - 1);
     n = (int)sizeof(head) - 1 + 4;
     jl = snprintf(buf + n, sizeof(buf) - (size_t)n,
-                  "{\"client_id\":%lld,\"heartbeat_interval\":%llu}",
-                  (long long)c->client_id, (unsigned long long)c->w->cfg->o.heartbeat);
+                  "{\"client_id\":%lld,\"heartbeat_interval\":%llu",
+                  (long long)c->client_id, (unsigned long long)o->heartbeat);
+    jl = pushcat_ask_layers(buf + n, jl, sizeof(buf) - (size_t)n - 1, o->tls, (int)o->deflate);
+    buf[n + jl++] = '}';
     put_be32(buf + n - 4, (uint32_t)jl);
     n += jl;
-    if (c->channel != 0)
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, PROTO_VERB_SUB " %lld\n", (long long)c->channel);
+    c->sub_later = c->channel != 0 && pg_layered(c);
+    if (c->channel != 0 && !c->sub_later)
+        n += pg_sub(c, buf + n, sizeof(buf) - (size_t)n);
     c->awaiting = c->channel != 0 ? 2 : 1;
     pb_conn_write(c, buf, (size_t)n);
+}
+
+/* IDENTIFY's JSON reply: the layers granted go on the socket; the bytes
+ * after this frame are theirs. 0, or -1. */
+static int pg_granted(struct pb_conn *c, const char *d, size_t dl)
+{
+    char json[512];
+    int tls, level;
+
+    if (dl >= sizeof(json))
+        return -1;
+    memcpy(json, d, dl);
+    json[dl] = '\0';
+    if (pushcat_granted(json, &tls, &level) != 0 || (!tls && !level))
+        return -1;   /* a benchmark of layers without them would mislead */
+    return pb_conn_layers(c, tls, level);
 }
 
 static void pg_publish(struct pb_conn *c, int64_t channel, uint64_t seq, const char *body,
@@ -83,8 +115,15 @@ static ssize_t pg_input(struct pb_conn *c, const char *data, size_t len)
         dl = size - 4;
         switch (type) {
         case FRAME_RESPONSE:
+            if (dl > 0 && d[0] == '{' && c->top == NULL && pg_layered(c))
+                return pg_granted(c, d, dl) < 0 ? -1 : (ssize_t)(off + 4 + size);
             if (dl == 2 && memcmp(d, "OK", 2) == 0 && c->awaiting > 0 && --c->awaiting == 0)
                 pb_conn_ready(c);
+            else if (dl == 2 && memcmp(d, "OK", 2) == 0 && c->sub_later) {
+                char sub[64];
+                c->sub_later = 0;
+                pb_conn_write(c, sub, (size_t)pg_sub(c, sub, sizeof(sub)));
+            }
             break;
         case FRAME_ERROR:
             pb_conn_error(c, d, dl);

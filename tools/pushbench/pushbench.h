@@ -20,6 +20,7 @@
 struct bufferevent;
 struct event;
 struct event_base;
+struct ssl_ctx_st;
 
 /* ---- options (main.c) ---- */
 
@@ -39,6 +40,8 @@ struct pb_opts {
     uint64_t settle_ms;
     uint64_t id_base, channel_base;
     uint64_t heartbeat;          /* seconds between keep-alives */
+    int tls;                     /* pushgate: ask for TLS in IDENTIFY */
+    uint64_t deflate;            /* pushgate: ask for deflate at this level (0: no) */
     enum log_level log_level;
 };
 
@@ -124,6 +127,10 @@ struct pb_conn {
     const struct pb_proto *proto;
     struct bufferevent *bev;     /* connects and writes; holds a partial frame */
     struct event *read_ev;       /* reads, once connected (conn.c) */
+    /* TLS and deflate once granted (SPEC 2.8): then the connection reads
+     * and writes through this top bufferevent, and read_ev is gone. */
+    struct bufferevent *top;
+    int sub_later;               /* pushgate: SUB once the layers' OK came */
     enum pb_conn_state state;
     int64_t client_id;
     int64_t channel;             /* subscribed channel; 0 for a publisher */
@@ -140,6 +147,10 @@ struct pb_conn {
 int pb_conn_start(struct pb_conn *c, const struct sockaddr *sa, socklen_t len);
 void pb_conn_write(struct pb_conn *c, const void *data, size_t len);
 size_t pb_conn_output_len(const struct pb_conn *c);
+/* Stacks TLS (tls) and deflate at level (0: none) on c's socket once
+ * IDENTIFY's reply granted them; what c reads next goes through them.
+ * 0, or -1 (c failed). */
+int pb_conn_layers(struct pb_conn *c, int tls, int level);
 void pb_conn_close(struct pb_conn *c);
 /* From adapters: */
 void pb_conn_ready(struct pb_conn *c);
@@ -174,6 +185,7 @@ struct pb_worker {
      * per message (messages that came in one read arrived together). */
     int64_t read_ns;
     char *rbuf;                  /* PB_READ_MAX: what a read brought */
+    struct ssl_ctx_st *tls_ctx;  /* --tls: a client context (no verification) */
     struct pb_stats st;
 };
 

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "pushbench.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define PROGRESS_NS 50000000     /* 50 ms */
@@ -204,6 +205,8 @@ void worker_main(const struct pb_config *cfg, int index, int publisher, uint64_t
     }
     w->gather = xmalloc(PB_GATHER_MAX);
     w->rbuf = xmalloc(PB_READ_MAX);
+    if (cfg->o.tls && (w->tls_ctx = tls_client_ctx(NULL, 1, NULL, 0)) == NULL)
+        _exit(1);
     worker_init_conns(w, first);
     if ((w->base = event_base_new()) == NULL)
         _exit(1);

@@ -635,7 +635,11 @@ class Client:
             chunk = b""
         if not chunk:
             self.eof = True
-        self.buf += chunk
+        self.buf += self.decode_in(chunk)
+        return chunk
+
+    def decode_in(self, chunk):
+        """What the bytes read mean (lib.layers inflates them)."""
         return chunk
 
     def _take_frame(self):
@@ -984,6 +988,20 @@ class BrokerTestCase(DaemonTestCase):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def sanitized(binary):
+    """ASan keeps freed memory in quarantine: RSS says nothing there."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 # ---------------------------------------------------------------- /metrics

@@ -1,0 +1,69 @@
+/* layers.h: TLS and deflate stacked over a socket's bufferevent. */
+#include "layers.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "deflate_bev.h"
+
+struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const char *host,
+                                 int level, size_t read_max, int hold)
+{
+    struct bufferevent *top = sock, *layer = NULL;
+    if (tls && !(layer = tls_filter_new(top, tls, host == NULL, host)))
+        goto fail;
+    if (layer) {
+        if (read_max)
+            bufferevent_setwatermark(layer, EV_READ, 0, read_max);
+        top = layer;
+    }
+    if ((level || hold) && !(layer = deflate_bev_new(top, level, hold)))
+        goto fail;
+    if (level || hold) {
+        if (read_max)
+            bufferevent_setwatermark(layer, EV_READ, 0, read_max);
+        top = layer;
+    }
+    /* libevent's TLS filter clears its socket's read watermark: set again. */
+    if (read_max)
+        bufferevent_setwatermark(sock, EV_READ, 0, read_max);
+    return top;
+fail:
+    bufferevent_free(top);  /* and the socket under it */
+    return NULL;
+}
+
+void layers_push(struct bufferevent *top)
+{
+    bufferevent_flush(top, EV_WRITE, BEV_FLUSH);
+}
+
+struct bufferevent *layers_bottom(struct bufferevent *top)
+{
+    struct bufferevent *under;
+    while ((under = bufferevent_get_underlying(top)) != NULL)
+        top = under;
+    return top;
+}
+
+size_t layers_queued(struct bufferevent *top)
+{
+    size_t n = 0;
+    for (; top; top = bufferevent_get_underlying(top))
+        n += evbuffer_get_length(bufferevent_get_output(top));
+    return n;
+}
+
+/* libevent 2.1's filter stops reading when its reader's input is full and
+ * starts again only when more bytes arrive below: what already arrived
+ * would wait. */
+void layers_refill(struct bufferevent *top)
+{
+    struct bufferevent *under = bufferevent_get_underlying(top);
+    size_t high;
+    bufferevent_getwatermark(top, EV_READ, NULL, &high);
+    if (under && evbuffer_get_length(bufferevent_get_input(under)) > 0 &&
+        evbuffer_get_length(bufferevent_get_input(top)) < high)
+        bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
