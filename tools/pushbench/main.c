@@ -21,6 +21,10 @@ static const struct cfg_opt pb_options[] = {
         "the broker: pushgate device port, MQTT listener or Redis (loopback only)"),
     OPT("put-address", CFG_ADDR, put_address, "127.0.0.1:8710", 0, 0,
         "routerd's /put listener, for the put workload (loopback only)"),
+    OPT("pub-target", CFG_ADDR, pub_target, "127.0.0.1:8600", 0, 0,
+        "--proto ws --workload fanout: the device port the (TCP) publisher uses (loopback only)"),
+    OPT("service-token", CFG_STR, service_token, "", 0, 0,
+        "--proto ws --workload fanout: brokerd's --service-token, for the subscriptions"),
     OPT("conns", CFG_UINT, conns, "100", 0, 1000000, "receiving connections (devices, subscribers)"),
     OPT("messages", CFG_UINT, messages, "200", 0, 100000000, "messages to publish (put: requests)"),
     OPT("size", CFG_UINT, size, "64", PB_STAMP_LEN, 1048576,
@@ -132,10 +136,10 @@ static int pb_init(struct pb_config *cfg, int argc, char **argv)
     log_set_level(o->log_level);
     if ((cfg->proto = find_proto(o->proto)) == NULL)
         return usage_error("--proto: expected pushgate, ws, mqtt or redis");
-    if (cfg->proto == &pb_proto_ws && strcmp(o->workload, "idle") != 0)
-        return usage_error("--proto ws: the idle workload only (clients do not publish here)");
     if ((cfg->wl = find_workload(o->workload)) == NULL)
         return usage_error("--workload: expected idle, fanout, unicast or put");
+    if (cfg->proto == &pb_proto_ws && cfg->wl != &pb_wl_idle && cfg->wl != &pb_wl_fanout)
+        return usage_error("--proto ws: the idle and fanout workloads only");
     if ((why = cfg->wl->check(o)) != NULL)
         return usage_error("%s", why);
     if ((o->tls || o->deflate) && cfg->proto != &pb_proto_pushgate)
@@ -143,9 +147,14 @@ static int pb_init(struct pb_config *cfg, int argc, char **argv)
     if (cfg->wl->pub == PUB_HTTP && cfg->proto != &pb_proto_pushgate)
         return usage_error("the put workload goes through routerd: --proto pushgate");
     cfg->pub_proto = cfg->wl->pub == PUB_HTTP ? &pb_proto_http : cfg->proto;
+    /* WebSocket clients do not publish here: a TCP device does (PUB). */
+    if (cfg->proto == &pb_proto_ws && cfg->wl->pub == PUB_DEVICE)
+        cfg->pub_proto = &pb_proto_pushgate;
     if (resolve("target", &o->target, &cfg->target_sa, &cfg->target_len) != 0 ||
         (cfg->wl->pub == PUB_HTTP &&
-         resolve("put-address", &o->put_address, &cfg->put_sa, &cfg->put_len) != 0))
+         resolve("put-address", &o->put_address, &cfg->put_sa, &cfg->put_len) != 0) ||
+        (cfg->pub_proto != cfg->proto && cfg->wl->pub == PUB_DEVICE &&
+         resolve("pub-target", &o->pub_target, &cfg->pub_sa, &cfg->pub_len) != 0))
         return EXIT_USAGE;
     /* Message ids unique per sender across runs: the start second, then
      * room for 10^8 messages (the broker remembers ids for 10 minutes). */

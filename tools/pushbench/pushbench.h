@@ -29,6 +29,8 @@ struct pb_opts {
     char *workload;              /* idle | fanout | unicast | put */
     struct cfg_addr target;      /* device port, MQTT listener or Redis */
     struct cfg_addr put_address; /* routerd's /put (workload put) */
+    struct cfg_addr pub_target;  /* ws fanout: the device port the publisher uses */
+    char *service_token;         /* ws fanout: for POST /v1/conn/call */
     uint64_t conns;              /* receivers */
     uint64_t messages, size, rate;
     uint64_t publishers;         /* publishing connections */
@@ -96,8 +98,8 @@ struct pb_config {
     const struct pb_proto *proto;      /* receivers */
     const struct pb_proto *pub_proto;  /* publishers: proto, or HTTP for put */
     const struct pb_workload *wl;
-    struct sockaddr_storage target_sa, put_sa;
-    socklen_t target_len, put_len;
+    struct sockaddr_storage target_sa, put_sa, pub_sa;
+    socklen_t target_len, put_len, pub_len;
     uint64_t mid_base;                 /* message ids: mid_base + seq */
 };
 

@@ -82,6 +82,9 @@ static void connect_some(struct pb_worker *w, int64_t now)
     if (w->publisher && cfg->wl->pub == PUB_HTTP) {
         sa = (const struct sockaddr *)&cfg->put_sa;
         salen = cfg->put_len;
+    } else if (w->publisher && cfg->pub_proto != cfg->proto) {
+        sa = (const struct sockaddr *)&cfg->pub_sa;   /* ws fanout: a TCP device */
+        salen = cfg->pub_len;
     }
     while (w->started < w->nconns && w->started < by_rate &&
            w->started - w->ready - w->failed < window) {
