@@ -147,18 +147,38 @@ static int io_quick(const struct ws_io *io, const struct frame_head *f, uint8_t 
            (b1 & 0x80) && f->payload <= IO_QUICK_MAX;
 }
 
-/* A text frame must be UTF-8; ASCII is, anything else goes to wslay. */
-static int io_ascii(const uint8_t *p, size_t n)
+/* Unmasks n bytes at p with mask, 8 at a time; returns the OR of the
+ * unmasked bytes (bit 7 set: not ASCII). */
+static uint8_t io_unmask(uint8_t *p, size_t n, const uint8_t mask[4])
 {
-    uint8_t any = 0;
-    for (size_t i = 0; i < n; i++)
+    uint64_t m8, any = 0;
+    uint8_t m[8];
+    size_t i = 0;
+    memcpy(m, mask, 4);
+    memcpy(m + 4, mask, 4);
+    memcpy(&m8, m, 8);
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        v ^= m8;
+        any |= v;
+        memcpy(p + i, &v, 8);
+    }
+    for (; i < n; i++) {
+        p[i] ^= mask[i & 3];
         any |= p[i];
-    return !(any & 0x80);
+    }
+    any |= any >> 32;
+    any |= any >> 16;
+    any |= any >> 8;
+    return (uint8_t)any;
 }
 
 /* The frame f, whole in the input, if it is a quick one: 1 when it was
- * handled, 0 when wslay must read it (nothing was taken). */
-static int io_feed_quick(struct ws_loop *w, struct ws_io *io, const struct frame_head *f)
+ * handled, 0 when wslay must read it (nothing was taken). Liveness is
+ * noted once per read pass (*heard), as TCP does per read. */
+static int io_feed_quick(struct ws_loop *w, struct ws_io *io, const struct frame_head *f,
+                         int *heard)
 {
     struct evbuffer *in = bufferevent_get_input(io->bev);
     uint8_t buf[14 + IO_QUICK_MAX];
@@ -166,13 +186,16 @@ static int io_feed_quick(struct ws_loop *w, struct ws_io *io, const struct frame
     if (evbuffer_copyout(in, buf, 2) != 2 || !io_quick(io, f, buf[0], buf[1]) ||
         evbuffer_copyout(in, buf, n) != (ssize_t)n)
         return 0;
-    uint8_t *mask = buf + f->head - 4, *p = buf + f->head;
-    for (size_t i = 0; i < f->payload; i++)
-        p[i] ^= mask[i & 3];
-    if ((buf[0] & 0x0f) == WSLAY_TEXT_FRAME && !io_ascii(p, f->payload))
+    uint8_t *p = buf + f->head;
+    /* A text frame must be UTF-8; ASCII is, anything else goes to wslay. */
+    if ((io_unmask(p, f->payload, buf + f->head - 4) & 0x80) &&
+        (buf[0] & 0x0f) == WSLAY_TEXT_FRAME)
         return 0;  /* wslay checks the UTF-8 (and closes 1007) */
     evbuffer_drain(in, n);
-    w->cur_ops->heard(w->cur_owner);
+    if (!*heard) {
+        *heard = 1;
+        w->cur_ops->heard(w->cur_owner);
+    }
     w->cur_ops->message(w->cur_owner, buf[0] & 0x0f, p, (size_t)f->payload);
     return 1;
 }
@@ -214,7 +237,7 @@ void ws_io_read(struct broker *b, struct ws_io *io, const struct ws_io_ops *ops,
     w->cur = io;
     w->cur_ops = ops;
     w->cur_owner = owner;
-    int frames = 0;
+    int frames = 0, heard = 0;
     while (io->bev && !io->close_sent) {
         struct evbuffer *in = bufferevent_get_input(io->bev);
         if (io_peek(in, &f) < 0 || !ops->may_read(owner))
@@ -237,7 +260,7 @@ void ws_io_read(struct broker *b, struct ws_io *io, const struct ws_io_ops *ops,
         }
         if (evbuffer_get_length(in) < f.head + f.payload)
             break;
-        if (io_feed_quick(w, io, &f))
+        if (io_feed_quick(w, io, &f, &heard))
             continue;
         if (io_feed(w, io, &f, max_msg) < 0)
             break;
