@@ -89,3 +89,18 @@ class ConnEventsTest(BrokerTestCase):
         self.assertEqual(seen, sorted([(str(d), e) for d in ids
                                        for e in ("conn.close", "conn.open")]),
                          "each event once, to one worker")
+
+    def test_a_stopping_broker_closes_its_connections_events_included(self):
+        worker = self.worker(self.brokers[0])
+        own = self.extra_broker()
+        d, e = new_id(), new_id()
+        self.identified(d, broker=own)
+        w = self.ws(own, client_id=str(e))
+        self.events_of([worker], {str(d), str(e)}, 2)          # the opens
+        own.stop()
+        got = self.events_of([worker], {str(d), str(e)}, 2)
+        self.assertEqual(sorted((ev["e"], ev["p"]["c"], ev["p"]["t"]) for _k, ev in got),
+                         sorted([("conn.close", str(d), ""),
+                                 ("conn.close", str(e), "default")]))
+        w.close()
+

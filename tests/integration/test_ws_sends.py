@@ -3,9 +3,11 @@ TCP and WebSocket devices, never kept), mesh.multicast, mesh.send_bulk and
 mesh.publish_bulk (counts of unknown, offline and repeated ids), and bad
 input on each of them, which gets 101 and changes nothing."""
 
+import json
+import signal
 import time
 
-from lib.harness import BrokerTestCase, new_id
+from lib.harness import BrokerTestCase, new_id, request
 from lib.ws import WsClient
 
 ITEMS_MAX = 1000   # MESH_ITEMS_MAX (brokerd/mesh.h)
@@ -93,6 +95,29 @@ class BroadcastTest(SendsBase):
             self.assertEqual((m[1], m[2], m[4], m[5]), (0, 0, 1, b"\x00\xff"))
             self.assertGreater(m[0], mid)
         self.assertEqual(self.ws_msg(w2)[3:], (1, "binary", "AP8="))
+
+    def test_a_broker_that_does_not_answer_within_a_second_is_left_out(self):
+        hung = self.extra_broker("--msg-timeout", "1", name="hung")
+        t = self.identified(broker=self.brokers[1])
+        h = self.identified(broker=hung)
+        s = self.service()
+        hung.proc.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            self.assertEqual(s.call("mesh.broadcast", {"d": "hi"}), ok({"s": 1}))
+            took = time.monotonic() - t0
+        finally:
+            hung.proc.send_signal(signal.SIGCONT)
+        self.assertGreaterEqual(took, 0.9, "it waited for the hung broker")
+        self.assertLess(took, 3.0, "then answered with the counts that came")
+        self.assertEqual(self.expect_message(t)[5], b"hi")
+        t.send_line("FIN %d" % self.expect_message(h)[0])  # the hung one wrote it once awake
+        # over HTTP, once every broker answers again: both
+        st, _h, data = request(self.broker.ws[1], "POST", "/v1/mesh/broadcast",
+                               body=b'{"d":"again"}')
+        self.assertEqual((st, json.loads(data)), (200, {"E": None, "r": {"s": 2}}))
+        self.assertEqual(self.expect_message(t)[5], b"again")
+        self.closed_cleanly(t)            # the other tests count the class's clients
 
     def test_bad_broadcasts_get_101_and_send_nothing(self):
         w = self.ws()
