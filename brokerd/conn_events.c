@@ -35,11 +35,18 @@ static const char *conn_peer(int fd, char buf[INET6_ADDRSTRLEN])
         return buf;
 #endif
     }
-    if (ss.ss_family == AF_INET)
+    int family = ss.ss_family;
+    if (family == AF_INET) {
         addr = &((const struct sockaddr_in *)&ss)->sin_addr;
-    else if (ss.ss_family == AF_INET6)
-        addr = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (!addr || !inet_ntop(ss.ss_family, addr, buf, INET6_ADDRSTRLEN))
+    } else if (family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+        addr = a6;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {  /* an IPv4 peer of a dual-stack listener */
+            family = AF_INET;
+            addr = &a6->s6_addr[12];
+        }
+    }
+    if (!addr || !inet_ntop(family, addr, buf, INET6_ADDRSTRLEN))
         buf[0] = '\0';
     return buf;
 }
