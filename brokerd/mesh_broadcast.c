@@ -78,7 +78,7 @@ static void bcast_sent(struct mesh_call *c, redisReply *r)
 {
     struct bcast_wait *w = bcast_of_call(c->b, c);
     if (!w)
-        return;
+        return;  /* never: a call leaves the list only once answered, after this */
     if (!script_ok(r, 2) || r->element[2]->type != REDIS_REPLY_STRING) {
         bcast_unlink(w);
         mesh_reply_err(c, MESH_E_STORAGE, NULL);
