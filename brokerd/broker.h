@@ -99,6 +99,10 @@ struct msg {
     char frame1[];
 };
 
+/* The stream of a message that is in none (mesh.broadcast's): no
+ * session reads it, so its pending records move no cursor. */
+#define MSG_STREAM_NONE INT64_MIN
+
 /* Channel messages delivered together, session by session (deliver.c). */
 #define DELIVER_BATCH_MAX 128
 
@@ -175,6 +179,9 @@ struct transport_ops {
     int (*upgrade)(struct session *s, int tls, int level);
     /* Nothing was heard for twice the heartbeat interval: close. */
     void (*silent)(struct session *s);
+    /* The socket under s (its peer's address for conn.open/conn.close),
+     * or -1 once closed. */
+    int (*fd)(const struct session *s);
 };
 
 /* Past this much output queued, a session's input is not read and
@@ -294,6 +301,10 @@ enum store_script {
     SCRIPT_MESH_PUBLISH,         /* mesh.publish */
     SCRIPT_MESH_SUBSCRIBE,       /* conn.call subscribe */
     SCRIPT_MESH_UNSUBSCRIBE,     /* conn.call unsubscribe */
+    SCRIPT_MESH_SEND_MANY,       /* mesh.multicast, mesh.send_bulk */
+    SCRIPT_MESH_PUBLISH_BULK,    /* mesh.publish_bulk */
+    SCRIPT_MESH_BROADCAST,       /* mesh.broadcast */
+    SCRIPT_BCOUNT,               /* a broker's count of a broadcast */
     SCRIPT_COUNT,
 };
 
@@ -365,6 +376,8 @@ struct broker {
     struct broker_stats stats;
     struct broker_snapshot snap; /* published each tick, under proc->lock */
     struct ws_loop *ws;          /* the mesh port's part of the loop (ws.h) */
+    struct bcast_wait *bcasts;   /* mesh.broadcast calls waiting for counts (mesh_broadcast.c) */
+    uint64_t bcast_seq;          /* the last broadcast request's seq */
     char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };
 
@@ -550,6 +563,17 @@ void msg_unref(struct msg *m);
 
 /* notice.c: what this broker's pub/sub channel says */
 void notice_receive(struct broker *b, const char *data, size_t len);
+
+/* conn_events.c: conn.open / conn.close (SPEC 5.4) on the topic $conn */
+/* c identified (open) or its identified connection ends (!open). */
+void conn_event(struct session *c, int open);
+
+/* mesh_broadcast.c: the notices of mesh.broadcast */
+/* "B ...": write the broadcast to this loop's clients, answer the count. */
+void bcast_receive(struct broker *b, const char *data, size_t len);
+/* "C <seq> <count>": a broker's count for a broadcast of this loop. */
+void bcast_count(struct broker *b, const char *data, size_t len);
+void bcast_free(struct broker *b);   /* at teardown: answers what waits */
 
 /* deliver.c: live delivery */
 /* A channel message (m->stream), to its subscribers here; takes m's

@@ -214,6 +214,7 @@ static void identify_done(struct store_call *call, redisReply *r)
     b->nidentified++;
     identify_load_streams(c, &past, r->element[ID_SUBS], r->element[ID_CUR]);
     identify_reply_ok(c);
+    conn_event(c, 1);  /* before the older connection's close, when it is here */
     log_debug("client %lld identified (heartbeat %llds, %u streams)", (long long)c->client_id,
               (long long)(c->heartbeat_ms / 1000), c->nstreams);
     for (uint32_t i = 0; i < c->nstreams; i++) {
@@ -325,6 +326,7 @@ void identify_forget(struct session *c)
     identify_unregister(c);
     if (c->client_id == 0)
         return;  /* still identifying: nothing loaded yet */
+    conn_event(c, 0);
     if (b->store.cmd.ready)
         cursor_write(b, c, 1);
     for (uint32_t i = 0; i < c->nstreams; i++)

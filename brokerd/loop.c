@@ -165,6 +165,7 @@ void loop_start(struct broker *b)
 void loop_teardown(struct broker *b)
 {
     store_shutdown(b);  /* runs the callbacks still holding connections */
+    bcast_free(b);
     output_free(b);
     catch_up_free(b);
     session_free_dead(b);

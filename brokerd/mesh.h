@@ -60,6 +60,16 @@ mesh_handler mesh_msg_fin;       /* mesh_fin.c */
 mesh_handler mesh_queue_pop;     /* mesh_queue.c */
 mesh_handler mesh_queue_unpop;   /* mesh_queue.c */
 mesh_handler mesh_publish;       /* mesh_chan.c */
+mesh_handler mesh_multicast;     /* mesh_sends.c */
+mesh_handler mesh_send_bulk;     /* mesh_sends.c */
+mesh_handler mesh_publish_bulk;  /* mesh_sends.c */
+mesh_handler mesh_broadcast;     /* mesh_broadcast.c */
+
+/* Items one call of issue 13 may carry: the ids of mesh.multicast, the
+ * items of mesh.send_bulk, the channels of mesh.publish_bulk's items in
+ * all, and every array of client ids or channels of the 5.4 calls. More
+ * is 101 and changes nothing: each call is one bounded script. */
+#define MESH_ITEMS_MAX 1000
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
@@ -96,6 +106,8 @@ int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, 
 /* Params: an id (a decimal string or a JSON integer, SPEC 5.2) at key;
  * 0 and *out, or -1 when missing or malformed. */
 int mesh_param_id(const json_t *p, const char *key, int64_t *out);
+/* The same for a value v of the params (an item of an array). */
+int mesh_id_value(const json_t *v, int64_t *out);
 /* The data of a send: `d` (base64 when `t` is "binary") decoded into a
  * malloc'd *data; 0, or -1 (MESH_E_PARAMS) when `d` is not a string, is
  * empty, does not decode or is over max (SPEC 5.5 "Sizes"). */

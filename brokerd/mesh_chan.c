@@ -39,51 +39,7 @@ int mesh_chans_parse(const json_t *v, int one_ok, struct mesh_chans *out)
     return 0;
 }
 
-/* A script's arguments: its keys (built in key, nkey_bufs of them at
- * most), then its values; lens for argv. Freed by args_free. */
-struct args {
-    const char **argv;
-    size_t *lens;
-    char (*key)[KEY_MAX];
-    int argc;
-};
-
-static void args_init(struct args *a, size_t nargs, size_t nkey_bufs)
-{
-    a->argv = xcalloc(nargs, sizeof(*a->argv));
-    a->lens = xcalloc(nargs, sizeof(*a->lens));
-    a->key = xcalloc(nkey_bufs ? nkey_bufs : 1, sizeof(*a->key));
-    a->argc = 0;
-}
-
-static void args_add(struct args *a, const char *s, size_t len)
-{
-    a->argv[a->argc] = s;
-    a->lens[a->argc++] = len;
-}
-
-static void args_add_str(struct args *a, const char *s) { args_add(a, s, strlen(s)); }
-
-static void args_free(struct args *a)
-{
-    free(a->argv);
-    free(a->lens);
-    free(a->key);
-}
-
 /* ---- mesh.publish ---- */
-
-static void publish_done(struct mesh_call *c, redisReply *r)
-{
-    if (!script_ok(r, 3) || r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[2]->type != REDIS_REPLY_STRING || r->element[3]->type != REDIS_REPLY_STRING) {
-        mesh_reply_err(c, MESH_E_STORAGE, NULL);
-        return;
-    }
-    c->b->stats.messages_in += strtoull(r->element[3]->str, NULL, 10);
-    mesh_reply(c, json_pack("{s:I, s:I}", "s", (json_int_t)strtoll(r->element[1]->str, NULL, 10),
-                            "f", (json_int_t)strtoll(r->element[2]->str, NULL, 10)));
-}
 
 void mesh_publish(struct mesh_call *c)
 {
@@ -101,26 +57,26 @@ void mesh_publish(struct mesh_call *c)
         return;
     int64_t from = c->client ? c->client->client_id : 0;
     char fr[ARG_INT_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
-    struct args a;
-    args_init(&a, 8 + 4 * ch.n, 1 + 3 * ch.n);
-    args_add_str(&a, key_mesh_dup(a.key[0], from, mid));
-    args_add_str(&a, KEY_NEXT_PUT_ID);
-    args_add_str(&a, KEY_STATS);
+    struct mesh_args a;
+    mesh_args_init(&a, 8 + 4 * ch.n, 1 + 3 * ch.n);
+    mesh_args_add_str(&a, key_mesh_dup(a.key[0], from, mid));
+    mesh_args_add_str(&a, KEY_NEXT_PUT_ID);
+    mesh_args_add_str(&a, KEY_STATS);
     for (size_t i = 0; i < ch.n; i++) {
-        args_add_str(&a, key_chn(a.key[1 + 3 * i], ch.name[i]));
-        args_add_str(&a, key_chn_subs(a.key[2 + 3 * i], ch.name[i]));
-        args_add_str(&a, key_chn_brokers(a.key[3 + 3 * i], ch.name[i]));
+        mesh_args_add_str(&a, key_chn(a.key[1 + 3 * i], ch.name[i]));
+        mesh_args_add_str(&a, key_chn_subs(a.key[2 + 3 * i], ch.name[i]));
+        mesh_args_add_str(&a, key_chn_brokers(a.key[3 + 3 * i], ch.name[i]));
     }
     int nkeys = a.argc;
-    args_add_str(&a, arg_int(fr, from));
-    args_add_str(&a, has_mid ? "1" : "0");
-    args_add_str(&a, arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000));
-    args_add_str(&a, arg_int(max, (int64_t)b->conf.offline_max));
-    args_add(&a, data, len);
+    mesh_args_add_str(&a, arg_int(fr, from));
+    mesh_args_add_str(&a, has_mid ? "1" : "0");
+    mesh_args_add_str(&a, arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000));
+    mesh_args_add_str(&a, arg_int(max, (int64_t)b->conf.offline_max));
+    mesh_args_add(&a, data, len);
     for (size_t i = 0; i < ch.n; i++)
-        args_add_str(&a, ch.name[i]);
-    int rv = mesh_redis(c, publish_done, SCRIPT_MESH_PUBLISH | STORE_ACK, nkeys, a.argc, a.argv, a.lens);
-    args_free(&a);
+        mesh_args_add_str(&a, ch.name[i]);
+    int rv = mesh_redis(c, mesh_reply_counts, SCRIPT_MESH_PUBLISH | STORE_ACK, nkeys, a.argc, a.argv, a.lens);
+    mesh_args_free(&a);
     free(data);
     if (rv < 0)
         mesh_reply_err(c, MESH_E_STORAGE, NULL);
@@ -148,22 +104,22 @@ void mesh_conn_subs(struct mesh_call *c, int64_t id, const json_t *a, int sub)
         return;
     }
     char dev[ARG_INT_MAX], max[ARG_INT_MAX];
-    struct args s;
-    args_init(&s, SUB_NKEYS * ch.n + 2 + ch.n, (SUB_NKEYS - 1) * ch.n);
+    struct mesh_args s;
+    mesh_args_init(&s, SUB_NKEYS * ch.n + 2 + ch.n, (SUB_NKEYS - 1) * ch.n);
     for (size_t i = 0; i < ch.n; i++) {
         sub_keys(s.argv + s.argc, s.key + (SUB_NKEYS - 1) * i, id, ch.name[i]);
         for (int k = 0; k < SUB_NKEYS; k++, s.argc++)
             s.lens[s.argc] = strlen(s.argv[s.argc]);
     }
     int nkeys = s.argc;
-    args_add_str(&s, arg_int(dev, id));
+    mesh_args_add_str(&s, arg_int(dev, id));
     if (sub)
-        args_add_str(&s, arg_int(max, (int64_t)b->conf.max_subs));
+        mesh_args_add_str(&s, arg_int(max, (int64_t)b->conf.max_subs));
     for (size_t i = 0; i < ch.n; i++)
-        args_add_str(&s, ch.name[i]);
+        mesh_args_add_str(&s, ch.name[i]);
     int rv = mesh_redis(c, subs_done, sub ? SCRIPT_MESH_SUBSCRIBE : SCRIPT_MESH_UNSUBSCRIBE,
                         nkeys, s.argc, s.argv, s.lens);
-    args_free(&s);
+    mesh_args_free(&s);
     if (rv < 0)
         mesh_reply_err(c, MESH_E_STORAGE, NULL);
 }

@@ -25,7 +25,26 @@ struct mesh_chans {
  * strings, requests also accept integers). 0, or -1: the call is 101. */
 int mesh_chans_parse(const json_t *v, int one_ok, struct mesh_chans *out);
 
+/* A script's arguments: its keys (built in key, nkey_bufs of them at
+ * most), then its values; lens for argv (mesh_args.c). Freed by
+ * mesh_args_free. */
+struct mesh_args {
+    const char **argv;
+    size_t *lens;
+    char (*key)[KEY_MAX];
+    int argc;
+};
+void mesh_args_init(struct mesh_args *a, size_t nargs, size_t nkey_bufs);
+void mesh_args_add(struct mesh_args *a, const char *s, size_t len);
+void mesh_args_add_str(struct mesh_args *a, const char *s);
+void mesh_args_free(struct mesh_args *a);
+
 struct mesh_call;
+struct redisReply;
+/* Answers c {"s":S,"f":F} from a script's {'ok', s, f} or {'ok', s, f, n}
+ * (n: the messages routed, counted in messages_in; else s is); 503 for
+ * anything else (mesh_sends.c). */
+void mesh_reply_counts(struct mesh_call *c, struct redisReply *r);
 /* conn.call subscribe (sub) or unsubscribe of device id to the channels
  * of a (an array, or NULL): answers c. */
 void mesh_conn_subs(struct mesh_call *c, int64_t id, const json_t *a, int sub);

@@ -17,6 +17,10 @@ static const struct mesh_method mesh_methods[] = {
     { "msg.fin",     CLIENT,           1,      mesh_msg_fin,  1 },
     { "queue.pop",   SERVICE,          1,      mesh_queue_pop, 0 },
     { "queue.unpop", SERVICE,          1,      mesh_queue_unpop, 0 },
+    { "mesh.broadcast", SERVICE,       0,      mesh_broadcast, 0 },
+    { "mesh.multicast", SERVICE,       0,      mesh_multicast, 0 },
+    { "mesh.send_bulk", SERVICE,       0,      mesh_send_bulk, 0 },
+    { "mesh.publish_bulk", SERVICE,    0,      mesh_publish_bulk, 0 },
 };
 
 const struct mesh_method *mesh_method_find(const char *name)

@@ -12,7 +12,11 @@
 
 int mesh_param_id(const json_t *p, const char *key, int64_t *out)
 {
-    const json_t *v = json_object_get(p, key);
+    return mesh_id_value(json_object_get(p, key), out);
+}
+
+int mesh_id_value(const json_t *v, int64_t *out)
+{
     if (json_is_string(v))
         return parse_id(json_string_value(v), json_string_length(v), out);
     if (json_is_integer(v) && json_integer_value(v) > 0) {

@@ -6,8 +6,6 @@
 #include "broker.h"
 #include "mesh.h"
 
-/* The reserved topic a worker may pop (SPEC 5.4): conn.open/conn.close. */
-#define QUEUE_CONN_TOPIC "$conn"
 #define QUEUE_POP_TOPICS 256     /* topics per queue.pop */
 
 void mesh_upstream(struct session *client, const char *topic, int binary, const char *data,

@@ -8,7 +8,7 @@
 #include "chan.h"
 #include "numparse.h"
 
-/* The notice formats (M, K, D, Q, S, U) are in docs/DESIGN.md (the table of notices); lua/lib.lua
+/* The notice formats (M, K, D, Q, S, U, B, C) are in docs/DESIGN.md (the table of notices); lua/lib.lua
  * writes them and this file is the one that reads them. Splits n
  * space-separated fields, the last ending at '\n'; the header's length. */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
@@ -136,6 +136,10 @@ void notice_receive(struct broker *b, const char *data, size_t len)
             queue_wake(b, data + 2, len - 2);
         else if (len > 2 && (data[0] == 'S' || data[0] == 'U') && data[1] == ' ')
             notice_subscription(b, data, len, data[0] == 'S');
+        else if (len > 2 && data[0] == 'B' && data[1] == ' ')
+            bcast_receive(b, data, len);
+        else if (len > 2 && data[0] == 'C' && data[1] == ' ')
+            bcast_count(b, data, len);
         return;
     }
     const char *w[7];

@@ -23,6 +23,8 @@ struct ws_service;
 #define QUEUE_WINDOW_BYTES (128 * 1024)
 #define QUEUE_POP_MAX 256        /* frames per pop script */
 #define QUEUE_PUSH_MAX 256       /* frames per push script */
+/* The reserved topic a worker may pop (SPEC 5.4): conn.open/conn.close. */
+#define QUEUE_CONN_TOPIC "$conn"
 
 /* A frame written to a service, in flight until its socket took `end`. */
 struct qframe {
@@ -97,6 +99,10 @@ void qtopic_release(struct broker *b, struct qtopic *t);
  * goes to Redis at the end of the pass, with the others of its topic. */
 void queue_upstream(struct broker *b, int64_t client, const char *topic, int binary,
                     const char *data, size_t len);
+/* Any envelope (env malloc'd, stolen) for topic: pushed at the end of the
+ * pass with the others of its topic, as an upstream frame is (conn.open
+ * and conn.close, conn_events.c). */
+void queue_push_env(struct broker *b, const char *topic, char *env, size_t elen);
 /* At the end of the pass: one push script per topic (and 256 frames). */
 void queue_push_flush(struct broker *b);
 

@@ -41,10 +41,19 @@ void queue_upstream(struct broker *b, int64_t client, const char *topic, int bin
 {
     size_t elen;
     char *env = queue_envelope(b->id, client, topic, binary, data, len, &elen);
-    struct qtopic *t = env ? qtopic_add(b, topic, strlen(topic)) : NULL;
-    if (!t) {
+    if (!env) {
         log_warn("client %lld: an upstream frame for %s could not be encoded", (long long)client,
                  topic);
+        return;
+    }
+    queue_push_env(b, topic, env, elen);
+}
+
+void queue_push_env(struct broker *b, const char *topic, char *env, size_t elen)
+{
+    struct qtopic *t = qtopic_add(b, topic, strlen(topic));
+    if (!t) {
+        log_warn("an event for %s could not be queued", topic);
         free(env);
         return;
     }

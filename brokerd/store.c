@@ -81,13 +81,19 @@ static void store_resync(struct broker *b)
     queue_resync(b);
 }
 
+static void store_beat(struct broker *b);
+
 static void store_maybe_resync(struct broker *b)
 {
     if (store_ready(b) && !b->store.resynced) {
         b->store.resynced = 1;
         store_resync(b);
+        /* Announced before any device identifies here (the same
+         * connection, in order): mesh.broadcast reaches the brokers of
+         * pg:brokers, and a device of this loop must not be missed. */
+        store_beat(b);
+        b->last_beat_ms = mono_ms();
         loop_redis_ready(b);
-        b->last_beat_ms = mono_ms() - BEAT_MS;  /* announce ourselves at the next tick */
     }
 }
 

@@ -20,4 +20,8 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_MESH_PUBLISH] = lua_mesh_publish,
     [SCRIPT_MESH_SUBSCRIBE] = lua_mesh_subscribe,
     [SCRIPT_MESH_UNSUBSCRIBE] = lua_mesh_unsubscribe,
+    [SCRIPT_MESH_SEND_MANY] = lua_mesh_send_many,
+    [SCRIPT_MESH_PUBLISH_BULK] = lua_mesh_publish_bulk,
+    [SCRIPT_MESH_BROADCAST] = lua_mesh_broadcast,
+    [SCRIPT_BCOUNT] = lua_broker_bcount,
 };

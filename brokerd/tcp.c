@@ -251,6 +251,12 @@ static int tcp_upgrade(struct session *s, int tls, int level)
     return 0;
 }
 
+static int tcp_fd(const struct session *s)
+{
+    const struct tcp_conn *t = (const struct tcp_conn *)s;
+    return t->bev ? (int)bufferevent_getfd(tcp_sock(t)) : -1;
+}
+
 static const struct transport_ops tcp_ops = {
     .write_msg = tcp_write_msg,
     .response = tcp_response,
@@ -264,6 +270,7 @@ static const struct transport_ops tcp_ops = {
     .resume = tcp_resume,
     .upgrade = tcp_upgrade,
     .silent = session_close,
+    .fd = tcp_fd,
 };
 
 /* ---- input ---- */

@@ -209,6 +209,12 @@ static void ws_silent(struct session *s)
     session_finish(s);
 }
 
+static int ws_fd(const struct session *s)
+{
+    const struct ws_client *c = (const struct ws_client *)s;
+    return c->io.bev ? (int)bufferevent_getfd(c->io.bev) : -1;
+}
+
 static const struct transport_ops ws_ops = {
     .write_msg = ws_write_msg,
     .response = ws_response,
@@ -221,6 +227,7 @@ static const struct transport_ops ws_ops = {
     .close = ws_close,
     .resume = ws_resume,
     .silent = ws_silent,
+    .fd = ws_fd,
 };
 
 int ws_is_client(const struct session *s)

@@ -13,6 +13,8 @@ extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
 /* brokerd's upstream queues */
 extern const char lua_broker_qack[], lua_broker_qback[], lua_broker_qpop[], lua_broker_qpush[],
     lua_broker_qreclaim[];
+extern const char lua_mesh_send_many[], lua_mesh_publish_bulk[], lua_mesh_broadcast[],
+    lua_broker_bcount[];
 /* routerd */
 extern const char lua_router_floor[], lua_router_put[], lua_router_register[];
 /* adminhttp */

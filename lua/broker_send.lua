@@ -11,11 +11,8 @@ if ARGV[6] == '1' then
   local dup = pg.dup_get(KEYS[1])
   if dup then return pg.reply('ok', dup) end
 end
-local v = redis.call('HMGET', KEYS[3], 'known', 'broker')
-if not v[1] then return pg.reply('nodevice') end
-local mid = tostring(redis.call('INCR', KEYS[4]))
-pg.route(KEYS[2], KEYS[6], pg.device_notify(v[2]), mid, ARGV[1], '0', tonumber(ARGV[4]),
-  ARGV[2], '0', ARGV[3], ARGV[5])
-pg.keep(KEYS[6], KEYS[5], KEYS[3], ARGV[2], v[2], KEYS[2])
+local mid = pg.send(KEYS[3], KEYS[2], KEYS[4], KEYS[6], KEYS[5], ARGV[1], ARGV[2], ARGV[3],
+  tonumber(ARGV[4]), ARGV[5])
+if not mid then return pg.reply('nodevice') end
 if ARGV[6] == '1' then pg.dup_put(KEYS[1], mid) end
 return pg.reply('ok', mid)

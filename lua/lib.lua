@@ -103,6 +103,13 @@ function pg.notice_wake(t) return 'Q ' .. t end
 -- Device d was subscribed to channel field f, reading from cursor cur; or left it.
 function pg.notice_sub(d, f, cur) return 'S ' .. d .. ' ' .. f .. ' ' .. cur end
 function pg.notice_unsub(d, f) return 'U ' .. d .. ' ' .. f end
+-- Broadcast: message mid (accepted at ms) to every connected client of the
+-- broker; it answers its count to broker `reply`, naming request seq.
+function pg.notice_bcast(mid, ms, reply, seq, body)
+  return 'B ' .. mid .. ' ' .. ms .. ' ' .. reply .. ' ' .. seq .. '\n' .. body
+end
+-- A broker's answer to broadcast request seq: written to n clients.
+function pg.notice_bcount(seq, n) return 'C ' .. seq .. ' ' .. n end
 -- Tells broker bk (the device's hash's 'broker', '' or nil: offline) to
 -- close device d; returns how many brokers heard it (0: none).
 function pg.drop(bk, d)
@@ -183,6 +190,33 @@ end
 function pg.device_notify(broker)
   if broker and broker ~= '' then return {pg.key_notice(broker)} end
   return {}
+end
+
+-- ---- mesh sends (mesh.send, mesh.multicast, mesh.send_bulk; SPEC 5.3, 5.5) ----
+-- A message to device d (its hash dev and inbox), as /put sends one: an id
+-- from counter next, routed to its broker when it is connected, kept for
+-- it otherwise (stats: pg:stats, kept: pg:kept). Returns the message id,
+-- or nil when d is not known (nothing is done).
+function pg.send(dev, inbox, next, stats, kept, from, d, body, ttl, maxlen)
+  local v = redis.call('HMGET', dev, 'known', 'broker')
+  if not v[1] then return nil end
+  local mid = pg.ms(redis.call('INCR', next))
+  pg.route(inbox, stats, pg.device_notify(v[2]), mid, from, '0', ttl, d, '0', body, maxlen)
+  pg.keep(stats, kept, dev, d, v[2], inbox)
+  return mid
+end
+
+-- One message to channel c (its stream, :subs and :brokers keys), as /put
+-- sends one, when it has subscribers: routed once whatever their number.
+-- Returns its subscribers (0: no message, no id).
+function pg.publish(stream, subs, brokers, next, stats, from, c, body, ttl, maxlen)
+  local n = redis.call('SCARD', subs)
+  if n > 0 then
+    local mid = pg.ms(redis.call('INCR', next))
+    pg.route(stream, stats, pg.channel_notify(brokers), mid, from, pg.chan_field(c), ttl, '0',
+      '0', body, maxlen)
+  end
+  return n
 end
 
 -- ---- the kept count (docs/DESIGN.md, "Counters") ----

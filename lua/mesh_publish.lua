@@ -22,13 +22,9 @@ end
 local s, n, ttl = 0, 0, tonumber(ARGV[3])
 for i = 6, #ARGV do
   local k = 4 + 3 * (i - 6)
-  local subs = redis.call('SCARD', KEYS[k + 1])
-  if subs > 0 then
-    local mid = tostring(redis.call('INCR', KEYS[2]))
-    pg.route(KEYS[k], KEYS[3], pg.channel_notify(KEYS[k + 2]), mid, ARGV[1],
-      pg.chan_field(ARGV[i]), ttl, '0', '0', ARGV[5], ARGV[4])
-    s, n = s + subs, n + 1
-  end
+  local subs = pg.publish(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[2], KEYS[3], ARGV[1],
+    ARGV[i], ARGV[5], ttl, ARGV[4])
+  if subs > 0 then s, n = s + subs, n + 1 end
 end
 if ARGV[2] == '1' then pg.dup_put(KEYS[1], s .. ' 0') end
 return pg.reply('ok', tostring(s), '0', tostring(n))
