@@ -294,6 +294,12 @@ enum store_script {
     SCRIPT_MESH_PUBLISH,         /* mesh.publish */
     SCRIPT_MESH_SUBSCRIBE,       /* conn.call subscribe */
     SCRIPT_MESH_UNSUBSCRIBE,     /* conn.call unsubscribe */
+    SCRIPT_REAP,                 /* the presence index of dead brokers */
+    SCRIPT_MESH_INFO,            /* conn.info */
+    SCRIPT_MESH_MEMBERS,         /* topic.members, topic.member_count */
+    SCRIPT_MESH_OFFLINE,         /* conn.offline, conn.offline_guests */
+    SCRIPT_MESH_INFO_DELETE,     /* conn.info_delete */
+    SCRIPT_MESH_TOPIC_DELETE,    /* topic.delete, one step */
     SCRIPT_COUNT,
 };
 

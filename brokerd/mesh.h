@@ -60,6 +60,19 @@ mesh_handler mesh_msg_fin;       /* mesh_fin.c */
 mesh_handler mesh_queue_pop;     /* mesh_queue.c */
 mesh_handler mesh_queue_unpop;   /* mesh_queue.c */
 mesh_handler mesh_publish;       /* mesh_chan.c */
+mesh_handler mesh_conn_count;    /* mesh_reads.c */
+mesh_handler mesh_topic_count;   /* mesh_reads.c */
+mesh_handler mesh_conn_list;     /* mesh_reads.c */
+mesh_handler mesh_topic_list;    /* mesh_reads.c */
+mesh_handler mesh_conn_online;   /* mesh_reads.c */
+mesh_handler mesh_conn_info;     /* mesh_info.c */
+mesh_handler mesh_topic_members; /* mesh_info.c */
+mesh_handler mesh_topic_member_count; /* mesh_info.c */
+mesh_handler mesh_conn_token;    /* mesh_token.c */
+mesh_handler mesh_conn_offline;  /* mesh_offline.c */
+mesh_handler mesh_conn_offline_guests; /* mesh_offline.c */
+mesh_handler mesh_conn_info_delete; /* mesh_offline.c */
+mesh_handler mesh_topic_delete;  /* mesh_offline.c */
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
@@ -75,6 +88,7 @@ struct mesh_call {
     json_t *i;                   /* the request id to echo (a reference); NULL: none */
     int quiet;                   /* no reply is written (msg.fin without an id) */
     void (*redis_done)(struct mesh_call *c, struct redisReply *r);  /* mesh_redis's */
+    void *state;                 /* a handler's own between its steps; it frees it */
 };
 
 /* Answers c with result r (stolen) and frees c. */
@@ -96,6 +110,13 @@ int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, 
 /* Params: an id (a decimal string or a JSON integer, SPEC 5.2) at key;
  * 0 and *out, or -1 when missing or malformed. */
 int mesh_param_id(const json_t *p, const char *key, int64_t *out);
+/* The most items (client ids) an array parameter of one call holds: more
+ * is 101, and nothing is done. */
+#define MESH_MAX_ITEMS 1000
+/* Params: an array of 1..MESH_MAX_ITEMS client ids (strings or JSON
+ * integers) at key, repeats dropped (the first kept, order held) into a
+ * malloc'd *ids of *n. 0, or -1 (the call is 101; nothing allocated). */
+int mesh_param_ids(const json_t *p, const char *key, int64_t **ids, size_t *n);
 /* The data of a send: `d` (base64 when `t` is "binary") decoded into a
  * malloc'd *data; 0, or -1 (MESH_E_PARAMS) when `d` is not a string, is
  * empty, does not decode or is over max (SPEC 5.5 "Sizes"). */
@@ -120,6 +141,10 @@ char *mesh_event_text(const char *name, json_t *p, size_t *len);
  * says whether it came) and the data (mesh_param_data). 0, or -1 once c
  * is answered with MESH_E_PARAMS. */
 int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data, size_t *len);
+
+/* The call's "c", an array of client ids (mesh_param_ids). 0, or -1
+ * once c is answered with MESH_E_PARAMS. */
+int mesh_call_ids(struct mesh_call *c, int64_t **ids, size_t *n);
 
 /* Answers c from a script's reply r: {"s":true} for "ok", the code of
  * its status in table (ended by a NULL status), MESH_E_STORAGE else. */

@@ -20,4 +20,10 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_MESH_PUBLISH] = lua_mesh_publish,
     [SCRIPT_MESH_SUBSCRIBE] = lua_mesh_subscribe,
     [SCRIPT_MESH_UNSUBSCRIBE] = lua_mesh_unsubscribe,
+    [SCRIPT_REAP] = lua_broker_reap,
+    [SCRIPT_MESH_INFO] = lua_mesh_info,
+    [SCRIPT_MESH_MEMBERS] = lua_mesh_members,
+    [SCRIPT_MESH_OFFLINE] = lua_mesh_offline,
+    [SCRIPT_MESH_INFO_DELETE] = lua_mesh_info_delete,
+    [SCRIPT_MESH_TOPIC_DELETE] = lua_mesh_topic_delete,
 };
