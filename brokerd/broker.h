@@ -300,6 +300,7 @@ enum store_script {
     SCRIPT_MESH_OFFLINE,         /* conn.offline, conn.offline_guests */
     SCRIPT_MESH_INFO_DELETE,     /* conn.info_delete */
     SCRIPT_MESH_TOPIC_DELETE,    /* topic.delete, one step */
+    SCRIPT_STATS,                /* gateway.metrics: adminhttp's admin_stats.lua */
     SCRIPT_COUNT,
 };
 

@@ -73,6 +73,7 @@ mesh_handler mesh_conn_offline;  /* mesh_offline.c */
 mesh_handler mesh_conn_offline_guests; /* mesh_offline.c */
 mesh_handler mesh_conn_info_delete; /* mesh_offline.c */
 mesh_handler mesh_topic_delete;  /* mesh_offline.c */
+mesh_handler mesh_gateway_metrics; /* mesh_metrics.c */
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);

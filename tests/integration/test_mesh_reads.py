@@ -151,6 +151,33 @@ class MeshReadsTest(MeshServiceTestCase):
         for k in socks:
             k.close()
 
+    def test_gateway_metrics(self):
+        s = self.service(self.b3)
+        w = self.ws(self.broker)
+        t = self.identified(broker=self.b2)
+        def detail():
+            return self.r(s, "gateway.metrics", {})
+        m = detail()
+        self.assertEqual(set(m), {"brokers", "connections", "devices", "channels", "messages_in",
+                                  "messages_out", "messages_pending", "brokers_detail"})
+        for k, v in m.items():
+            if k != "brokers_detail":
+                self.assertIsInstance(v, int, k)
+        self.assertEqual(m["brokers"], 3)
+        rows = m["brokers_detail"]
+        for row in rows:
+            self.assertEqual(set(row), {"id", "addr", "ws", "connections", "messages_in",
+                                        "messages_out"})
+            self.assertIsInstance(row["id"], str)
+        addrs = {"%s:%d" % b.tcp: "%s:%d" % b.ws for b in (self.broker, self.b2, self.b3)}
+        self.assertEqual({r["addr"]: r["ws"] for r in rows}, addrs)
+        self.assertIn(str(w.ready["p"]["n"]), [r["id"] for r in rows])
+        # connections come from the beats (each second): both of ours show
+        self.assertTrue(wait_until(lambda: detail()["connections"] >= 2, 3.0))
+        self.assertEqual(sum(r["connections"] for r in detail()["brokers_detail"]),
+                         detail()["connections"])
+        t.close()
+
     def test_bad_input_is_101(self):
         s = self.service()
         cases = [
@@ -179,6 +206,6 @@ class MeshReadsTest(MeshServiceTestCase):
         c = WsClient(self.broker.ws)
         self.addCleanup(c.close)
         for k, m in enumerate(["conn.count", "topic.count", "conn.list", "topic.list",
-                               "conn.online"]):
+                               "conn.online", "gateway.metrics"]):
             with self.subTest(m=m):
                 self.assertEqual(c.call(m, {"c": [c.client_id]}, i=k)["E"]["c"], 403)
