@@ -7,7 +7,7 @@ import json
 import socket
 import struct
 
-from lib.harness import new_id, wait_until
+from lib.harness import new_id, request, wait_until
 from lib.mesh import MeshServiceTestCase
 from lib.ws import WsClient
 
@@ -157,13 +157,13 @@ class MeshReadsTest(MeshServiceTestCase):
         t = self.identified(broker=self.b2)
         def detail():
             return self.r(s, "gateway.metrics", {})
+        self.assertTrue(wait_until(lambda: detail()["brokers"] == 3, 3.0), "from the beats")
         m = detail()
         self.assertEqual(set(m), {"brokers", "connections", "devices", "channels", "messages_in",
                                   "messages_out", "messages_pending", "brokers_detail"})
         for k, v in m.items():
             if k != "brokers_detail":
                 self.assertIsInstance(v, int, k)
-        self.assertEqual(m["brokers"], 3)
         rows = m["brokers_detail"]
         for row in rows:
             self.assertEqual(set(row), {"id", "addr", "ws", "connections", "messages_in",
@@ -201,6 +201,20 @@ class MeshReadsTest(MeshServiceTestCase):
         # 1000 distinct ids are fine
         self.assertEqual(self.r(s, "conn.online", {"c": [str(new_id()) for _ in range(1000)]}),
                          {"c": []})
+
+    def test_over_http(self):
+        t = self.identified(broker=self.b3)
+        port = self.b2.ws[1]
+        st, _h, body = request(port, "POST", "/v1/conn/online",
+                               body=json.dumps({"c": [str(t.client_id), "1"]}).encode())
+        self.assertEqual((st, json.loads(body)), (200, {"E": None,
+                                                        "r": {"c": [str(t.client_id)]}}))
+        st, _h, body = request(port, "POST", "/v1/conn/list", body=b'{"cursor":"x"}')
+        self.assertEqual((st, json.loads(body)["E"]["c"]), (200, 101))
+        def brokers():
+            return json.loads(request(port, "POST", "/v1/gateway/metrics",
+                                      body=b"{}")[2])["r"]["brokers"]
+        self.assertTrue(wait_until(lambda: brokers() == 3, 3.0), "from the beats")
 
     def test_a_client_gets_403(self):
         c = WsClient(self.broker.ws)
