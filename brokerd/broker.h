@@ -310,6 +310,7 @@ struct store {
     struct sentinel sentinel;    /* with --redis-sentinels: both follow it */
     int sub_ready;               /* this broker's notice channel confirmed */
     int resynced;                /* the resync after the last connect ran */
+    int ever_ready;              /* Redis was ready once (the first resync ran) */
 };
 
 /* What /stats reads of a loop from another thread (under proc->lock). */

@@ -60,6 +60,13 @@ static void store_resync(struct broker *b)
              b->channels.count);
     rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", KEY_ONLINE_BROKERS, bid },
               NULL);
+    if (!b->store.ever_ready) {
+        /* No IDENTIFY of ours yet: what pg:online:bk:{b} holds is an
+         * earlier process's with our id, set aside and reaped. */
+        b->store.ever_ready = 1;
+        const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, bid, REAP_PER_BEAT, "start" };
+        rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 5, reap, NULL);
+    }
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
             continue;

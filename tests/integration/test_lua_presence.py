@@ -97,6 +97,22 @@ class ReapTest(LuaTestCase):
         self.assertEqual(self.members("pg:online:brokers"), [B])
         self.assertEqual(self.reap(), [b"ok", 0])
 
+    def test_an_earlier_process_with_the_same_id_is_reaped_at_start(self):
+        self.subscribe("pg:n:bk:" + B)              # B's new process listens
+        self.put(B, ["1", "2", "3"])
+        for d in ("1", "2"):
+            self.r("HSET", "pg:dev:" + d, "online_at", "100")
+        self.r("HSET", "pg:dev:3", "online_at", str(self.now_ms() + 60000))  # since
+        self.assertEqual(self.reap(me=B), [b"ok", 0], "a live broker's own: left")
+        self.assertEqual(self.run_script("broker_reap", ["pg:online", "pg:online:brokers"],
+                                         [B, "1000", "start"]), [b"ok", 2])
+        self.assertEqual([m.decode() for m in self.r("ZRANGE", "pg:online", 0, -1)],
+                         [member("3")])
+        self.assertEqual(self.members("pg:online:brokers"), [B])
+        self.assertEqual(self.r("EXISTS", "pg:online:bk:" + B), 0)
+        self.assertEqual(self.run_script("broker_reap", ["pg:online", "pg:online:brokers"],
+                                         [B, "1000", "start"]), [b"ok", 0], "nothing aside")
+
     def test_the_caller_and_live_brokers_are_left_alone(self):
         self.subscribe("pg:n:bk:" + OTHER)
         self.put(B, ["1"])                          # B is the caller (not listening here)

@@ -178,6 +178,22 @@ class MeshReadsTest(MeshServiceTestCase):
                          detail()["connections"])
         t.close()
 
+    def test_a_broker_restarted_with_its_id_drops_what_it_held(self):
+        s = self.service()
+        bid = str(new_id() % (1 << 40))
+        b = self.extra_broker("--broker-id", bid, "--threads", "1")
+        ids = [new_id() for _ in range(3)]
+        socks = connect_many([b.tcp], ids)
+        strs = [str(i) for i in ids]
+        self.assertEqual(self.r(s, "conn.online", {"c": strs}), {"c": strs})
+        b.kill()
+        b2 = self.extra_broker("--broker-id", bid, "--threads", "1", name="again")
+        back = connect_many([b2.tcp], ids[:1])
+        self.assertTrue(wait_until(
+            lambda: self.r(s, "conn.online", {"c": strs})["c"] == strs[:1], 4.0))
+        for k in socks + back:
+            k.close()
+
     def test_bad_input_is_101(self):
         s = self.service()
         cases = [
