@@ -75,6 +75,12 @@ mesh_handler mesh_conn_info_delete; /* mesh_offline.c */
 mesh_handler mesh_topic_delete;  /* mesh_offline.c */
 mesh_handler mesh_gateway_metrics; /* mesh_metrics.c */
 
+/* Items one call of issue 13 may carry: the ids of mesh.multicast, the
+ * items of mesh.send_bulk, the channels of mesh.publish_bulk's items in
+ * all, and every array of client ids or channels of the 5.4 calls. More
+ * is 101 and changes nothing: each call is one bounded script. */
+#define MESH_ITEMS_MAX 1000
+
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
 
@@ -111,10 +117,7 @@ int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, 
 /* Params: an id (a decimal string or a JSON integer, SPEC 5.2) at key;
  * 0 and *out, or -1 when missing or malformed. */
 int mesh_param_id(const json_t *p, const char *key, int64_t *out);
-/* The most items (client ids) an array parameter of one call holds: more
- * is 101, and nothing is done. */
-#define MESH_MAX_ITEMS 1000
-/* Params: an array of 1..MESH_MAX_ITEMS client ids (strings or JSON
+/* Params: an array of 1..MESH_ITEMS_MAX client ids (strings or JSON
  * integers) at key, repeats dropped (the first kept, order held) into a
  * malloc'd *ids of *n. 0, or -1 (the call is 101; nothing allocated). */
 int mesh_param_ids(const json_t *p, const char *key, int64_t **ids, size_t *n);

@@ -148,7 +148,7 @@ static void members(struct mesh_call *c, int count)
     char (*keys)[KEY_MAX] = xcalloc(ch.n, sizeof(*keys)), cap[ARG_INT_MAX];
     for (size_t i = 0; i < ch.n; i++)
         argv[i] = key_chn_subs(keys[i], ch.name[i]);
-    argv[ch.n] = count ? "count" : arg_int(cap, MESH_MAX_ITEMS);
+    argv[ch.n] = count ? "count" : arg_int(cap, MESH_ITEMS_MAX);
     if (mesh_redis(c, count ? member_count_done : members_done, SCRIPT_MESH_MEMBERS, (int)ch.n,
                    (int)ch.n + 1, argv, NULL) < 0)
         mesh_reply_err(c, MESH_E_STORAGE, NULL);

@@ -26,7 +26,7 @@ int mesh_param_ids(const json_t *p, const char *key, int64_t **ids, size_t *n)
 {
     const json_t *a = json_object_get(p, key);
     size_t len = json_array_size(a);
-    if (!json_is_array(a) || len == 0 || len > MESH_MAX_ITEMS)
+    if (!json_is_array(a) || len == 0 || len > MESH_ITEMS_MAX)
         return -1;
     int64_t *out = xcalloc(len, sizeof(*out));
     size_t got = 0;
@@ -38,7 +38,7 @@ int mesh_param_ids(const json_t *p, const char *key, int64_t **ids, size_t *n)
             free(out);
             return -1;
         }
-        size_t k = 0;  /* at most MESH_MAX_ITEMS^2 / 2 compares */
+        size_t k = 0;  /* at most MESH_ITEMS_MAX^2 / 2 compares */
         while (k < got && out[k] != id)
             k++;
         if (k == got)
