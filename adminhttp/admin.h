@@ -11,6 +11,7 @@
 #include "api_parse.h"
 #include "cfg.h"
 #include "clock.h"
+#include "cluster_stats.h"
 #include "daemon.h"
 #include "http_server.h"
 #include "keys.h"
@@ -118,10 +119,6 @@ void stats_handle(struct evhttp_request *req, void *arg);
 void metrics_handle(struct evhttp_request *req, void *arg);
 /* The totals object of a STATS script reply (new reference), or NULL. */
 json_t *stats_parse_totals(const struct redisReply *rep);
-/* The STATS script's keys (lua/admin_stats.lua, keys.h); it takes no
- * arguments. */
-#define STATS_NKEYS 4
-#define STATS_KEYS { KEY_BROKERS, KEY_STATS, KEY_DEVICES, KEY_CHANNELS }
 
 /* device.c */
 void device_handle(struct evhttp_request *req, void *arg);

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "admin.h"
+#include "cluster_stats.h"
 #include "httputil.h"
 #include "keys.h"
 #include "scripts.h"
@@ -16,106 +17,9 @@
 
 #define SAMPLE_MS 1000
 
-/* STATS reply: {"ok", now, {{id, addr, conns, started, hb, in, out, pending,
- * process, alive, ws clients, services}...}, devices, channels, messages_in,
- * messages_out, kept}. */
-enum { ST_NOW = 1, ST_BROKERS, ST_DEVICES, ST_CHANNELS, ST_IN, ST_OUT, ST_KEPT };
-enum { BK_ID, BK_ADDR, BK_CONNS, BK_STARTED, BK_HB, BK_IN, BK_OUT, BK_PENDING, BK_PROC, BK_ALIVE,
-       BK_WS_CLIENTS, BK_WS_SERVICES, BK_LEN };
-
-static long long rint_at(const redisReply *r, size_t i)
-{
-    const redisReply *e = r->element[i];
-    if (e->type == REDIS_REPLY_INTEGER)
-        return e->integer;
-    return e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
-}
-
-static int stats_valid(const redisReply *rep)
-{
-    if (!script_ok(rep, ST_KEPT) || rep->element[ST_BROKERS]->type != REDIS_REPLY_ARRAY)
-        return 0;
-    const redisReply *bs = rep->element[ST_BROKERS];
-    for (size_t i = 0; i < bs->elements; i++)
-        if (bs->element[i]->type != REDIS_REPLY_ARRAY || bs->element[i]->elements != BK_LEN)
-            return 0;
-    return 1;
-}
-
-/* Adds event loop b's numbers to the row of its brokerd process (a
- * brokerd with --threads N has N loops, each a broker id in Redis). */
-static void stats_add_loop(json_t *rows, const redisReply *b, long long now)
-{
-    const char *proc = b->element[BK_PROC]->str;
-    long long hb = rint_at(b, BK_HB);
-    json_t *row = json_object_get(rows, proc);
-    if (!row) {
-        row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
-                        "id", proc, "address", b->element[BK_ADDR]->str,
-                        "connections", (json_int_t)0,
-                        "uptime_seconds", (json_int_t)((now - rint_at(b, BK_STARTED)) / 1000),
-                        "last_heartbeat_ms", (json_int_t)hb, "alive", 1,
-                        "messages_in", (json_int_t)0, "messages_out", (json_int_t)0,
-                        "messages_pending", (json_int_t)0, "loops", (json_int_t)0,
-                        "ws_clients", (json_int_t)0, "ws_services", (json_int_t)0);
-        json_object_set_new(rows, proc, row);
-    }
-    static const char *const sums[] = { "connections", "messages_in", "messages_out",
-                                        "messages_pending", "loops", "ws_clients",
-                                        "ws_services" };
-    const long long add[] = { rint_at(b, BK_CONNS), rint_at(b, BK_IN), rint_at(b, BK_OUT),
-                              rint_at(b, BK_PENDING), 1, rint_at(b, BK_WS_CLIENTS),
-                              rint_at(b, BK_WS_SERVICES) };
-    for (size_t k = 0; k < sizeof(add) / sizeof(add[0]); k++) {
-        json_t *v = json_object_get(row, sums[k]);
-        json_integer_set(v, json_integer_value(v) + add[k]);
-    }
-    /* The process is as alive as its stalest loop. */
-    json_t *last = json_object_get(row, "last_heartbeat_ms");
-    if (hb < json_integer_value(last))
-        json_integer_set(last, hb);
-    if (rint_at(b, BK_ALIVE) != 1)  /* the script judges liveness */
-        json_object_set_new(row, "alive", json_false());
-}
-
-/* Builds {"time_ms", "brokers": [...], "totals": {...}}; NULL if malformed.
- * A broker row is one brokerd process. */
-static json_t *stats_parse(const redisReply *rep)
-{
-    if (!stats_valid(rep))
-        return NULL;
-    long long now = rint_at(rep, ST_NOW), conns = 0, pending = rint_at(rep, ST_KEPT);
-    json_int_t alive = 0;
-    const redisReply *bs = rep->element[ST_BROKERS];
-    json_t *rows = json_object();
-    for (size_t i = 0; i < bs->elements; i++)
-        stats_add_loop(rows, bs->element[i], now);
-    json_t *brokers = json_array();
-    const char *key;
-    json_t *row;
-    json_object_foreach(rows, key, row) {
-        if (json_is_true(json_object_get(row, "alive"))) {
-            alive++;
-            conns += json_integer_value(json_object_get(row, "connections"));
-            pending += json_integer_value(json_object_get(row, "messages_pending"));
-        }
-        json_array_append(brokers, row);
-    }
-    json_decref(rows);
-    json_t *totals = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                               "brokers", alive, "connections", (json_int_t)conns,
-                               "devices", (json_int_t)rint_at(rep, ST_DEVICES),
-                               "channels", (json_int_t)rint_at(rep, ST_CHANNELS),
-                               "messages_in", (json_int_t)rint_at(rep, ST_IN),
-                               "messages_out", (json_int_t)rint_at(rep, ST_OUT),
-                               "messages_pending", (json_int_t)pending);
-    return json_pack("{s:I, s:o, s:o}", "time_ms", (json_int_t)now, "brokers", brokers,
-                     "totals", totals);
-}
-
 json_t *stats_parse_totals(const redisReply *rep)
 {
-    json_t *s = stats_parse(rep);
+    json_t *s = cluster_stats_parse(rep);
     json_t *t = s ? json_incref(json_object_get(s, "totals")) : NULL;
     json_decref(s);
     return t;
@@ -170,7 +74,7 @@ static void stats_on_sample(void *arg, redisReply *rep)
 {
     struct admin *a = arg;
     a->sampling = 0;
-    json_t *s = stats_parse(rep);
+    json_t *s = cluster_stats_parse(rep);
     if (!s)
         return;
     json_t *t = json_object_get(s, "totals");
@@ -227,7 +131,7 @@ struct stats_req {
 static void stats_on_reply(void *arg, redisReply *rep)
 {
     struct stats_req *sr = arg;
-    json_t *o = stats_parse(rep);
+    json_t *o = cluster_stats_parse(rep);
     if (o) {
         stats_add_history(sr->a, o);
         http_send_json(sr->req, 200, o);

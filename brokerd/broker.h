@@ -305,6 +305,13 @@ enum store_script {
     SCRIPT_MESH_PUBLISH_BULK,    /* mesh.publish_bulk */
     SCRIPT_MESH_BROADCAST,       /* mesh.broadcast */
     SCRIPT_BCOUNT,               /* a broker's count of a broadcast */
+    SCRIPT_REAP,                 /* the presence index of dead brokers */
+    SCRIPT_MESH_INFO,            /* conn.info */
+    SCRIPT_MESH_MEMBERS,         /* topic.members, topic.member_count */
+    SCRIPT_MESH_OFFLINE,         /* conn.offline, conn.offline_guests */
+    SCRIPT_MESH_INFO_DELETE,     /* conn.info_delete */
+    SCRIPT_MESH_TOPIC_DELETE,    /* topic.delete, one step */
+    SCRIPT_STATS,                /* gateway.metrics: adminhttp's admin_stats.lua */
     SCRIPT_COUNT,
 };
 
@@ -314,6 +321,7 @@ struct store {
     struct sentinel sentinel;    /* with --redis-sentinels: both follow it */
     int sub_ready;               /* this broker's notice channel confirmed */
     int resynced;                /* the resync after the last connect ran */
+    int ever_ready;              /* Redis was ready once (the first resync ran) */
 };
 
 /* What /stats reads of a loop from another thread (under proc->lock). */

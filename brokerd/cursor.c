@@ -102,7 +102,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     char inkey[KEY_MAX], freedkey[KEY_MAX], subskey[KEY_MAX], ttl[ARG_INT_MAX];
     uint32_t n = c->nstreams;
     /* GONE's keys and arguments | HSET curkey, then field/value pairs */
-    size_t argc = 0, max = 11 + 2 * (size_t)n;
+    size_t argc = 0, max = 12 + 2 * (size_t)n;
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[CHAN_FIELD_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
@@ -119,6 +119,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = key_dev_freed(freedkey, c->client_id);
         argv[argc++] = KEY_STATS;
         argv[argc++] = key_dev_subs(subskey, c->client_id);
+        argv[argc++] = KEY_ONLINE;
         argv[argc++] = token;
         argv[argc++] = arg_int(did, c->client_id);
         argv[argc++] = arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000);
@@ -136,7 +137,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = values[i];
     }
     if (gone)
-        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 7, (int)argc, argv, NULL);
+        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 8, (int)argc, argv, NULL);
     else if (argc > 2)
         rconn_cmd(&b->store.cmd, NULL, NULL, (int)argc, argv, NULL);
     free(oldest);

@@ -64,6 +64,20 @@ mesh_handler mesh_multicast;     /* mesh_sends.c */
 mesh_handler mesh_send_bulk;     /* mesh_sends.c */
 mesh_handler mesh_publish_bulk;  /* mesh_sends.c */
 mesh_handler mesh_broadcast;     /* mesh_broadcast.c */
+mesh_handler mesh_conn_count;    /* mesh_reads.c */
+mesh_handler mesh_topic_count;   /* mesh_reads.c */
+mesh_handler mesh_conn_list;     /* mesh_reads.c */
+mesh_handler mesh_topic_list;    /* mesh_reads.c */
+mesh_handler mesh_conn_online;   /* mesh_reads.c */
+mesh_handler mesh_conn_info;     /* mesh_info.c */
+mesh_handler mesh_topic_members; /* mesh_info.c */
+mesh_handler mesh_topic_member_count; /* mesh_info.c */
+mesh_handler mesh_conn_token;    /* mesh_token.c */
+mesh_handler mesh_conn_offline;  /* mesh_offline.c */
+mesh_handler mesh_conn_offline_guests; /* mesh_offline.c */
+mesh_handler mesh_conn_info_delete; /* mesh_offline.c */
+mesh_handler mesh_topic_delete;  /* mesh_offline.c */
+mesh_handler mesh_gateway_metrics; /* mesh_metrics.c */
 
 /* Items one call of issue 13 may carry: the ids of mesh.multicast, the
  * items of mesh.send_bulk, the channels of mesh.publish_bulk's items in
@@ -85,6 +99,7 @@ struct mesh_call {
     json_t *i;                   /* the request id to echo (a reference); NULL: none */
     int quiet;                   /* no reply is written (msg.fin without an id) */
     void (*redis_done)(struct mesh_call *c, struct redisReply *r);  /* mesh_redis's */
+    void *state;                 /* a handler's own between its steps; it frees it */
 };
 
 /* Answers c with result r (stolen) and frees c. */
@@ -108,6 +123,10 @@ int mesh_redis(struct mesh_call *c, mesh_redis_cb *done, int script, int nkeys, 
 int mesh_param_id(const json_t *p, const char *key, int64_t *out);
 /* The same for a value v of the params (an item of an array). */
 int mesh_id_value(const json_t *v, int64_t *out);
+/* Params: an array of 1..MESH_ITEMS_MAX client ids (strings or JSON
+ * integers) at key, repeats dropped (the first kept, order held) into a
+ * malloc'd *ids of *n. 0, or -1 (the call is 101; nothing allocated). */
+int mesh_param_ids(const json_t *p, const char *key, int64_t **ids, size_t *n);
 /* The data of a send: `d` (base64 when `t` is "binary") decoded into a
  * malloc'd *data; 0, or -1 (MESH_E_PARAMS) when `d` is not a string, is
  * empty, does not decode or is over max (SPEC 5.5 "Sizes"). */
@@ -132,6 +151,10 @@ char *mesh_event_text(const char *name, json_t *p, size_t *len);
  * says whether it came) and the data (mesh_param_data). 0, or -1 once c
  * is answered with MESH_E_PARAMS. */
 int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data, size_t *len);
+
+/* The call's "c", an array of client ids (mesh_param_ids). 0, or -1
+ * once c is answered with MESH_E_PARAMS. */
+int mesh_call_ids(struct mesh_call *c, int64_t **ids, size_t *n);
 
 /* Answers c from a script's reply r: {"s":true} for "ok", the code of
  * its status in table (ended by a NULL status), MESH_E_STORAGE else. */

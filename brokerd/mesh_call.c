@@ -124,6 +124,14 @@ int mesh_param_send(struct mesh_call *c, int64_t *mid, int *has_mid, char **data
     return 0;
 }
 
+int mesh_call_ids(struct mesh_call *c, int64_t **ids, size_t *n)
+{
+    if (mesh_param_ids(c->p, "c", ids, n) == 0)
+        return 0;
+    mesh_reply_err(c, MESH_E_PARAMS, "c must be an array of 1..1000 client ids");
+    return -1;
+}
+
 void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
                        const struct mesh_status *table)
 {

@@ -21,6 +21,20 @@ static const struct mesh_method mesh_methods[] = {
     { "mesh.multicast", SERVICE,       0,      mesh_multicast, 0 },
     { "mesh.send_bulk", SERVICE,       0,      mesh_send_bulk, 0 },
     { "mesh.publish_bulk", SERVICE,    0,      mesh_publish_bulk, 0 },
+    { "conn.count",  SERVICE,          0,      mesh_conn_count, 0 },
+    { "topic.count", SERVICE,          0,      mesh_topic_count, 0 },
+    { "conn.list",   SERVICE,          0,      mesh_conn_list, 0 },
+    { "topic.list",  SERVICE,          0,      mesh_topic_list, 0 },
+    { "conn.online", SERVICE,          0,      mesh_conn_online, 0 },
+    { "conn.info",   SERVICE,          0,      mesh_conn_info, 0 },
+    { "topic.members", SERVICE,        0,      mesh_topic_members, 0 },
+    { "topic.member_count", SERVICE,   0,      mesh_topic_member_count, 0 },
+    { "conn.token",  SERVICE,          0,      mesh_conn_token, 0 },
+    { "conn.offline", SERVICE,         0,      mesh_conn_offline, 0 },
+    { "conn.offline_guests", SERVICE,  0,      mesh_conn_offline_guests, 0 },
+    { "conn.info_delete", SERVICE,     0,      mesh_conn_info_delete, 0 },
+    { "topic.delete", SERVICE,         0,      mesh_topic_delete, 0 },
+    { "gateway.metrics", SERVICE,      0,      mesh_gateway_metrics, 0 },
 };
 
 const struct mesh_method *mesh_method_find(const char *name)

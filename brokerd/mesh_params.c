@@ -26,6 +26,33 @@ int mesh_id_value(const json_t *v, int64_t *out)
     return -1;
 }
 
+int mesh_param_ids(const json_t *p, const char *key, int64_t **ids, size_t *n)
+{
+    const json_t *a = json_object_get(p, key);
+    size_t len = json_array_size(a);
+    if (!json_is_array(a) || len == 0 || len > MESH_ITEMS_MAX)
+        return -1;
+    int64_t *out = xcalloc(len, sizeof(*out));
+    size_t got = 0;
+    for (size_t i = 0; i < len; i++) {
+        const json_t *e = json_array_get(a, i);
+        int64_t id;
+        if (json_is_string(e) ? parse_id(json_string_value(e), json_string_length(e), &id) < 0
+                              : !(json_is_integer(e) && (id = json_integer_value(e)) > 0)) {
+            free(out);
+            return -1;
+        }
+        size_t k = 0;  /* at most MESH_ITEMS_MAX^2 / 2 compares */
+        while (k < got && out[k] != id)
+            k++;
+        if (k == got)
+            out[got++] = id;
+    }
+    *ids = out;
+    *n = got;
+    return 0;
+}
+
 /* Strict base64 (RFC 4648, padded): the decoded length, or -1. */
 static long base64_decode(const char *in, size_t len, unsigned char *out)
 {

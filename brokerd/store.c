@@ -15,6 +15,7 @@
 
 #define REPLY_TIMEOUT_MS 2000
 #define BEAT_MS 1000
+#define REAP_PER_BEAT "1000"     /* ids of dead brokers leaving pg:online per beat */
 
 static void store_call_reply(void *arg, redisReply *r)
 {
@@ -57,6 +58,15 @@ static void store_resync(struct broker *b)
     arg_int(bid, b->id);
     log_info("redis ready: resyncing %u connections, %zu channels", b->nidentified,
              b->channels.count);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3, (const char *[]){ "SADD", KEY_ONLINE_BROKERS, bid },
+              NULL);
+    if (!b->store.ever_ready) {
+        /* No IDENTIFY of ours yet: what pg:online:bk:{b} holds is an
+         * earlier process's with our id, set aside and reaped. */
+        b->store.ever_ready = 1;
+        const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, bid, REAP_PER_BEAT, "start" };
+        rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 5, reap, NULL);
+    }
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
             continue;
@@ -72,6 +82,13 @@ static void store_resync(struct broker *b)
         session_token(c, token);
         const char *argv[] = { "HSET", key, "known", "1", "broker", bid, "conn", token };
         rconn_cmd(&b->store.cmd, NULL, NULL, 8, argv, NULL);
+        char member[ARG_INT_MAX], did[ARG_INT_MAX];
+        rconn_cmd(&b->store.cmd, NULL, NULL, 4,
+                  (const char *[]){ "ZADD", KEY_ONLINE, "0", arg_online(member, c->client_id) },
+                  NULL);
+        rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+                  (const char *[]){ "SADD", key_online_bk(key, b->id), arg_int(did, c->client_id) },
+                  NULL);
         c->cursors_dirty = 1;
         for (uint32_t k = 0; k < c->nstreams; k++) {
             c->streams[k].flags &= ~(uint32_t)(SS_CATCHING_UP | SS_MISSED);
@@ -192,6 +209,9 @@ static void store_beat(struct broker *b)
                            "sockets", vals[6], "proc", proc, "ws", b->ws_broadcast,
                            "ws_clients", vals[7], "ws_services", vals[8] };
     rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 29, argv, NULL);
+    /* The presence index of brokers that died (lua/broker_reap.lua). */
+    const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, id, REAP_PER_BEAT };
+    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 4, reap, NULL);
 }
 
 void store_leave(struct broker *b)

@@ -24,4 +24,11 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_MESH_PUBLISH_BULK] = lua_mesh_publish_bulk,
     [SCRIPT_MESH_BROADCAST] = lua_mesh_broadcast,
     [SCRIPT_BCOUNT] = lua_broker_bcount,
+    [SCRIPT_REAP] = lua_broker_reap,
+    [SCRIPT_MESH_INFO] = lua_mesh_info,
+    [SCRIPT_MESH_MEMBERS] = lua_mesh_members,
+    [SCRIPT_MESH_OFFLINE] = lua_mesh_offline,
+    [SCRIPT_MESH_INFO_DELETE] = lua_mesh_info_delete,
+    [SCRIPT_MESH_TOPIC_DELETE] = lua_mesh_topic_delete,
+    [SCRIPT_STATS] = lua_admin_stats,
 };

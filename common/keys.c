@@ -103,3 +103,26 @@ char *key_q_bk(char buf[KEY_TOPIC_MAX], const char *t) { return key_topic(buf, t
 char *key_qf(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:qf:", b, ""); }
 char *key_qf_z(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:qf:", b, ":z"); }
 char *key_qf_n(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:qf:", b, ":n"); }
+
+char *key_online_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:online:bk:", b, ""); }
+
+char *arg_online(char buf[ARG_INT_MAX], int64_t id)
+{
+    snprintf(buf, ARG_INT_MAX, "%019lld", (long long)id);
+    return buf;
+}
+
+int64_t arg_online_id(const char *member, size_t len)
+{
+    int64_t v = 0;
+    if (len != 19)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (member[i] < '0' || member[i] > '9')
+            return -1;
+        if (v > (INT64_MAX - (member[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (member[i] - '0');
+    }
+    return v > 0 ? v : -1;
+}

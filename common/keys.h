@@ -67,4 +67,15 @@ char *key_qf(char buf[KEY_MAX], int64_t broker);              /* pg:qf:{b} */
 char *key_qf_z(char buf[KEY_MAX], int64_t broker);            /* pg:qf:{b}:z */
 char *key_qf_n(char buf[KEY_MAX], int64_t broker);            /* pg:qf:{b}:n */
 
+/* The presence and topic indexes (docs/DESIGN.md, "Presence and topic
+ * indexes"). */
+#define KEY_ONLINE "pg:online"                   /* connected clients, score 0 */
+#define KEY_ONLINE_BROKERS "pg:online:brokers"   /* brokers whose set may hold ids */
+#define KEY_TOPICS "pg:topics"                   /* channels with subscribers, score 0 */
+char *key_online_bk(char buf[KEY_MAX], int64_t broker);       /* pg:online:bk:{b} */
+/* A member of pg:online: the id zero-padded to 19 digits (byte order is
+ * numeric order); arg_online_id reads one back (-1: not one). */
+char *arg_online(char buf[ARG_INT_MAX], int64_t id);
+int64_t arg_online_id(const char *member, size_t len);
+
 #endif

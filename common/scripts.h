@@ -9,7 +9,9 @@
 /* brokerd */
 extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
     lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[], lua_broker_send[],
-    lua_broker_context[], lua_mesh_publish[], lua_mesh_subscribe[], lua_mesh_unsubscribe[];
+    lua_broker_context[], lua_broker_reap[], lua_mesh_publish[], lua_mesh_subscribe[], lua_mesh_unsubscribe[],
+    lua_mesh_info[], lua_mesh_members[], lua_mesh_offline[], lua_mesh_info_delete[],
+    lua_mesh_topic_delete[];
 /* brokerd's upstream queues */
 extern const char lua_broker_qack[], lua_broker_qback[], lua_broker_qpop[], lua_broker_qpush[],
     lua_broker_qreclaim[];

@@ -1,5 +1,7 @@
 -- brokerd: IDENTIFY (SPEC 2.2). A device connects to this broker.
--- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices, pg:stats.
+-- KEYS: pg:dev:{d}, pg:dev:{d}:subs, pg:dev:{d}:cur, pg:devices, pg:stats,
+--       pg:online, pg:online:bk:{b}, pg:online:brokers (the presence
+--       index: the device is in pg:online, and in its broker's set).
 -- ARGV: broker id, connection token, device id, the generation of its
 --       token ('': not checked, the broker has no secret), '1' for an
 --       anonymous WebSocket client (SPEC 5.1: its state expires
@@ -31,7 +33,11 @@ elseif old[1] ~= ARGV[1] and not pg.listening(old[1]) then
 end
 if old[1] and old[1] ~= '' and old[1] ~= ARGV[1] then
   redis.call('PUBLISH', pg.key_notice(old[1]), pg.notice_kick(ARGV[3], old[2] or ''))
+  redis.call('SREM', pg.key_online_bk(old[1]), ARGV[3])
 end
+redis.call('ZADD', KEYS[6], 0, pg.online_member(ARGV[3]))
+redis.call('SADD', KEYS[7], ARGV[3])
+redis.call('SADD', KEYS[8], ARGV[1])
 pg.kept_add(KEYS[5], KEYS[1], -pg.kept_of(KEYS[1]))
 redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2],
   'online_at', pg.ms(now))

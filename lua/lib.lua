@@ -51,6 +51,16 @@ pg.KEY_API_CLIENTS = 'pg:api:clients'
 pg.KEY_NEXT_DEVICE_ID = 'pg:next_device_id'
 pg.KEY_NEXT_PUT_ID = 'pg:next_put_id'
 pg.KEY_QF_BROKERS = 'pg:qf:brokers'
+-- The presence index (docs/DESIGN.md, "Presence and topic indexes"):
+-- connected clients by id, and per broker the ids it may hold there.
+pg.KEY_ONLINE = 'pg:online'
+pg.KEY_ONLINE_BROKERS = 'pg:online:brokers'
+function pg.key_online_bk(b) return 'pg:online:bk:' .. b end
+-- Channels with subscribers, in byte order (score 0; topic.list).
+pg.KEY_TOPICS = 'pg:topics'
+-- A member of pg:online: the id zero-padded to 19 digits, so that byte
+-- order (ZRANGE BYLEX) is numeric order for every int64 (no double).
+function pg.online_member(d) return string.rep('0', 19 - #d) .. d end
 
 -- ---- channel names (docs/DESIGN.md, "Channel names"; common/chan.c) ----
 -- An id: [1-9][0-9]*, at most 2^63-1 (19 digits compare as strings).
@@ -311,9 +321,16 @@ end
 -- Counts a subscriber of channel ch in (delta 1) or out (-1): per device
 -- type in hash types (the type read from the device's hash dev), and in
 -- sorted set channels, where a channel without subscribers is removed.
+-- pg:topics holds the channels with subscribers in byte order (every
+-- subscription change passes here, so lib.lua names it).
 function pg.count_sub(types, dev, channels, ch, delta)
   redis.call('HINCRBY', types, redis.call('HGET', dev, 'type') or '0', delta)
-  if redis.call('ZINCRBY', channels, delta, ch) + 0 <= 0 then redis.call('ZREM', channels, ch) end
+  if redis.call('ZINCRBY', channels, delta, ch) + 0 <= 0 then
+    redis.call('ZREM', channels, ch)
+    redis.call('ZREM', pg.KEY_TOPICS, ch)
+  elseif delta > 0 then
+    redis.call('ZADD', pg.KEY_TOPICS, 0, ch)
+  end
 end
 
 -- ---- a receiver's kept messages (adminhttp) ----

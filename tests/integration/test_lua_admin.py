@@ -189,15 +189,16 @@ class StatsTest(LuaTestCase):
         now = self.now_ms()
         self.r("HSET", "pg:bk:5", "addr", "h:1", "conns", "2", "started", "100",
                "hb", str(now), "messages_in", "3", "messages_out", "4",
-               "messages_pending", "1", "proc", "4", "ws_clients", "5", "ws_services", "1")
+               "messages_pending", "1", "proc", "4", "ws_clients", "5", "ws_services", "1",
+               "ws", "h:9")
         self.r("HSET", "pg:bk:6", "addr", "h:2", "hb", str(now - 6000))
         self.r("SADD", "pg:brokers", "5", "6", "7")        # 7: no registry entry
         rows = sorted(self.stats()[2])
         self.assertEqual(rows, [
             [b"5", b"h:1", b"2", b"100", str(now).encode(), b"3", b"4", b"1", b"4", b"1", b"5",
-             b"1"],
+             b"1", b"h:9"],
             [b"6", b"h:2", b"0", b"0", str(now - 6000).encode(), b"0", b"0", b"0", b"6",
-             b"0", b"0", b"0"]])
+             b"0", b"0", b"0", b""]])
 
     def test_totals_and_kept_are_counters(self):
         self.r("HSET", "pg:stats", "messages_in", "9", "messages_out", "8", "kept", "3")

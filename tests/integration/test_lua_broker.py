@@ -7,7 +7,8 @@ from lib.lua import LuaTestCase
 
 D, B, OTHER = "41", "7", "9"      # a device, this broker, another broker
 DEV, SUBS, CUR = "pg:dev:41", "pg:dev:41:subs", "pg:dev:41:cur"
-IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats"]
+IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats", "pg:online", "pg:online:bk:7",
+                 "pg:online:brokers"]
 
 
 class IdentifyTest(LuaTestCase):
@@ -116,7 +117,8 @@ class IdentifyTest(LuaTestCase):
 
 
 class GoneTest(LuaTestCase):
-    KEYS = [DEV, CUR, "pg:kept", "pg:dev:41:in", "pg:dev:41:freed", "pg:stats", "pg:dev:41:subs"]
+    KEYS = [DEV, CUR, "pg:kept", "pg:dev:41:in", "pg:dev:41:freed", "pg:stats", "pg:dev:41:subs",
+            "pg:online"]
 
     def test_its_unfinished_inbox_is_kept_from_now_on(self):
         self.r("HSET", DEV, "broker", B, "conn", "7:1")

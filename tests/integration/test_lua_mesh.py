@@ -9,8 +9,9 @@ from lib.lua import LuaTestCase
 D, B = "41", "7"
 DEV, SUBS, CUR, IN = "pg:dev:41", "pg:dev:41:subs", "pg:dev:41:cur", "pg:dev:41:in"
 SEND_KEYS = ["pg:mdup:s:5", IN, DEV, "pg:next_put_id", "pg:kept", "pg:stats"]
-GONE_KEYS = [DEV, CUR, "pg:kept", IN, "pg:dev:41:freed", "pg:stats", SUBS]
-IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats"]
+GONE_KEYS = [DEV, CUR, "pg:kept", IN, "pg:dev:41:freed", "pg:stats", SUBS, "pg:online"]
+IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats", "pg:online", "pg:online:bk:7",
+                 "pg:online:brokers"]
 
 
 class SendTest(LuaTestCase):

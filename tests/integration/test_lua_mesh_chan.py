@@ -71,8 +71,9 @@ class SubscribeTest(LuaTestCase):
         self.assertEqual(self.members(SUBS), ["100%", "a", "a:subs"])
         # identify reads them back by name, and builds the escaped keys itself
         self.r("HSET", DEV, "broker", "", "offline_at", "1")
-        got = self.run_script("broker_identify", [DEV, SUBS, CUR, "pg:devices", "pg:stats"],
-                              [BK, "7:1", D, ""])
+        keys = [DEV, SUBS, CUR, "pg:devices", "pg:stats", "pg:online", "pg:online:bk:7",
+                "pg:online:brokers"]
+        got = self.run_script("broker_identify", keys, [BK, "7:1", D, ""])
         self.assertEqual(sorted(got[3]), [b"100%", b"a", b"a:subs"])
         for k in ("pg:ch:a%3Asubs:brokers", "pg:ch:a:brokers", "pg:ch:100%25:brokers"):
             self.assertEqual(self.members(k), [BK], k)

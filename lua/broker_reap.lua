@@ -1,0 +1,37 @@
+-- brokerd: each beat, the presence index of brokers that died. A broker
+-- whose process no longer subscribes to its notice channel (killed; one
+-- stopped with SIGTERM once its last connections are gone) leaves its
+-- devices in pg:online: up to ARGV[2] of them per call leave it (SPOP of
+-- its set pg:online:bk:{b}), those whose hash still names that broker
+-- (one that connected elsewhere since is left alone). A broker with none
+-- left leaves pg:online:brokers. Bounded: the brokers, plus ARGV[2] ids.
+-- With ARGV[3] 'start' (the loop's first Redis ready, before any IDENTIFY
+-- of it), the set an earlier process of the same broker id left is set
+-- aside first, as broker '<b>@<Redis ms>', and reaped as a dead broker's
+-- but for the devices that connected since (online_at).
+-- KEYS: pg:online, pg:online:brokers.
+-- ARGV: broker id (the caller, passed over), ids per call, optionally 'start'.
+-- Returns {'ok', how many left pg:online}.
+local left, n = tonumber(ARGV[2]), 0
+local own = pg.key_online_bk(ARGV[1])
+if ARGV[3] == 'start' and redis.call('EXISTS', own) == 1 then
+  local aside = ARGV[1] .. '@' .. pg.ms(pg.now_ms())
+  redis.call('RENAME', own, pg.key_online_bk(aside))
+  redis.call('SADD', KEYS[2], aside)
+end
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local b, t = string.match(m, '^([^@]*)@?(%d*)$')
+  if m ~= ARGV[1] and (t ~= '' or not pg.listening(b)) then
+    local set = pg.key_online_bk(m)
+    for _, d in ipairs(redis.call('SPOP', set, left)) do
+      left = left - 1
+      local v = redis.call('HMGET', pg.key_dev(d), 'broker', 'online_at')
+      if v[1] == b and (t == '' or tonumber(v[2] or '0') < tonumber(t)) then
+        n = n + redis.call('ZREM', KEYS[1], pg.online_member(d))
+      end
+    end
+    if redis.call('SCARD', set) == 0 then redis.call('SREM', KEYS[2], m) end
+    if left <= 0 then break end
+  end
+end
+return pg.reply('ok', n)
