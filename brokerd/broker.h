@@ -63,6 +63,7 @@ struct broker_conf {
     uint64_t max_connections;   /* device connections per process */
     char *tls_cert, *tls_key;   /* PEM files: TLS is offered when both are set */
     int tls_required;           /* IDENTIFY without "tls_v1":true is refused */
+    int ws_tls;                 /* the mesh port speaks TLS (wss://, https://) */
     int deflate;                /* deflate is offered */
     uint64_t max_deflate_level;
     struct http_limits http;

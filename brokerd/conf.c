@@ -45,6 +45,8 @@ static const struct cfg_opt broker_opts[] = {
     OPT("tls-key", CFG_STR, tls_key, NULL, 0, 0, "PEM private key of tls-cert"),
     OPT("tls-required", CFG_BOOL, tls_required, "no", 0, 0,
         "refuse an IDENTIFY that does not ask for TLS (needs tls-cert)"),
+    OPT("ws-tls", CFG_BOOL, ws_tls, "no", 0, 0,
+        "the WebSocket/mesh port speaks TLS: wss:// and https:// (needs tls-cert)"),
     OPT("deflate", CFG_BOOL, deflate, "yes", 0, 0, "grant deflate to devices that ask"),
     OPT("max-deflate-level", CFG_UINT, max_deflate_level, "6", 1, 9,
         "highest deflate level granted"),

@@ -124,6 +124,10 @@ static int proc_tls(struct broker_proc *p, const struct broker_conf *conf)
         log_error("tls-required needs tls-cert and tls-key");
         return -1;
     }
+    if (conf->ws_tls && !cert) {
+        log_error("ws-tls needs tls-cert and tls-key");
+        return -1;
+    }
     if (!cert)
         return 0;
     if (!(p->tls = tls_server_ctx(conf->tls_cert, conf->tls_key, err, sizeof(err)))) {
@@ -131,6 +135,8 @@ static int proc_tls(struct broker_proc *p, const struct broker_conf *conf)
         return -1;
     }
     log_info("TLS offered after IDENTIFY (%s)", conf->tls_cert);
+    if (conf->ws_tls)
+        log_info("the WebSocket/mesh port speaks TLS (wss://, https://)");
     return 0;
 }
 

@@ -99,6 +99,29 @@ void ws_loop_want(struct broker *b, int on);  /* accept (Redis ready) or not */
 void ws_loop_stop(struct broker *b);          /* stop accepting, finish connections */
 void ws_loop_free(struct broker *b);
 
+/* ---- a connection's bufferevent (ws_sock.c) ---- */
+
+/* The bufferevent of accepted fd (closed on failure: NULL): the socket's,
+ * or with --ws-tls the top of TLS over it (accepting), each layer reading
+ * at most read_max. Its write callback runs once the output is out of
+ * every layer (with TLS, again when the socket's own write empties it). */
+struct bufferevent *ws_sock_new(struct broker *b, int fd, size_t read_max);
+/* Output bytes the kernel has not taken yet, in every layer. */
+size_t ws_sock_queued(struct bufferevent *bev);
+/* Writes what waits, at the end of the pass (output_flush_session): 0 once
+ * all is out, 1 when some waits, -1 when s was closed (bev with it). */
+int ws_sock_flush(struct session *s, struct bufferevent *bev);
+/* Our FIN (the output is out). */
+void ws_sock_shut(struct bufferevent *bev);
+/* After its input was read: what TLS holds below is read in a later pass. */
+void ws_sock_refill(struct bufferevent *bev);
+/* Logs (debug) a TLS error that ended it: who and id name the connection. */
+void ws_sock_event(struct bufferevent *bev, short what, const char *who, const void *id);
+/* No layers: what leaves the top's output is what the kernel took. */
+int ws_sock_clear(struct bufferevent *bev);
+/* Frees it, and the layers under it. */
+void ws_sock_free(struct bufferevent *bev);
+
 /* ---- an HTTP connection on the port (ws_http.c) ---- */
 
 struct ws_http {

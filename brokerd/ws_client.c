@@ -6,7 +6,6 @@
  * close codes (4001 replaced, 4002 disconnected, 4000 silence). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -58,7 +57,7 @@ static int ws_write_msg(struct session *s, struct msg *m, int64_t attempt)
     if (!ws_writable(s) || !c->upgraded)
         return -1;
     struct evbuffer *out = ws_out(c);
-    if (evbuffer_get_length(out) > s->b->conf.max_output_bytes)
+    if (ws_sock_queued(c->io.bev) > s->b->conf.max_output_bytes)
         return -1;  /* the flush closes it; the message stays pending */
     if (attempt == 1) {
         ws_msg_frame(s->b, m);
@@ -145,7 +144,7 @@ static void ws_ack(struct session *s, int ok, int64_t message_id, int64_t client
 static size_t ws_queued(const struct session *s)
 {
     const struct ws_client *c = (const struct ws_client *)s;
-    return c->io.bev ? evbuffer_get_length(bufferevent_get_output(c->io.bev)) : 0;
+    return c->io.bev ? ws_sock_queued(c->io.bev) : 0;
 }
 
 /* The output went out: finish a close, or go on with paused input. */
@@ -157,14 +156,14 @@ static void ws_drained(struct ws_client *c)
     }
     if (c->lingering || !c->io.bev)
         return;
-    shutdown(bufferevent_getfd(c->io.bev), SHUT_WR);
+    ws_sock_shut(c->io.bev);
     c->lingering = 1;
 }
 
 static void ws_flush(struct session *s)
 {
     struct ws_client *c = wc(s);
-    if (c->io.bev && output_flush_session(s, c->io.bev) == 0)
+    if (c->io.bev && ws_sock_flush(s, c->io.bev) == 0)
         ws_drained(c);
 }
 
@@ -176,7 +175,7 @@ static void ws_finish(struct session *s)
         ws_out(c);
         ws_io_close(s->b, &c->io, WSLAY_CODE_GOING_AWAY, "broker stopping");
     }
-    if (c->io.bev && evbuffer_get_length(bufferevent_get_output(c->io.bev)) == 0)
+    if (c->io.bev && ws_sock_queued(c->io.bev) == 0)
         ws_drained(c);
 }
 
@@ -184,7 +183,7 @@ static void ws_close(struct session *s)
 {
     struct ws_client *c = wc(s);
     if (c->io.bev)
-        bufferevent_free(c->io.bev);
+        ws_sock_free(c->io.bev);
     c->io.bev = NULL;
     ws_io_free(&c->io);
     free(c->key);
@@ -264,7 +263,7 @@ static int client_may_read(void *owner)
 {
     struct ws_client *c = owner;
     return c->calls < WS_CLIENT_CALLS_MAX && c->s.state == CS_OPEN &&
-           evbuffer_get_length(bufferevent_get_output(c->io.bev)) <= SESSION_OUTPUT_PAUSE_BYTES;
+           ws_sock_queued(c->io.bev) <= SESSION_OUTPUT_PAUSE_BYTES;
 }
 
 void ws_client_call(struct session *s, int delta)
@@ -303,6 +302,8 @@ static void client_process(struct ws_client *c)
     if (!c->io.bev || !c->upgraded || !client_may_read(c))
         return;
     ws_io_read(c->s.b, &c->io, &client_io_ops, c, c->s.b->conf.max_msg_size);
+    if (c->s.state == CS_OPEN)
+        ws_sock_refill(c->io.bev);
 }
 
 static void client_on_read(struct bufferevent *bev, void *arg)
@@ -319,6 +320,12 @@ static void client_on_write(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     ws_drained(arg);
+}
+
+static void client_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    ws_sock_event(bev, what, "websocket client", arg);
+    session_bev_event(bev, what, arg);
 }
 
 /* ---- identifying ---- */
@@ -377,7 +384,7 @@ void ws_client_start(struct broker *b, struct bufferevent *bev, const char *key,
     c->key = xstrdup(key);
     b->ws->nclients++;
     bufferevent_setwatermark(bev, EV_READ, 0, b->conf.max_msg_size + 64);
-    bufferevent_setcb(bev, client_on_read, client_on_write, session_bev_event, c);
+    bufferevent_setcb(bev, client_on_read, client_on_write, client_on_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     if (id)
         client_identify(c, id, heartbeat, token, 0);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -75,7 +74,7 @@ void ws_http_close(struct ws_http *h)
         event_free(h->deadline_ev);
     h->deadline_ev = NULL;
     if (h->bev)
-        bufferevent_free(h->bev);
+        ws_sock_free(h->bev);
     h->bev = NULL;
     if (h->refs == 0)
         http_destroy(h);
@@ -131,9 +130,9 @@ static const char *http_reason(int status)
 static void http_on_write(struct bufferevent *bev, void *arg)
 {
     struct ws_http *h = arg;
-    if (!h->closing || h->busy || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+    if (!h->closing || h->busy || ws_sock_queued(bev) > 0)
         return;
-    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    ws_sock_shut(bev);
     http_arm(h, LINGER_S);
 }
 
@@ -444,6 +443,8 @@ static void http_process(struct ws_http *h)
             break;
         }
     }
+    if (!h->dead && !h->closing)
+        ws_sock_refill(h->bev);
     ws_http_release(h);
 }
 
@@ -459,7 +460,7 @@ static void http_on_read(struct bufferevent *bev, void *arg)
 
 static void http_on_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
+    ws_sock_event(bev, what, "http connection", arg);  /* a failed TLS handshake */
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         ws_http_close(arg);
 }
@@ -478,12 +479,11 @@ static void http_on_deadline(evutil_socket_t fd, short what, void *arg)
 void ws_http_accept(struct broker *b, int fd)
 {
     struct ws_loop *w = b->ws;
-    struct bufferevent *bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        evutil_closesocket(fd);
+    /* The input holds at most a head and the largest body. */
+    struct bufferevent *bev =
+        ws_sock_new(b, fd, mesh_max_envelope(b) + b->conf.http.max_header_size + 4096);
+    if (!bev)
         return;
-    }
-    net_nodelay(fd);
     struct ws_http *h = xcalloc(1, sizeof(*h));
     h->b = b;
     h->bev = bev;
@@ -496,9 +496,6 @@ void ws_http_accept(struct broker *b, int fd)
     w->https = h;
     w->nhttp++;
     http_arm(h, (int)b->conf.http.request_timeout);
-    /* The input holds at most a head and the largest body. */
-    bufferevent_setwatermark(bev, EV_READ, 0,
-                             mesh_max_envelope(b) + b->conf.http.max_header_size + 4096);
     bufferevent_setcb(bev, http_on_read, http_on_write, http_on_event, h);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

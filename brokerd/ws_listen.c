@@ -1,7 +1,7 @@
 /* The mesh port of a loop (SPEC 5): its listener (SO_REUSEPORT with the
  * process's other loops, as the TCP port), accepting once Redis is ready,
- * and its connections' teardown. The one place a connection's
- * bufferevent is made is ws_http_accept: a TLS one would go there. */
+ * and its connections' teardown. A connection's bufferevent (TLS over
+ * the socket with --ws-tls) is made in ws_sock.c. */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -4,7 +4,6 @@
  * which of its frames the kernel took. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -63,7 +62,7 @@ static void svc_close(struct ws_service *s)
     svc_unlink(s);
     s->b->ws->nservices--;
     if (s->io.bev)
-        bufferevent_free(s->io.bev);
+        ws_sock_free(s->io.bev);
     s->io.bev = NULL;
     ws_io_free(&s->io);
     ws_service_release(s);  /* the connection's own hold */
@@ -91,7 +90,7 @@ uint64_t ws_service_written(const struct ws_service *s)
 
 size_t ws_service_queued(const struct ws_service *s)
 {
-    return s->io.bev ? evbuffer_get_length(bufferevent_get_output(s->io.bev)) : 0;
+    return s->io.bev ? ws_sock_queued(s->io.bev) : 0;
 }
 
 /* ---- frames in ---- */
@@ -134,9 +133,8 @@ static int svc_may_read(void *owner)
 static void svc_closed(void *owner)
 {
     struct ws_service *s = owner;
-    if (s->io.bev && evbuffer_get_length(bufferevent_get_output(s->io.bev)) == 0 &&
-        !s->lingering) {
-        shutdown(bufferevent_getfd(s->io.bev), SHUT_WR);
+    if (s->io.bev && ws_sock_queued(s->io.bev) == 0 && !s->lingering) {
+        ws_sock_shut(s->io.bev);
         s->lingering = 1;
     }
 }
@@ -157,32 +155,43 @@ static void svc_on_read(struct bufferevent *bev, void *arg)
     }
     ws_service_hold(s);
     ws_io_read(s->b, &s->io, &svc_io_ops, s, mesh_max_envelope(s->b));
+    if (!s->dead && !s->io.close_sent)
+        ws_sock_refill(s->io.bev);
     ws_service_release(s);
 }
 
 static void svc_on_write(struct bufferevent *bev, void *arg)
 {
     struct ws_service *s = arg;
+    if (ws_sock_queued(bev) > 0)
+        return;
+    /* Under TLS the bytes taken are known only once all are out. */
+    if (!ws_sock_clear(bev) && s->written < s->added) {
+        s->written = s->added;
+        mesh_service_wrote(s);
+    }
     if (s->io.close_sent)
         svc_closed(s);
-    else if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    else
         svc_on_read(bev, s);  /* input paused for the output goes on */
 }
 
 static void svc_on_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
+    ws_sock_event(bev, what, "service connection", arg);
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         svc_close(arg);
 }
 
-/* Counts what the kernel took of the output (and what was queued). */
+/* Counts what the kernel took of the output (and what was queued); under
+ * TLS what leaves the output goes to TLS, not yet to the kernel
+ * (svc_on_write counts it). */
 static void svc_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct ws_service *s = arg;
     (void)buf;
     s->added += info->n_added;
-    if (info->n_deleted) {
+    if (info->n_deleted && (!s->io.bev || ws_sock_clear(s->io.bev))) {
         s->written += info->n_deleted;
         if (!s->dead)
             mesh_service_wrote(s);

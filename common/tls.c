@@ -8,6 +8,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+/* 4 KiB with libevent's chain header: one 4096-byte malloc. */
+#define TLS_READ_CHUNK (4096 - 128)
+
 static void tls_err(char *err, size_t errlen, const char *what, const char *file)
 {
     char why[256];
@@ -104,6 +107,13 @@ struct bufferevent *tls_filter_new(struct bufferevent *under, SSL_CTX *ctx, int 
     }
     /* A peer that closes without close_notify has just closed. */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    /* Before each SSL_read the filter reserves room for a whole read in its
+     * input (16 KB by default, a 32 KB chunk) and leaves it there, empty,
+     * when no record was whole; as its input's watermark callback enables
+     * reading again whenever the reader drains it, every idle connection
+     * kept one (docs/PERFORMANCE.md). Reads of at most one 4 KB chunk: a
+     * full record takes four SSL_reads instead of one. */
+    bufferevent_set_max_single_read(bev, TLS_READ_CHUNK);
     return bev;
 }
 

@@ -12,7 +12,7 @@ import zlib
 
 from lib.harness import (BrokerTestCase, Client, FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE,
                          FRAME_RESPONSE, new_id, rss_kib, sanitized)
-from lib.layers import LayeredClient, layered, make_cert, remove_cert
+from lib.layers import LayeredClient, class_cert, layered, make_cert, remove_cert
 
 
 class LayersTestCase(BrokerTestCase):
@@ -22,9 +22,7 @@ class LayersTestCase(BrokerTestCase):
 
     @classmethod
     def start_brokers(cls):
-        cls.cert_dir, cls.cert, cls.key = make_cert(cls.__name__)
-        cls.own(cls.cert_dir, stop=lambda: remove_cert(cls.cert_dir),
-                kill=lambda: remove_cert(cls.cert_dir))
+        cls.cert, cls.key = class_cert(cls)
         cls.broker = cls.start_class_broker("--tls-cert", cls.cert, "--tls-key", cls.key,
                                             *cls.tls_args)
 

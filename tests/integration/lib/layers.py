@@ -31,6 +31,13 @@ def remove_cert(d):
     shutil.rmtree(d, ignore_errors=True)
 
 
+def class_cert(cls):
+    """(cert.pem, key.pem) made for a test class, removed with it."""
+    d, cert, key = make_cert(cls.__name__)
+    cls.own(d, stop=lambda: remove_cert(d), kill=lambda: remove_cert(d))
+    return cert, key
+
+
 class LayeredClient(Client):
     """A Client whose bytes go through TLS and/or raw deflate once granted."""
 

@@ -29,12 +29,12 @@ def _run(coro, timeout=TIMEOUT):
     return asyncio.run_coroutine_threadsafe(coro, _loop).result(timeout)
 
 
-def ws_url(addr, query=None, path="/ws/v1"):
+def ws_url(addr, query=None, path="/ws/v1", scheme="ws"):
     host, port = addr
     q = ""
     if query is not None:
         q = "?" + (query if isinstance(query, str) else urllib.parse.urlencode(query))
-    return "ws://%s:%d%s%s" % (host, port, path, q)
+    return "%s://%s:%d%s%s" % (scheme, host, port, path, q)
 
 
 def upgrade_status(addr, query=None, headers=None):
@@ -49,12 +49,14 @@ def upgrade_status(addr, query=None, headers=None):
 
 class WsClient:
     """One WebSocket connection. ready=True (a client) waits for and keeps
-    conn.ready; frames that are not the awaited one are kept in order."""
+    conn.ready; frames that are not the awaited one are kept in order. With
+    tls (an ssl.SSLContext), wss://."""
 
-    def __init__(self, addr, query=None, headers=None, ready=True, max_size=None):
+    def __init__(self, addr, query=None, headers=None, ready=True, max_size=None, tls=None):
         self.addr = addr
+        url = ws_url(addr, query, scheme="wss" if tls else "ws")
         async def connect():
-            return await websockets.connect(ws_url(addr, query), extra_headers=headers,
+            return await websockets.connect(url, extra_headers=headers, ssl=tls,
                                             max_size=max_size, ping_interval=None,
                                             compression=None, open_timeout=TIMEOUT)
         self.ws = _run(connect())
