@@ -60,6 +60,7 @@ mesh_handler mesh_msg_fin;       /* mesh_fin.c */
 mesh_handler mesh_queue_pop;     /* mesh_queue.c */
 mesh_handler mesh_queue_unpop;   /* mesh_queue.c */
 mesh_handler mesh_publish;       /* mesh_chan.c */
+mesh_handler mesh_gateway_limit; /* mesh_limits.c */
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
@@ -136,6 +137,9 @@ void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
 /* Whether b may take one more WebSocket upgrade now (accept_per_s);
  * else HTTP 429. */
 int mesh_accept_allowed(struct broker *b);
+/* A client's mesh.send/mesh.publish over messages_per_s: 1 once c is
+ * answered with MESH_E_RATE; 0 (counted) otherwise. */
+int mesh_over_limit(struct mesh_call *c);
 
 /* ---- the upstream queue's hooks (mesh_queue.c) ---- */
 

@@ -17,6 +17,7 @@ static const struct mesh_method mesh_methods[] = {
     { "msg.fin",     CLIENT,           1,      mesh_msg_fin,  1 },
     { "queue.pop",   SERVICE,          1,      mesh_queue_pop, 0 },
     { "queue.unpop", SERVICE,          1,      mesh_queue_unpop, 0 },
+    { "gateway.limit", SERVICE,        0,      mesh_gateway_limit, 0 },
 };
 
 const struct mesh_method *mesh_method_find(const char *name)

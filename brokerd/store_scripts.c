@@ -20,4 +20,5 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_MESH_PUBLISH] = lua_mesh_publish,
     [SCRIPT_MESH_SUBSCRIBE] = lua_mesh_subscribe,
     [SCRIPT_MESH_UNSUBSCRIBE] = lua_mesh_unsubscribe,
+    [SCRIPT_MESH_LIMIT] = lua_mesh_limit,
 };

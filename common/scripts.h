@@ -10,6 +10,7 @@
 extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
     lua_broker_pub[], lua_broker_sub[], lua_broker_unsub[], lua_broker_send[],
     lua_broker_context[], lua_mesh_publish[], lua_mesh_subscribe[], lua_mesh_unsubscribe[];
+extern const char lua_mesh_limit[];
 /* brokerd's upstream queues */
 extern const char lua_broker_qack[], lua_broker_qback[], lua_broker_qpop[], lua_broker_qpush[],
     lua_broker_qreclaim[];
