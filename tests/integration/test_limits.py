@@ -136,6 +136,14 @@ class LimitsTest(BrokerTestCase):
         self.assertEqual(self.limit({"accept_per_s": 2}, broker=self.brokers[2]), limits(2, 0))
         self.assertEqual(in_window(lambda: [self.tcp_accepted(b) for _ in range(4)]),
                          [True] * 2 + [False] * 2)
+        # changed within a window: what that window accepted so far still counts
+        def changing():
+            out = [self.tcp_accepted(b) for _ in range(2)]
+            out.append(self.limit({"accept_per_s": 3}))   # on brokers[0]: not b's count
+            time.sleep(0.1)                               # its notice reaches b
+            return out + [self.tcp_accepted(b) for _ in range(3)]
+        self.assertEqual(self.limit({"accept_per_s": 5}), limits(5, 0))
+        self.assertEqual(in_window(changing), [True, True, limits(3, 0), True, False, False])
         # TCP connections and WebSocket upgrades share the count; /v1 is not counted
         self.assertEqual(self.limit({"accept_per_s": 3}), limits(3, 0))
 
