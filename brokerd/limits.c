@@ -40,7 +40,9 @@ void limits_set(struct limits *l, const struct broker_conf *conf, const char *ac
 {
     uint32_t a = limits_value(accept, alen, conf->accept_per_s);
     uint32_t m = limits_value(messages, mlen, conf->messages_per_s);
-    if (atomic_exchange(&l->accept_per_s, a) != a || atomic_exchange(&l->messages_per_s, m) != m)
+    uint32_t was_a = atomic_exchange(&l->accept_per_s, a);
+    uint32_t was_m = atomic_exchange(&l->messages_per_s, m);
+    if (was_a != a || was_m != m)
         log_info("limits in force: accept_per_s %u, messages_per_s %u", a, m);
 }
 

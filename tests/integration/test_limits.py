@@ -95,6 +95,10 @@ class LimitsTest(BrokerTestCase):
             self.assertEqual(self.limit({"accept_per_s": bad, "messages_per_s": bad}),
                              limits(0, 5), "ignored: %r" % (bad,))
         self.assertEqual(self.limit({"accept_per_s": 1000000}), limits(1000000, 5))
+        self.assertEqual(self.limit({"accept_per_s": 7, "messages_per_s": 9}), limits(7, 9))
+        self.assertEqual(self.limit({}, broker=self.brokers[1]), limits(7, 9), "both, at once")
+        self.assertEqual(self.limit({"accept_per_s": 1000000, "messages_per_s": 5}),
+                         limits(1000000, 5))
         self.assertEqual(self.limit({"accept_per_s": 0}, broker=self.brokers[2]), limits(0, 5))
         self.assertEqual(self.redis.cmd("HGET", "pg:limits", "messages_per_s"), b"5")
         self.assertEqual(self.redis.cmd("HGET", "pg:limits", "accept_per_s"), b"0")
