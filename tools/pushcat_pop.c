@@ -6,6 +6,8 @@
  * connection is made again with backoff (pushcat_retry.h), popping the
  * same topics. Exit 3 when the broker refuses: an upgrade answered 400
  * or 401, or queue.pop answered with an error; 2 for a usage error. */
+#include "config.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include <openssl/rand.h>
 #include <wslay/wslay.h>
 
+#include "brokerd/ws_handshake.h"
 #include "pushcat_mesh.h"
 #include "pushcat_retry.h"
 
@@ -52,6 +55,20 @@ static int pop_connect(const struct cfg_addr *a)
     }
     freeaddrinfo(res);
     return fd;
+}
+
+/* Whether the 101's head carries the Sec-WebSocket-Accept of key (RFC
+ * 6455 4.1: else the client fails the connection). */
+static int pop_accept_ok(const char *head, const char *key)
+{
+    char want[29];
+    const char *h = strcasestr(head, "\r\nSec-WebSocket-Accept:");
+    if (!h)
+        return 0;
+    h += strlen("\r\nSec-WebSocket-Accept:");
+    h += strspn(h, " \t");
+    ws_accept_key(key, want);
+    return strncmp(h, want, 28) == 0 && (h[28] == '\r' || h[28] == ' ' || h[28] == '\t');
 }
 
 /* Writes the upgrade and reads its reply head: the HTTP status (101 on
@@ -86,7 +103,9 @@ static int pop_upgrade(struct pop *p, const struct mesh_opts *o)
     }
     p->off = (size_t)(end + 4 - p->head);
     int status;
-    return sscanf(p->head, "HTTP/1.1 %d", &status) == 1 ? status : -1;
+    if (sscanf(p->head, "HTTP/1.1 %d", &status) != 1)
+        return -1;
+    return status != 101 || pop_accept_ok(p->head, key) ? status : -1;
 }
 
 static ssize_t pop_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
