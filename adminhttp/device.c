@@ -87,17 +87,40 @@ static json_t *str_or_null(const char *s)
 }
 
 /* DEVICE reply: {"ok", id, type, serial, name, broker id, broker addr,
- * online, subs, pending}, or {"unknown"}. */
-enum { DV_ID = 1, DV_TYPE, DV_SERIAL, DV_NAME, DV_BROKER, DV_ADDR, DV_ONLINE, DV_SUBS, DV_PENDING };
+ * online, subs, pending, context}, or {"unknown"}. */
+enum { DV_ID = 1, DV_TYPE, DV_SERIAL, DV_NAME, DV_BROKER, DV_ADDR, DV_ONLINE, DV_SUBS, DV_PENDING,
+       DV_CTX };
+
+/* The connection's context (SPEC 5.3: a JSON object while it is
+ * connected); {} when it has none. */
+static json_t *device_ctx(const redisReply *rep)
+{
+    const redisReply *c = rep->element[DV_CTX];
+    json_t *o = c->type == REDIS_REPLY_STRING ? json_loadb(c->str, c->len, 0, NULL) : NULL;
+    if (json_is_object(o))
+        return o;
+    json_decref(o);
+    return json_object();
+}
+
+static int subs_cmp(const void *a, const void *b)
+{
+    const redisReply *x = *(redisReply *const *)a, *y = *(redisReply *const *)b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->str, y->str, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
 
 static void device_done(struct evhttp_request *req, redisReply *rep)
 {
-    if (!script_ok(rep, DV_PENDING) || rep->element[DV_SUBS]->type != REDIS_REPLY_ARRAY) {
+    if (!script_ok(rep, DV_CTX) || rep->element[DV_SUBS]->type != REDIS_REPLY_ARRAY) {
         reply_error(req, 404, "not found");
         return;
     }
     int online = strcmp(str_at(rep, DV_ONLINE), "1") == 0;
-    const redisReply *sr = rep->element[DV_SUBS];
+    redisReply *sr = rep->element[DV_SUBS];
+    if (sr->elements > 1)  /* in byte order, as conn.info's topics */
+        qsort(sr->element, sr->elements, sizeof(*sr->element), subs_cmp);
     json_t *subs = json_array();
     for (size_t i = 0; i < sr->elements; i++) {
         /* A channel id as a number, as always; another name as a string. */
@@ -106,7 +129,7 @@ static void device_done(struct evhttp_request *req, redisReply *rep)
         json_array_append_new(subs, parse_id(e->str, e->len, &id) == 0
                                         ? json_integer(id) : json_stringn(e->str, e->len));
     }
-    json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:b, s:o, s:o, s:o, s:I}",
+    json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:b, s:o, s:o, s:o, s:I, s:o}",
                           "device_id", (json_int_t)strtoll(str_at(rep, DV_ID), NULL, 10),
                           "serial_no", str_or_null(str_at(rep, DV_SERIAL)),
                           "device_type", (json_int_t)atoi(str_at(rep, DV_TYPE)),
@@ -115,7 +138,8 @@ static void device_done(struct evhttp_request *req, redisReply *rep)
                           "broker", online ? str_or_null(str_at(rep, DV_ADDR)) : json_null(),
                           "broker_id", online ? str_or_null(str_at(rep, DV_BROKER)) : json_null(),
                           "subscriptions", subs,
-                          "pending", (json_int_t)rep->element[DV_PENDING]->integer);
+                          "pending", (json_int_t)rep->element[DV_PENDING]->integer,
+                          "ctx", device_ctx(rep));
     http_send_json(req, 200, o);
 }
 

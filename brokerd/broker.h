@@ -61,6 +61,8 @@ struct broker_conf {
     uint64_t offline_ttl;       /* seconds */
     uint64_t threads;           /* event loops; 0: one per core */
     uint64_t max_connections;   /* device connections per process */
+    uint64_t accept_per_s;      /* SPEC 5.4 limits until Redis sets them (0: none) */
+    uint64_t messages_per_s;
     char *tls_cert, *tls_key;   /* PEM files: TLS is offered when both are set */
     int tls_required;           /* IDENTIFY without "tls_v1":true is refused */
     int ws_tls;                 /* the mesh port speaks TLS (wss://, https://) */
@@ -191,6 +193,13 @@ struct transport_ops {
 
 /* Kept small: an idle device costs this, its transport's part and its
  * socket's buffers. */
+/* A connection's count of messages in a one-second window (limits.c):
+ * the window's second modulo 4096 and the count, in 4 bytes. */
+struct limits_rate {
+    uint32_t window : 12;
+    uint32_t count : 20;         /* up to LIMITS_MAX + 1 */
+};
+
 struct session {
     struct broker *b;
     const struct transport_ops *ops;
@@ -208,12 +217,16 @@ struct session {
     uint32_t npending;           /* in pend */
     uint8_t state;               /* enum session_state */
     uint8_t device_type;         /* from /registration; 0: not registered */
-    uint8_t cursors_dirty;
-    uint8_t registered;          /* in b->clients, or b->identifying until it is */
     uint8_t feature_negotiation;
-    uint8_t pend_unordered;      /* a redelivery moved a pending record (pending.c) */
-    uint8_t in_flush;            /* on b->flush (output.c) */
-    uint8_t behind;              /* a stream may be SS_BEHIND (pending.c) */
+    /* flags, one bit each (they share a byte: the struct keeps its size
+     * with the rate counter below) */
+    uint8_t cursors_dirty : 1;
+    uint8_t registered : 1;      /* in b->clients, or b->identifying until it is */
+    uint8_t pend_unordered : 1;  /* a redelivery moved a pending record (pending.c) */
+    uint8_t in_flush : 1;        /* on b->flush (output.c) */
+    uint8_t behind : 1;          /* a stream may be SS_BEHIND (pending.c) */
+    /* messages_per_s: the messages counted in the current second (limits.c) */
+    struct limits_rate rate;
     /* the command being run: its parsed arguments (IDENTIFY keeps the
      * client id in args[0] while Redis answers) */
     int64_t args[3];
@@ -313,6 +326,7 @@ enum store_script {
     SCRIPT_MESH_INFO_DELETE,     /* conn.info_delete */
     SCRIPT_MESH_TOPIC_DELETE,    /* topic.delete, one step */
     SCRIPT_STATS,                /* gateway.metrics: adminhttp's admin_stats.lua */
+    SCRIPT_MESH_LIMIT,           /* gateway.limit */
     SCRIPT_COUNT,
 };
 
@@ -390,6 +404,30 @@ struct broker {
     char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };
 
+/* ---- the limits of SPEC 5.4 (limits.c), shared by a process's loops ---- */
+
+#define LIMITS_MAX 1000000       /* the highest accept_per_s, messages_per_s */
+
+struct limits {
+    _Atomic uint32_t accept_per_s;     /* in force; 0: unlimited */
+    _Atomic uint32_t messages_per_s;
+    /* the connections accepted in the current second: second << 32 | count */
+    _Atomic uint64_t accepted;
+};
+
+/* Starts from the flags (--accept-per-s, --messages-per-s). */
+void limits_init(struct limits *l, const struct broker_conf *conf);
+/* What Redis holds (pg:limits, gateway.limit): each a decimal, or "-"
+ * (any text that is not a number in 0..LIMITS_MAX) for the flag's. */
+void limits_set(struct limits *l, const struct broker_conf *conf, const char *accept,
+                size_t alen, const char *messages, size_t mlen);
+/* One more connection (TCP, or a WebSocket upgrade) may be accepted in
+ * this second; counts it. 0: over accept_per_s. */
+int limits_accept(struct limits *l);
+/* One more message (PUB, upstream frame, mesh.send/mesh.publish call) of
+ * session s in this second; counts it. 0: over messages_per_s. */
+int limits_message(struct session *s);
+
 /* ---- the process: its loops, and the lock over their snapshots ---- */
 
 struct broker_proc {
@@ -398,6 +436,7 @@ struct broker_proc {
     struct broker *loops;
     struct http_server *http;    /* on loop 0 */
     struct ssl_ctx_st *tls;      /* from --tls-cert and --tls-key, or NULL */
+    struct limits limits;        /* accept_per_s, messages_per_s (limits.c) */
 };
 
 /* loop.c: one event loop */

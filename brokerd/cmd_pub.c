@@ -99,7 +99,7 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
              size_t len)
 {
     struct broker *b = c->b;
-    if (len == 0) {
+    if (len == 0 || !limits_message(c)) {  /* empty, or over messages_per_s (SPEC 5.4) */
         /* Refused at once; behind earlier PUBs, the Ack waits its turn. */
         struct pub_req *req = pub_req_new(to, mid, 1);
         if (c->pubs_in_flight > 0 && pub_queue_behind(c, req) == 0)

@@ -55,6 +55,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
+    if (!limits_accept(&b->proc->limits)) {  /* SPEC 5.4: over accept_per_s */
+        unsigned quiet;
+        if (ratelog_due(&b->listener.log, &quiet))
+            log_warn("%s: over accept_per_s: closing new connections (%u more not logged)",
+                     b->listener.name, quiet);
+        evutil_closesocket(fd);
+        return;
+    }
     tcp_accept(b, fd);
 }
 

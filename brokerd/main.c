@@ -153,6 +153,7 @@ int main(int argc, char **argv)
         cfg_free(&broker_cfg_program, &conf);
         return 1;
     }
+    limits_init(&p.limits, &conf);
     p.n = loops_count(conf.threads);
     p.loops = xcalloc((size_t)p.n, sizeof(*p.loops));
     pthread_mutex_init(&p.lock, NULL);

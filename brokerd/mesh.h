@@ -84,6 +84,7 @@ mesh_handler mesh_gateway_metrics; /* mesh_metrics.c */
  * all, and every array of client ids or channels of the 5.4 calls. More
  * is 101 and changes nothing: each call is one bounded script. */
 #define MESH_ITEMS_MAX 1000
+mesh_handler mesh_gateway_limit; /* mesh_limits.c */
 
 /* The row of name, or NULL. */
 const struct mesh_method *mesh_method_find(const char *name);
@@ -171,6 +172,9 @@ void mesh_reply_script(struct mesh_call *c, const struct redisReply *r,
 /* Whether b may take one more WebSocket upgrade now (accept_per_s);
  * else HTTP 429. */
 int mesh_accept_allowed(struct broker *b);
+/* A client's mesh.send/mesh.publish over messages_per_s: 1 once c is
+ * answered with MESH_E_RATE; 0 (counted) otherwise. */
+int mesh_over_limit(struct mesh_call *c);
 
 /* ---- the upstream queue's hooks (mesh_queue.c) ---- */
 

@@ -49,6 +49,8 @@ void mesh_publish(struct mesh_call *c)
     int has_mid;
     char *data;
     size_t len;
+    if (mesh_over_limit(c))
+        return;
     if (mesh_chans_parse(json_object_get(c->p, "c"), 1, &ch) < 0) {
         mesh_reply_err(c, MESH_E_PARAMS, "c must be a channel name or 1..256 of them");
         return;

@@ -35,6 +35,7 @@ static const struct mesh_method mesh_methods[] = {
     { "conn.info_delete", SERVICE,     0,      mesh_conn_info_delete, 0 },
     { "topic.delete", SERVICE,         0,      mesh_topic_delete, 0 },
     { "gateway.metrics", SERVICE,      0,      mesh_gateway_metrics, 0 },
+    { "gateway.limit", SERVICE,        0,      mesh_gateway_limit, 0 },
 };
 
 const struct mesh_method *mesh_method_find(const char *name)

@@ -30,6 +30,8 @@ void mesh_send(struct mesh_call *c)
     int has_mid;
     char *data;
     size_t len;
+    if (mesh_over_limit(c))
+        return;
     if (mesh_param_id(c->p, "c", &to) < 0) {
         mesh_reply_err(c, MESH_E_PARAMS, "c must be a client id");
         return;

@@ -8,7 +8,7 @@
 #include "chan.h"
 #include "numparse.h"
 
-/* The notice formats (M, K, D, Q, S, U, B, C) are in docs/DESIGN.md (the table of notices); lua/lib.lua
+/* The notice formats (M, K, D, Q, S, U, B, C, L) are in docs/DESIGN.md (the table of notices); lua/lib.lua
  * writes them and this file is the one that reads them. Splits n
  * space-separated fields, the last ending at '\n'; the header's length. */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
@@ -44,6 +44,16 @@ static void notice_kick(struct broker *b, const char *data, size_t len)
         c = identify_waiting(b, sp + 1, nl);
     if (c)
         session_replaced(c);
+}
+
+/* "L <accept_per_s> <messages_per_s>": gateway.limit changed the limits
+ * Redis holds ("-": not set there, the flag's is in force). */
+static void notice_limits(struct broker *b, const char *data, size_t len)
+{
+    const char *sp = memchr(data + 2, ' ', len - 2);
+    if (sp)
+        limits_set(&b->proc->limits, &b->conf, data + 2, (size_t)(sp - data - 2), sp + 1,
+                   len - (size_t)(sp + 1 - data));
 }
 
 /* "D <client_id>": an administrator disconnects the device. */
@@ -140,6 +150,8 @@ void notice_receive(struct broker *b, const char *data, size_t len)
             bcast_receive(b, data, len);
         else if (len > 2 && data[0] == 'C' && data[1] == ' ')
             bcast_count(b, data, len);
+        else if (len > 2 && data[0] == 'L' && data[1] == ' ')
+            notice_limits(b, data, len);
         return;
     }
     const char *w[7];

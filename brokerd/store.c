@@ -185,7 +185,18 @@ void store_flush_cursors(struct broker *b, struct session *c)
     c->cursors_dirty = 0;
 }
 
-/* The registry entry routerd assigns devices from (docs/DESIGN.md). */
+/* The beat's reply: the limits Redis holds (gateway.limit). */
+static void store_beat_done(void *arg, struct redisReply *r)
+{
+    struct broker *b = arg;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING)
+        limits_set(&b->proc->limits, &b->conf, r->element[1]->str, r->element[1]->len,
+                   r->element[2]->str, r->element[2]->len);
+}
+
+/* The registry entry routerd assigns devices from (docs/DESIGN.md), and
+ * the limits in force. */
 static void store_beat(struct broker *b)
 {
     char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[9][ARG_INT_MAX];
@@ -203,12 +214,12 @@ static void store_beat(struct broker *b)
     arg_int(vals[6], b->nconns);
     arg_int(vals[7], b->ws ? b->ws->nclients : 0);
     arg_int(vals[8], b->ws ? b->ws->nservices : 0);
-    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, id, out, "addr", b->broadcast, "conns", vals[0],
+    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, KEY_LIMITS, id, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc, "ws", b->ws_broadcast,
                            "ws_clients", vals[7], "ws_services", vals[8] };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, NULL, NULL, 3, 29, argv, NULL);
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, store_beat_done, b, 4, 30, argv, NULL);
     /* The presence index of brokers that died (lua/broker_reap.lua). */
     const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, id, REAP_PER_BEAT };
     rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 4, reap, NULL);

@@ -31,4 +31,5 @@ const char *const store_script_text[SCRIPT_COUNT] = {
     [SCRIPT_MESH_INFO_DELETE] = lua_mesh_info_delete,
     [SCRIPT_MESH_TOPIC_DELETE] = lua_mesh_topic_delete,
     [SCRIPT_STATS] = lua_admin_stats,
+    [SCRIPT_MESH_LIMIT] = lua_mesh_limit,
 };

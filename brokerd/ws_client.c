@@ -256,6 +256,13 @@ static void client_message(void *owner, int opcode, const uint8_t *data, size_t 
     if (text && (mesh_fin_quick(s, (const char *)data, len) == 0 ||
                  mesh_call_text(s->b, s, NULL, (const char *)data, len) == 0))
         return;
+    if (!limits_message(s)) {  /* SPEC 5.4: over messages_per_s, the frame is dropped */
+        size_t n;
+        char *ev = mesh_event_text("error", json_pack("{s:i}", "c", MESH_E_RATE), &n);
+        ws_client_text(s, ev, n);
+        free(ev);
+        return;
+    }
     mesh_upstream(s, ws_client_topic(s), !text, (const char *)data, len);
 }
 

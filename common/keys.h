@@ -19,6 +19,7 @@
 #define KEY_API_CLIENTS "pg:api:clients"        /* API clients that said HELO */
 #define KEY_NEXT_DEVICE_ID "pg:next_device_id"  /* the last device id given */
 #define KEY_NEXT_PUT_ID "pg:next_put_id"        /* the last /put message id */
+#define KEY_LIMITS "pg:limits"        /* gateway.limit: accept_per_s, messages_per_s */
 
 char *key_dev(char buf[KEY_MAX], int64_t device);         /* pg:dev:{d} */
 char *key_dev_subs(char buf[KEY_MAX], int64_t device);    /* pg:dev:{d}:subs */

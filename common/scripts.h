@@ -12,6 +12,7 @@ extern const char lua_broker_beat[], lua_broker_gone[], lua_broker_identify[],
     lua_broker_context[], lua_broker_reap[], lua_mesh_publish[], lua_mesh_subscribe[], lua_mesh_unsubscribe[],
     lua_mesh_info[], lua_mesh_members[], lua_mesh_offline[], lua_mesh_info_delete[],
     lua_mesh_topic_delete[];
+extern const char lua_mesh_limit[];
 /* brokerd's upstream queues */
 extern const char lua_broker_qack[], lua_broker_qback[], lua_broker_qpop[], lua_broker_qpush[],
     lua_broker_qreclaim[];

@@ -4,13 +4,14 @@
 --       serial (the device's own keys are built from the id found).
 -- ARGV: device id, or '' to look it up by serial.
 -- Returns {'ok', id, type, serial, name, broker process, broker addr,
--- online ('1'/'0'), subs, pending}, or {'unknown'}.
+-- online ('1'/'0'), subs, pending, context (its JSON text, '' for none)}, or
+-- {'unknown'}.
 local id = ARGV[1]
 if id == '' then
   id = redis.call('GET', KEYS[2])
   if not id then return pg.reply('unknown') end
 end
-local v = redis.call('HMGET', pg.key_dev(id), 'known', 'type', 'serial', 'name', 'broker')
+local v = redis.call('HMGET', pg.key_dev(id), 'known', 'type', 'serial', 'name', 'broker', 'ctx')
 if not v[1] and redis.call('SISMEMBER', KEYS[1], id) == 0 then return pg.reply('unknown') end
 local now = pg.now_ms()
 local bk, addr, online = v[5] or '', '', '0'
@@ -21,4 +22,5 @@ if bk ~= '' then
   bk = b[3] or bk
 end
 return pg.reply('ok', id, v[2] or '0', v[3] or '', v[4] or '', bk, addr, online,
-  redis.call('SMEMBERS', pg.key_dev_subs(id)), pg.unread_count(pg.receiver(id), now, v[2] or '0'))
+  redis.call('SMEMBERS', pg.key_dev_subs(id)), pg.unread_count(pg.receiver(id), now, v[2] or '0'),
+  v[6] or '')

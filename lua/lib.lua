@@ -108,6 +108,8 @@ end
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).
 function pg.notice_drop(d) return 'D ' .. d end
+-- Limits: the cluster-wide limits of pg:limits, '-' for one not set there.
+function pg.notice_limits(a, m) return 'L ' .. a .. ' ' .. m end
 -- Wake-up: topic t's queue got frames (brokerd/queue.c pops them).
 function pg.notice_wake(t) return 'Q ' .. t end
 -- Device d was subscribed to channel field f, reading from cursor cur; or left it.

@@ -36,6 +36,7 @@
 #include "proto.h"
 #include "proto_errors.h"
 #include "pushcat_layers.h"
+#include "pushcat_mesh.h"
 #include "pushcat_register.h"
 #include "pushcat_retry.h"
 #include "pushcat_seen.h"
@@ -699,6 +700,8 @@ static void pushcat_free(struct pushcat *pc)
 int main(int argc, char **argv)
 {
     struct pushcat pc = { 0 };
+    if (argc > 1 && (strcmp(argv[1], "call") == 0 || strcmp(argv[1], "pop") == 0))
+        return pushcat_mesh(argc - 1, argv + 1);
     int rc = pushcat_init(&pc, argc, argv);
 
     if (rc == PC_RUN)

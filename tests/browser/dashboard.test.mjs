@@ -117,7 +117,7 @@ async function main() {
   const redis = await startRedis();
 
   const common = ['--redis', redis, '--log-level', 'debug'];
-  const brokerListens = { tcp: /listening tcp (\S+)/, http: /listening http (\S+)/ };
+  const brokerListens = { tcp: /listening tcp (\S+)/, http: /listening http (\S+)/, ws: /listening ws (\S+)/ };
   const b1 = await start('brokerd1', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--ws-address', '127.0.0.1:0', ...common], brokerListens);
   const b2 = await start('brokerd2', bins.brokerd, ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--ws-address', '127.0.0.1:0', ...common], brokerListens);
   const router = await start('routerd', bins.routerd, ['--registration-address', '127.0.0.1:0', '--put-address', '127.0.0.1:0', ...common],
@@ -255,6 +255,29 @@ async function main() {
       return { ok: !!row && r.alive === 'alive', detail: JSON.stringify(r) };
     });
   }
+  // A WebSocket client (anonymous, opened by the page) beside the 3 TCP
+  // devices: online connections by transport, in the totals and per broker.
+  await page.evaluate((u) => new Promise((resolve, reject) => {
+    window.pgWs = new WebSocket(u);
+    window.pgWs.onmessage = () => resolve(true);   // conn.ready
+    window.pgWs.onerror = () => reject(new Error('WebSocket to ' + u));
+  }), `ws://${b2.addr.ws}/ws/v1`);
+  await step('totals show 3 TCP and 1 WebSocket connections', async () => {
+    const t = await waitText('#total-tcp', '3'), w = await waitText('#total-ws', '1');
+    return { ok: t.ok && w.ok, detail: `${t.detail}; ${w.detail}` };
+  });
+  await step(`broker ${b2.addr.tcp} row shows ${expectPer[b2.addr.tcp]} TCP and 1 WebSocket`, async () => {
+    const cells = () => page.$$eval('#brokers-table tbody tr', (rows, a) => {
+      const r = rows.find((x) => x.dataset.address === a);
+      return r ? [r.querySelector('.broker-tcp-clients').textContent, r.querySelector('.broker-ws-clients').textContent] : null;
+    }, b2.addr.tcp);
+    const want = JSON.stringify([String(expectPer[b2.addr.tcp]), '1']);
+    const got = await until(async () => { const c = await cells(); return JSON.stringify(c) === want ? c : null; });
+    return { ok: !!got, detail: JSON.stringify(await cells()) };
+  });
+  await page.evaluate(() => window.pgWs.close());
+  await step('the WebSocket total goes back to 0 when it closes', () => waitText('#total-ws', '0'));
+
   await step('broker ids on the page are the ids /stats gives, as strings', async () => {
     const s = await stats();
     const ids = await page.$$eval('#brokers-table tbody tr[data-broker-id]', (r) => r.map((x) => x.dataset.brokerId).sort());
@@ -320,6 +343,12 @@ async function main() {
     return { ok: r.ok && st === 'online' && br === d2.broker, detail: `${r.detail}; status ${st}; broker ${br}` };
   });
 
+  // A service sets device 1's context (conn.call set_context over /v1).
+  {
+    const r = await http('POST', `http://${b1.addr.ws}/v1/conn/call`,
+      { body: JSON.stringify({ c: d1.id, f: 'set_context', a: [{ user: 'ann', plan: 2 }] }) });
+    if (!r.json || r.json.E !== null) throw new Error(`conn.call set_context: HTTP ${r.status} ${r.text}`);
+  }
   // Look device 1 up by id.
   await page.fill('#device-serial-input', '');
   await page.fill('#device-id-input', d1.id);
@@ -338,6 +367,11 @@ async function main() {
     return { ok: r.ok && api && api.pending === 1, detail: `${r.detail}; api pending ${api && api.pending}` };
   });
   await step("device 1's name is shown as text", () => waitText('#device-name', 'phone <1>'));
+  await step("device 1's context is the one the service set, as /api/device says", async () => {
+    const api = (await http('GET', `${base}/api/device?id=${d1.id}`, { token: TOKEN })).json;
+    const r = await waitText('#device-context', '{"user":"ann","plan":2}');
+    return { ok: r.ok && JSON.stringify(api && api.ctx) === '{"user":"ann","plan":2}', detail: r.detail };
+  });
 
   await page.screenshot({ path: path.join(OUT, 'dashboard-online.png'), fullPage: true }).catch(() => {});
 

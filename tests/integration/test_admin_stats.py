@@ -30,12 +30,12 @@ class Stats(AdminTestCase):
         super().setUpClass()
 
     # -- helpers
-    def device_reply(self, d, online, subs, pending=0, broker_id=None):
+    def device_reply(self, d, online, subs, pending=0, broker_id=None, ctx=None):
         return {"device_id": d.device_id, "serial_no": d.serial,
                 "device_type": d.device_type, "device_name": d.name,
                 "online": online, "broker": d.broker if online else None,
                 "broker_id": broker_id if online else None,
-                "subscriptions": sorted(subs), "pending": pending}
+                "subscriptions": sorted(subs), "pending": pending, "ctx": ctx or {}}
 
     def lookup(self, query):
         st, rep = self.get("/api/device?" + (query if isinstance(query, str)
@@ -207,6 +207,18 @@ class Stats(AdminTestCase):
         # a name a service subscribed it to (conn.call subscribe), as Redis holds it
         self.cluster.redis.cmd("SADD", "pg:dev:%d:subs" % d.device_id, "news", "007")
         self.assertEqual(self.lookup({"id": d.device_id})[1]["subscriptions"], [c, "007", "news"])
+
+    def test_device_lookup_shows_the_connections_context(self):
+        d = self.device(device_type=PC)
+        d.register()
+        d.connect(subs=[])
+        # what conn.call set_context wrote (SPEC 5.3), as Redis holds it
+        key = "pg:dev:%d" % d.device_id
+        self.cluster.redis.cmd("HSET", key, "ctx", '{"user":"ann","n":2}')
+        self.assertEqual(self.lookup({"id": d.device_id})[1]["ctx"], {"user": "ann", "n": 2})
+        self.cluster.redis.cmd("HSET", key, "ctx", "not json")
+        self.assertEqual(self.lookup({"id": d.device_id})[1]["ctx"], {})
+        d.close()
 
     def test_device_lookup_registered_only_and_pending(self):
         d = self.device(device_type=PC)        # no name

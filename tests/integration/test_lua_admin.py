@@ -257,15 +257,16 @@ class DeviceTest(LuaTestCase):
 
     def test_offline_device_by_serial(self):
         self.r("SET", "pg:serial:1:X", "42")
-        self.r("HSET", "pg:dev:42", "known", "1", "type", "1", "serial", "X", "name", "n")
+        self.r("HSET", "pg:dev:42", "known", "1", "type", "1", "serial", "X", "name", "n",
+               "ctx", '{"k":"v"}')
         self.r("SADD", "pg:dev:42:subs", "5")
         self.add_entry("pg:dev:42:in")
         self.assertEqual(self.device(serial_key="pg:serial:1:X"),
-                         [b"ok", b"42", b"1", b"X", b"n", b"", b"", b"0", [b"5"], 1])
+                         [b"ok", b"42", b"1", b"X", b"n", b"", b"", b"0", [b"5"], 1, b'{"k":"v"}'])
 
     def test_an_api_client(self):
         self.r("SADD", "pg:api:clients", "60")
-        self.assertEqual(self.device("60"), [b"ok", b"60", b"0", b"", b"", b"", b"", b"0", [], 0])
+        self.assertEqual(self.device("60"), [b"ok", b"60", b"0", b"", b"", b"", b"", b"0", [], 0, b""])
 
     def test_online_on_a_live_broker_names_its_process(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", "7")

@@ -373,13 +373,21 @@ class BeatTest(LuaTestCase):
         self.r("HSET", "pg:bk:7", "assigned", "5")
         self.r("HSET", "pg:stats", "messages_out", "10")
         before = self.now_ms()
-        self.assertEqual(self.run_script("broker_beat", ["pg:bk:7", "pg:brokers", "pg:stats"],
-                                         [B, "4", "addr", "h:1", "conns", "2"]), [b"ok"])
+        keys = ["pg:bk:7", "pg:brokers", "pg:stats", "pg:limits"]
+        self.assertEqual(self.run_script("broker_beat", keys,
+                                         [B, "4", "addr", "h:1", "conns", "2"]), [b"ok", b"-", b"-"])
         h = self.hash("pg:bk:7")
         self.assertGreaterEqual(int(h.pop("hb")), before)
         self.assertEqual(h, {"assigned": "0", "addr": "h:1", "conns": "2"})
         self.assertEqual(self.hash("pg:stats"), {"messages_out": "14"})
         self.assertTrue(59000 <= self.r("PTTL", "pg:bk:7") <= 60000)
+
+    def test_beat_reads_the_limits(self):
+        keys = ["pg:bk:7", "pg:brokers", "pg:stats", "pg:limits"]
+        self.r("HSET", "pg:limits", "messages_per_s", "12")
+        self.assertEqual(self.run_script("broker_beat", keys, [B, "0"]), [b"ok", b"-", b"12"])
+        self.r("HSET", "pg:limits", "accept_per_s", "0")
+        self.assertEqual(self.run_script("broker_beat", keys, [B, "0"]), [b"ok", b"0", b"12"])
         self.assertEqual(self.members("pg:brokers"), [B])
 
 

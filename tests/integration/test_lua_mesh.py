@@ -117,3 +117,20 @@ class LifeTest(LuaTestCase):
         self.assertEqual(self.gone(), [b"ok"])
         self.assertEqual(self.r("TTL", DEV), -1)
         self.assertEqual(self.r("TTL", CUR), -1)
+
+
+class LimitTest(LuaTestCase):
+    """lua/mesh_limit.lua (gateway.limit)."""
+    KEYS = ["pg:limits", "pg:brokers"]
+
+    def test_sets_what_is_given_and_tells_every_broker(self):
+        self.r("SADD", "pg:brokers", "7", "9")
+        n7, n9 = self.subscribe("pg:n:bk:7"), self.subscribe("pg:n:bk:9")
+        self.assertEqual(self.run_script("mesh_limit", self.KEYS, ["", ""]), [b"ok", b"-", b"-"])
+        self.assertEqual(self.r("EXISTS", "pg:limits"), 0, "nothing given: nothing set")
+        self.assertEqual(self.run_script("mesh_limit", self.KEYS, ["", "30"]),
+                         [b"ok", b"-", b"30"])
+        self.assertEqual(self.run_script("mesh_limit", self.KEYS, ["0", ""]), [b"ok", b"0", b"30"])
+        self.assertEqual(self.hash("pg:limits"), {"accept_per_s": "0", "messages_per_s": "30"})
+        for n in (n7, n9):
+            self.assertEqual([n.next() for _ in range(3)], [b"L - -", b"L - 30", b"L 0 30"])

@@ -8,7 +8,7 @@ import unittest
 from lib.lua import LuaTestCase, RedisError, script_lines, script_names
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BEAT_KEYS = ["pg:bk:7", "pg:brokers", "pg:stats"]
+BEAT_KEYS = ["pg:bk:7", "pg:brokers", "pg:stats", "pg:limits"]
 
 
 class ConventionTest(unittest.TestCase):
