@@ -144,7 +144,7 @@ class LimitsTest(BrokerTestCase):
         def changing():
             out = [self.tcp_accepted(b) for _ in range(2)]
             out.append(self.limit({"accept_per_s": 3}))   # on brokers[0]: not b's count
-            time.sleep(0.1)                               # its notice reaches b
+            time.sleep(0.3)                               # its notice reaches b
             return out + [self.tcp_accepted(b) for _ in range(3)]
         self.assertEqual(self.limit({"accept_per_s": 5}), limits(5, 0))
         self.assertEqual(in_window(changing), [True, True, limits(3, 0), True, False, False])
