@@ -191,8 +191,8 @@ class MeshReadsTest(MeshServiceTestCase):
         self.assertIn(str(w.ready["p"]["n"]), [r["id"] for r in rows])
         # connections come from the beats (each second): both of ours show
         self.assertTrue(wait_until(lambda: detail()["connections"] >= 2, 3.0))
-        self.assertEqual(sum(r["connections"] for r in detail()["brokers_detail"]),
-                         detail()["connections"])
+        m = detail()     # one reply: a beat may land between two
+        self.assertEqual(sum(r["connections"] for r in m["brokers_detail"]), m["connections"])
         t.close()
 
     def test_a_broker_restarted_with_its_id_drops_what_it_held(self):

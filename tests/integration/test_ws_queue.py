@@ -185,6 +185,8 @@ class QueueTest(BrokerTestCase):
         self.assertTrue(wait_until(settled, 10, interval=0.1), seen[-5:])
         taken = n - sum(seen[-1])
         leave(raw)
+        if ordered:      # the broker hands them back once it has read the leaving
+            self.assertTrue(wait_until(lambda: self.in_flight() == 0, 5))
         s = self.service([t], broker=self.broker2)
         got = [int(x[:4]) for x in self.collect(s, n - taken)]
         self.assertEqual(got if ordered else sorted(got), list(range(taken, n)),
