@@ -615,6 +615,11 @@ void notice_receive(struct broker *b, const char *data, size_t len);
 /* conn_events.c: conn.open / conn.close (SPEC 5.4) on the topic $conn */
 /* c identified (open) or its identified connection ends (!open). */
 void conn_event(struct session *c, int open);
+#define CONN_IP_MAX 46           /* INET6_ADDRSTRLEN */
+/* What a conn.* event of c says of it: its topic ("" for TCP), and its
+ * peer's address in ip ("" when it cannot be had). */
+const char *conn_topic(struct session *c);
+const char *conn_ip(struct session *c, char ip[CONN_IP_MAX]);
 
 /* mesh_broadcast.c: the notices of mesh.broadcast */
 /* "B ...": write the broadcast to this loop's clients, answer the count. */

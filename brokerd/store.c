@@ -17,6 +17,19 @@
 #define BEAT_MS 1000
 #define REAP_PER_BEAT "1000"     /* ids of dead brokers leaving pg:online per beat */
 
+/* The presence index of brokers that died, and their devices' conn.close
+ * (lua/broker_reap.lua); start: this loop's first Redis ready. */
+static void store_reap(struct broker *b, int start)
+{
+    char id[ARG_INT_MAX], q[KEY_TOPIC_MAX], bk[KEY_TOPIC_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
+    const char *argv[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, key_q(q, QUEUE_CONN_TOPIC),
+                           key_q_bk(bk, QUEUE_CONN_TOPIC), arg_int(id, b->id), REAP_PER_BEAT,
+                           QUEUE_CONN_TOPIC, arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000),
+                           arg_int(max, (int64_t)b->conf.offline_max), "start" };
+    int argc = (int)(sizeof(argv) / sizeof(argv[0])) - (start ? 0 : 1);
+    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 4, argc, argv, NULL);
+}
+
 static void store_call_reply(void *arg, redisReply *r)
 {
     struct store_call *call = arg;
@@ -64,8 +77,7 @@ static void store_resync(struct broker *b)
         /* No IDENTIFY of ours yet: what pg:online:bk:{b} holds is an
          * earlier process's with our id, set aside and reaped. */
         b->store.ever_ready = 1;
-        const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, bid, REAP_PER_BEAT, "start" };
-        rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 5, reap, NULL);
+        store_reap(b, 1);
     }
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
@@ -221,8 +233,7 @@ static void store_beat(struct broker *b)
                            "ws_clients", vals[7], "ws_services", vals[8] };
     rconn_script(&b->store.cmd, SCRIPT_BEAT, store_beat_done, b, 4, 30, argv, NULL);
     /* The presence index of brokers that died (lua/broker_reap.lua). */
-    const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, id, REAP_PER_BEAT };
-    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 4, reap, NULL);
+    store_reap(b, 0);
 }
 
 void store_leave(struct broker *b)

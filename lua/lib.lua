@@ -411,6 +411,36 @@ function pg.q_wake(bks, t)
   end
 end
 
+-- Pushes envelopes `envs` (oldest first) at the tail of topic t's list
+-- (key q; bks its :bk set), each expiring ttl ms from now: capped at max
+-- (the oldest go; the list expires ttl after its last push), and every
+-- broker popping t is woken. Returns the list's length.
+function pg.q_push(q, bks, t, envs, ttl, max, now)
+  local exp = pg.ms(now + ttl) .. ' '
+  local items = {}
+  for i = 1, #envs do items[i] = exp .. envs[i] end
+  local n = redis.call('RPUSH', q, unpack(items))
+  if n > max then
+    redis.call('LTRIM', q, -max, -1)
+    n = max
+  end
+  -- As pg.route: pushed forward only when it would end a tenth of the ttl early.
+  local left = redis.call('PTTL', q)
+  if left < 0 or left < ttl - math.min(60000, ttl / 10) then
+    redis.call('PEXPIRE', q, ttl)
+  end
+  pg.q_wake(bks, t)
+  return n
+end
+
+-- The conn.close event of client c (decimal id) whose broker n died: the
+-- envelope brokerd's conn_event (brokerd/conn_events.c) writes with
+-- jansson, {"e", "p": {n, c, t, ip, ts}, "id": null}.
+function pg.conn_close_event(n, c, t, ip, ts)
+  return '{"e":"conn.close","p":{"n":' .. n .. ',"c":"' .. c .. '","t":' .. cjson.encode(t) ..
+    ',"ip":' .. cjson.encode(ip) .. ',"ts":' .. pg.ms(ts) .. '},"id":null}'
+end
+
 -- "<expire ms> <envelope>": its expiry and where the envelope begins.
 function pg.q_expiry(e)
   local sp = string.find(e, ' ', 1, true)

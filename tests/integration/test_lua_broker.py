@@ -13,7 +13,7 @@ IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats", "pg:online", "pg:onli
 
 class IdentifyTest(LuaTestCase):
     def identify(self, token="7:1", gen=""):
-        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D, gen])
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D, gen, "", "", "127.0.0.1"])
 
     def test_the_generation_is_checked_when_given(self):
         self.assertEqual(self.identify(gen="0")[0], b"ok", "0 until revoked")
