@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <event2/buffer.h>
 #include <http_parser.h>
 #include <wslay/wslay.h>
 
@@ -87,6 +88,9 @@ struct ws_loop {
     const struct ws_io_ops *cur_ops;
     void *cur_owner;
     uint32_t feed;               /* bytes wslay may read now (whole frames) */
+    wslay_frame_context_ptr dec; /* the decoder of quick frames (ws_io.c) */
+    struct evbuffer_ptr dec_at;  /* where it reads the input now, and how much */
+    size_t dec_left;             /* is left of the frame */
     LIST_HEAD(, ws_http) https;  /* HTTP connections not upgraded */
     uint32_t nhttp;
     LIST_HEAD(, ws_service) services; /* service connections */

@@ -78,6 +78,8 @@ void ws_loop_free(struct broker *b)
     ws_loop_end(b, 1);
     if (w->enc)
         wslay_frame_context_free(w->enc);
+    if (w->dec)
+        wslay_frame_context_free(w->dec);
     free(w);
     b->ws = NULL;
 }
