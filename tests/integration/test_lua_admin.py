@@ -213,7 +213,21 @@ class StatsTest(LuaTestCase):
 
 class SweepTest(LuaTestCase):
     def sweep(self, cursor="0", count="100"):
-        return self.run_script("admin_sweep", ["pg:kept", "pg:stats"], [cursor, count])
+        return self.run_script("admin_sweep", ["pg:kept", "pg:stats", "pg:devices"],
+                               [cursor, count])
+
+    def test_an_anonymous_client_leaves_the_devices_once_its_hash_expired(self):
+        self.r("SADD", "pg:devices", "70", "71", "72", "73")
+        self.r("HSET", "pg:dev:70", "known", "1", "anon", "1", "broker", "")  # away, not expired
+        self.r("HSET", "pg:dev:71", "known", "1", "anon", "1", "broker", "9")  # connected
+        self.r("HSET", "pg:dev:73", "known", "1", "broker", "")  # registered, keeps nothing
+        self.r("SADD", "pg:kept", "70", "71", "72", "73")  # 72: its hash expired
+        self.assertEqual(self.sweep(), [b"ok", b"0", 0])
+        self.assertEqual(self.members("pg:kept"), ["70"], "70 waits for its hash to expire")
+        self.assertEqual(self.members("pg:devices"), ["70", "71", "73"])
+        self.r("DEL", "pg:dev:70")                         # now it did
+        self.assertEqual(self.sweep(), [b"ok", b"0", 0])
+        self.assertEqual((self.members("pg:kept"), self.members("pg:devices")), ([], ["71", "73"]))
 
     def test_an_expired_inbox_leaves_the_count(self):
         self.r("HSET", "pg:stats", "kept", "10")
