@@ -14,10 +14,6 @@ if n > max then
   redis.call('LTRIM', KEYS[1], -max, -1)
   n = max
 end
--- As pg.route: pushed forward only when it would end a tenth of the ttl early.
-local ttl, left = tonumber(ARGV[2]), redis.call('PTTL', KEYS[1])
-if left < 0 or left < ttl - math.min(60000, ttl / 10) then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
+pg.outlive(KEYS[1], tonumber(ARGV[2]))
 pg.q_wake(KEYS[2], ARGV[1])
 return pg.reply('ok', n)
