@@ -7,6 +7,7 @@
 # --tails    unicast on pushgate whose Redis has PG_REDIS_SETTINGS
 #            (scripts/lib/common.sh) and on one with Redis's defaults for
 #            them: latency, AOF rewrites and what LATENCY LATEST recorded
+# --put      /put beside bare Redis's EVAL bound (scripts/bench's runs)
 
 # pushgate with two event loops (pushgate1, one loop, is scripts/bench's).
 start_pushgate2() {
@@ -64,14 +65,17 @@ per_delivery() {
     done
 }
 
-# tune_row WORKLOAD FIGURE LABEL: the two systems and their ratio.
+# tune_row WORKLOAD FIGURE LABEL [A B]: systems A and B (the two of SYSTEMS)
+# and their ratio B / A.
 tune_row() {
-    echo "| $3 | $(cell "$1" "${SYSTEMS[0]}" "$2") | $(cell "$1" "${SYSTEMS[1]}" "$2") | $(ratio "$(median "$1" "${SYSTEMS[1]}" "$2")" "$(median "$1" "${SYSTEMS[0]}" "$2")") |"
+    local a=${4:-${SYSTEMS[0]}} b=${5:-${SYSTEMS[1]}}
+    echo "| $3 | $(cell "$1" "$a" "$2") | $(cell "$1" "$b" "$2") | $(ratio "$(median "$1" "$b" "$2")" "$(median "$1" "$a" "$2")") |"
 }
 
 tune_report() {
     local name what
     if [ "$THREADS" = 1 ]; then name=threads what="brokerd --threads 1 and 2"
+    elif [ "$PUT" = 1 ]; then name=put what="/put against bare Redis"
     else name=tails what="Redis settings for low tails"; fi
     {
         echo "<!-- $name -->"
@@ -91,6 +95,7 @@ tune_report() {
             echo "| figure | --threads 1 | --threads 2 | 2 / 1 |"
             echo "|---|---|---|---|"
             tune_row fanout broker_us_per_delivery "fanout: brokerd CPU µs per delivery"
+            tune_row fanout aux_us_per_delivery "fanout: Redis CPU µs per delivery"
             tune_row fanout deliveries_per_s "fanout: deliveries per s"
             tune_row fanout broker_cores "fanout: brokerd cores"
             tune_row unicast broker_us_per_delivery "unicast: brokerd CPU µs per delivery"
@@ -100,6 +105,20 @@ tune_report() {
             echo
             cmds fanout "${SYSTEMS[@]}"
             cmds unicast "${SYSTEMS[@]}"
+        elif [ "$PUT" = 1 ]; then
+            echo "/put: $PUT_N subscribed devices, $PUT_M requests of $SIZE bytes, $PUT_C in flight; the"
+            echo "bound is one EVAL per request (INCR, XADD capped, PUBLISH) from redis-benchmark at"
+            echo "the same concurrency, as in the full run's \"put\" section."
+            echo
+            echo "| figure | bare Redis EVAL | pushgate /put | pushgate / EVAL |"
+            echo "|---|---|---|---|"
+            tune_row put puts_per_s "accepted per s" redis-eval pushgate
+            tune_row put request_p50_ms "request p50 (ms)" redis-eval pushgate
+            tune_row put request_p99_ms "request p99 (ms)" redis-eval pushgate
+            tune_row put broker_cores "routerd cores (pushgate) / Redis cores (EVAL)" redis-eval pushgate
+            echo "| pushgate's Redis cores | - | $(cell put pushgate aux_cores) | - |"
+            echo
+            cmds put pushgate redis-eval
         else
             echo "unicast: $UNI_N devices, $UNI_RATE messages/s to random ones from $UNI_PUBS"
             echo "publishers, $UNI_M messages of $SIZE bytes. The left column's Redis has"
