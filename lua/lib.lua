@@ -175,7 +175,8 @@ end
 -- notify (the brokers that deliver it). Returns the entry id, whose ms
 -- part is the message's time. The caller keeps the stream alive
 -- (pg.outlive or pg.outlive_inbox) and counts the message (pg.count_in):
--- each costs a call, which PUB's script does not make for every message.
+-- each costs a call, which the PUB and /put scripts do not make for every
+-- message (brokerd and routerd add their counts in batches).
 function pg.route(stream, notify, mid, from, ch, exp, to, ty, body, maxlen)
   local id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
     'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)

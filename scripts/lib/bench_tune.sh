@@ -103,6 +103,12 @@ tune_report() {
             tune_row unicast latency_p50_ms "unicast p50 (ms)"
             tune_row unicast latency_p99_ms "unicast p99 (ms)"
             echo
+            local wl r
+            for wl in fanout unicast; do
+                r=$(ratio "$(median "$wl" pushgate2 broker_us_per_delivery)" "$(median "$wl" pushgate1 broker_us_per_delivery)")
+                verdict "$(holds "$r" 1.1 '<=')" "$wl: two loops cost at most 10% more brokerd CPU per delivery than one: $r x."
+            done
+            echo
             cmds fanout "${SYSTEMS[@]}"
             cmds unicast "${SYSTEMS[@]}"
         elif [ "$PUT" = 1 ]; then
