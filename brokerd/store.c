@@ -195,8 +195,6 @@ static void store_beat_done(void *arg, struct redisReply *r)
                    r->element[2]->str, r->element[2]->len);
 }
 
-/* The registry entry routerd assigns devices from (docs/DESIGN.md), and
- * the limits in force. */
 /* What pg:stats has not counted yet of this loop's messages: the Message
  * frames written and the PUBs accepted since the last beat (the PUB script
  * counts none, to spare a call per message). */
@@ -208,6 +206,8 @@ static void beat_deltas(struct broker *b, char *in, char *out)
     b->beat_messages_out = b->stats.messages_out;
 }
 
+/* The registry entry routerd assigns devices from (docs/DESIGN.md), and
+ * the limits in force. */
 static void store_beat(struct broker *b)
 {
     char key[KEY_MAX], id[ARG_INT_MAX], in[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX];
