@@ -287,6 +287,7 @@ struct catch_up_queue {
 struct broker_stats {
     uint64_t connections_total;
     uint64_t messages_in;        /* PUB answered ACK 1 */
+    uint64_t pubs_in;            /* of those, PUBs: pg:stats' messages_in gets them at the beat */
     uint64_t messages_out;       /* Message frames written */
     uint64_t redeliveries;
     uint64_t redeliveries_deferred;  /* not written: the output was over the pause mark */
@@ -392,6 +393,7 @@ struct broker {
     int cursor_pass;             /* this pass writes cursors (session.c) */
     int64_t last_beat_ms;        /* mono_ms() of the last heartbeat to Redis */
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
+    uint64_t beat_pubs_in;       /* stats.pubs_in at the last beat */
     int stopping;                /* loop_stop ran: draining, then exit */
     int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
     struct store store;

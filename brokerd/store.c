@@ -207,15 +207,26 @@ static void store_beat_done(void *arg, struct redisReply *r)
                    r->element[2]->str, r->element[2]->len);
 }
 
+/* What pg:stats has not counted yet of this loop's messages: the Message
+ * frames written and the PUBs accepted since the last beat (the PUB script
+ * counts none, to spare a call per message). */
+static void beat_deltas(struct broker *b, char *in, char *out)
+{
+    arg_int(in, (int64_t)(b->stats.pubs_in - b->beat_pubs_in));
+    b->beat_pubs_in = b->stats.pubs_in;
+    arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
+    b->beat_messages_out = b->stats.messages_out;
+}
+
 /* The registry entry routerd assigns devices from (docs/DESIGN.md), and
  * the limits in force. */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[9][ARG_INT_MAX];
+    char key[KEY_MAX], id[ARG_INT_MAX], in[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX];
+    char vals[9][ARG_INT_MAX];
     key_bk(key, b->id);
     arg_int(id, b->id);
-    arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
-    b->beat_messages_out = b->stats.messages_out;
+    beat_deltas(b, in, out);
     arg_int(proc, b->proc->loops[0].id);
     arg_int(vals[0], b->nidentified);
     arg_int(vals[1], b->started_ms);
@@ -226,19 +237,24 @@ static void store_beat(struct broker *b)
     arg_int(vals[6], b->nconns);
     arg_int(vals[7], b->ws ? b->ws->nclients : 0);
     arg_int(vals[8], b->ws ? b->ws->nservices : 0);
-    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, KEY_LIMITS, id, out, "addr", b->broadcast, "conns", vals[0],
+    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, KEY_LIMITS, id, in, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc, "ws", b->ws_broadcast,
                            "ws_clients", vals[7], "ws_services", vals[8] };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, store_beat_done, b, 4, 30, argv, NULL);
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, store_beat_done, b, 4, 31, argv, NULL);
     /* The presence index of brokers that died (lua/broker_reap.lua). */
     store_reap(b, 0);
 }
 
 void store_leave(struct broker *b)
 {
-    char key[KEY_MAX], id[ARG_INT_MAX];
+    char key[KEY_MAX], id[ARG_INT_MAX], in[ARG_INT_MAX], out[ARG_INT_MAX];
+    beat_deltas(b, in, out);   /* the last beat's counts, as the beat would */
+    rconn_cmd(&b->store.cmd, NULL, NULL, 4,
+              (const char *[]){ "HINCRBY", KEY_STATS, "messages_in", in }, NULL);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 4,
+              (const char *[]){ "HINCRBY", KEY_STATS, "messages_out", out }, NULL);
     rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key_bk(key, b->id) }, NULL);
     rconn_cmd(&b->store.cmd, NULL, NULL, 3,
               (const char *[]){ "SREM", KEY_BROKERS, arg_int(id, b->id) }, NULL);

@@ -32,7 +32,10 @@ class SendTest(LuaTestCase):
         self.assertEqual(self.members("pg:kept"), [R])
         self.assertEqual(self.r("GET", "pg:dup:60:3"), eid.encode())
         self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
-        self.assertEqual(self.hash("pg:dev:50"), {"kept": "1"})
+        h = self.hash("pg:dev:50")
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:50:in"), int(h.pop("inx")),
+                         "its inbox's expiry (pg.outlive_inbox)")
+        self.assertEqual(h, {"kept": "1"})
 
     def test_a_repeat_is_answered_not_sent(self):
         self.r("SADD", "pg:api:clients", R)
@@ -159,14 +162,14 @@ class ClientTest(LuaTestCase):
         self.add_entry("pg:dev:50:in")
         self.r("SADD", "pg:dev:50:freed", "x")
         self.r("HSET", "pg:dev:50:cur", "in", "(1-0 1-0", "5", "(2-0 2-0")
-        self.r("HSET", "pg:dev:50", "kept", "1")
+        self.r("HSET", "pg:dev:50", "kept", "1", "inx", "1")
         self.r("HSET", "pg:stats", "kept", "3")
         self.assertEqual(self.run_script("admin_gbye", ["pg:api:clients", "pg:dev:50:in",
                                                         "pg:dev:50:freed", "pg:dev:50:cur",
                                                         "pg:dev:50", "pg:stats"],
                                          [R]), [b"ok"])
         self.assertEqual((self.hash("pg:dev:50"), self.hash("pg:stats")),
-                         ({"kept": "0"}, {"kept": "2"}))
+                         ({"kept": "0"}, {"kept": "2"}), "inx went with the inbox")
         self.assertEqual(self.members("pg:api:clients"), [])
         self.assertEqual(self.r("EXISTS", "pg:dev:50:in", "pg:dev:50:freed"), 0)
         self.assertEqual(self.hash("pg:dev:50:cur"), {"5": "(2-0 2-0"})
