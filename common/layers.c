@@ -7,6 +7,24 @@
 
 #include "deflate_bev.h"
 
+/* The TLS layer's input is bounded by the socket's read watermark, but not
+ * with a watermark of its own: libevent's watermark callback enables
+ * reading again at every record added, and enabling a TLS filter reads at
+ * once, so each record cost a nested SSL_read, most of them failing with
+ * nothing to read (docs/PERFORMANCE.md, 23b). This stops reading once the
+ * bound is reached, and starts again once the reader above took some. */
+static void tls_input_bound(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *tls = arg;
+    size_t high = 0, len = evbuffer_get_length(in);
+    int reading = bufferevent_get_enabled(tls) & EV_READ;
+    bufferevent_getwatermark(bufferevent_get_underlying(tls), EV_READ, NULL, &high);
+    if (reading && info->n_added && len >= high)
+        bufferevent_disable(tls, EV_READ);
+    else if (!reading && info->n_deleted && len < high)
+        bufferevent_enable(tls, EV_READ);
+}
+
 struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const char *host,
                                  int level, size_t read_max, int hold)
 {
@@ -15,7 +33,7 @@ struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const c
         goto fail;
     if (layer) {
         if (read_max)
-            bufferevent_setwatermark(layer, EV_READ, 0, read_max);
+            evbuffer_add_cb(bufferevent_get_input(layer), tls_input_bound, layer);
         top = layer;
     }
     if ((level || hold) && !(layer = deflate_bev_new(top, level, hold)))
