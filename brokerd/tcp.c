@@ -36,8 +36,10 @@ static size_t tcp_queued(const struct session *s);
 static void tcp_input(struct tcp_conn *t)
 {
     tcp_process(t);
-    if (t->bev && t->layered && t->s.state == CS_OPEN)
+    if (t->bev && t->layered && t->s.state == CS_OPEN) {
+        layers_trim(t->bev);
         layers_refill(t->bev);
+    }
 }
 
 /* The socket's bufferevent: bev itself, or the bottom of its layers. */

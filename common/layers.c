@@ -73,6 +73,33 @@ size_t layers_queued(struct bufferevent *top)
     return n;
 }
 
+/* libevent frees the chunks of a buffer only when a drain empties it: an
+ * empty input keeps the chunk its last read reserved (4 KB under TLS, up
+ * to 4 KB in the socket's, where a read found nothing). A byte added and
+ * drained frees it. The socket's bufferevent keeps its input's end frozen
+ * (only it reads into it): thawed for the byte. */
+static void input_trim(struct evbuffer *in, int frozen_end)
+{
+    static const char byte;
+    if (evbuffer_get_length(in) > 0)
+        return;
+    if (frozen_end)
+        evbuffer_unfreeze(in, 0);
+    if (evbuffer_add(in, &byte, 1) == 0)
+        evbuffer_drain(in, 1);
+    if (frozen_end)
+        evbuffer_freeze(in, 0);
+}
+
+void layers_trim(struct bufferevent *top)
+{
+    struct bufferevent *b = bufferevent_get_underlying(top), *under;
+    for (; b; b = under) {
+        under = bufferevent_get_underlying(b);
+        input_trim(bufferevent_get_input(b), under == NULL);
+    }
+}
+
 /* libevent 2.1's filter stops reading when its reader's input is full and
  * starts again only when more bytes arrive below: what already arrived
  * would wait. */

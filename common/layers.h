@@ -28,6 +28,9 @@ void layers_push(struct bufferevent *top);
 struct bufferevent *layers_bottom(struct bufferevent *top);
 /* Output bytes held in every layer, the socket's included. */
 size_t layers_queued(struct bufferevent *top);
+/* Frees what the inputs under the top keep reserved while empty (about
+ * 4 KB each): for after a read, so that an idle connection keeps none. */
+void layers_trim(struct bufferevent *top);
 /* After the top's input was read: what waits in the layer below is read
  * in the next loop pass, where the top has room (one refill a pass, so an
  * input that inflates a thousandfold cannot hold the loop). */
