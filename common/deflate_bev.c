@@ -19,8 +19,6 @@
 #define INFLATE_WBITS 15
 /* Output is made in pieces of this size. */
 #define CHUNK 4096
-/* The largest TLS record's plaintext (RFC 8446 5.1). */
-#define TLS_RECORD_MAX 16384
 
 struct deflate_ctx {
     z_stream in, out;
@@ -103,15 +101,8 @@ deflate_bev_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
     (void)limit;
     if (evbuffer_get_length(src) == 0 || (c->hold && mode == BEV_NORMAL))
         return BEV_NEED_MORE;
-    if (!c->level) {
-        /* Over TLS (held): the pass's frames in one piece, as libevent's
-         * TLS filter makes a record of each piece it is given (a frame
-         * shared by reference, or each 4 KB chain, would be one). */
-        size_t n = evbuffer_get_length(src);
-        if (c->hold && evbuffer_pullup(src, (ev_ssize_t)(n < TLS_RECORD_MAX ? n : TLS_RECORD_MAX)) == NULL)
-            return BEV_ERROR;
+    if (!c->level)
         return evbuffer_add_buffer(dst, src) == 0 ? BEV_OK : BEV_ERROR;
-    }
     do {
         int last = evbuffer_get_length(src) == evbuffer_get_contiguous_space(src);
         int r = zrun(&c->out, 0, src, dst, CHUNK, last ? Z_SYNC_FLUSH : Z_NO_FLUSH, &used, &made);

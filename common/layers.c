@@ -3,9 +3,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "deflate_bev.h"
+
+/* The largest TLS record's plaintext (RFC 8446 5.1). */
+#define TLS_RECORD_MAX 16384
 
 /* The TLS layer's input is bounded by the socket's read watermark, but not
  * with a watermark of its own: libevent's watermark callback enables
@@ -36,9 +40,11 @@ struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const c
             evbuffer_add_cb(bufferevent_get_input(layer), tls_input_bound, layer);
         top = layer;
     }
-    if ((level || hold) && !(layer = deflate_bev_new(top, level, hold)))
+    /* TLS alone is held by its own writes (layers_push): no layer for it. */
+    int held = level || (hold && !tls);
+    if (held && !(layer = deflate_bev_new(top, level, hold)))
         goto fail;
-    if (level || hold) {
+    if (held) {
         if (read_max)
             bufferevent_setwatermark(layer, EV_READ, 0, read_max);
         top = layer;
@@ -54,7 +60,23 @@ fail:
 
 void layers_push(struct bufferevent *top)
 {
-    bufferevent_flush(top, EV_WRITE, BEV_FLUSH);
+    SSL *ssl = bufferevent_openssl_get_ssl(top);
+    if (!ssl) {
+        bufferevent_flush(top, EV_WRITE, BEV_FLUSH);  /* the deflate layer holds */
+        return;
+    }
+    /* TLS at the top holds what is written while its writes are disabled,
+     * between two pushes. The pass's frames go as one piece, one record:
+     * libevent's filter makes a record of each piece (a frame shared by
+     * reference, each 4 KB chain). During the handshake they wait, writes
+     * enabled, and go once it is done. */
+    struct evbuffer *out = bufferevent_get_output(top);
+    size_t n = evbuffer_get_length(out);
+    if (n > 0)
+        evbuffer_pullup(out, (ev_ssize_t)(n < TLS_RECORD_MAX ? n : TLS_RECORD_MAX));
+    bufferevent_enable(top, EV_WRITE);
+    if (SSL_is_init_finished(ssl))
+        bufferevent_disable(top, EV_WRITE);
 }
 
 struct bufferevent *layers_bottom(struct bufferevent *top)
