@@ -36,8 +36,10 @@ static size_t tcp_queued(const struct session *s);
 static void tcp_input(struct tcp_conn *t)
 {
     tcp_process(t);
-    if (t->bev && t->layered && t->s.state == CS_OPEN)
+    if (t->bev && t->layered && t->s.state == CS_OPEN) {
+        layers_trim(t->bev);
         layers_refill(t->bev);
+    }
 }
 
 /* The socket's bufferevent: bev itself, or the bottom of its layers. */
@@ -69,6 +71,17 @@ static void tcp_msg_ref_done(const void *data, size_t len, void *arg)
     msg_unref(arg);
 }
 
+/* Whether t's output is over the cap. With layers, what waits below the
+ * top is counted at the pass's first frame only (the top holds the pass's
+ * frames, and is empty before the first): walking the layers for every
+ * frame of a fan-out took 7% of brokerd's CPU. A pass may then queue up
+ * to the cap over what waited below, which was itself at most the cap. */
+static int tcp_over_cap(struct tcp_conn *t, struct evbuffer *out)
+{
+    size_t top = evbuffer_get_length(out), cap = t->s.b->conf.max_output_bytes;
+    return t->layered && top > 0 ? top > cap : tcp_queued(&t->s) > cap;
+}
+
 /* Attempt 1 writes the pre-encoded frame (shared by reference when large);
  * a redelivery gets its own header line and still shares a large body. */
 static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
@@ -79,7 +92,7 @@ static int tcp_write_msg(struct session *s, struct msg *m, int64_t attempt)
     /* Over the cap nothing more is queued: the flush at the end of this
      * pass closes the client (tcp_flush). The message stays pending, so its
      * entry stays in the device's cursor, for its next connection. */
-    if (tcp_queued(s) > s->b->conf.max_output_bytes)
+    if (tcp_over_cap(tcp_of(s), out))
         return -1;
     if (attempt == 1 && m->frame1_len < SHARE_MIN_BYTES) {
         evbuffer_add(out, m->frame1, m->frame1_len);

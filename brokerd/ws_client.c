@@ -309,6 +309,10 @@ static void client_process(struct ws_client *c)
     if (!c->io.bev || !c->upgraded || !client_may_read(c))
         return;
     ws_io_read(c->s.b, &c->io, &client_io_ops, c, c->s.b->conf.max_msg_size);
+    /* What wslay answered (a pong, a close) waits for the flush, as other
+     * frames (under TLS, the output is held until then: ws_sock_flush). */
+    if (c->io.bev && evbuffer_get_length(bufferevent_get_output(c->io.bev)) > 0)
+        output_mark(&c->s);
     if (c->s.state == CS_OPEN)
         ws_sock_refill(c->io.bev);
 }

@@ -58,6 +58,10 @@ size_t ws_sock_queued(struct bufferevent *bev)
 
 int ws_sock_flush(struct session *s, struct bufferevent *bev)
 {
+    /* Under TLS, a flushed session's frames are held between flushes and
+     * make one record a pass (layers_push), as the device port's. */
+    if (sock_layered(bev))
+        layers_push(bev);
     int r = output_flush_session(s, layers_bottom(bev));
     /* r < 0: s closed, bev freed */
     return r == 0 && sock_layered(bev) && layers_queued(bev) > 0 ? 1 : r;

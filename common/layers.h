@@ -16,9 +16,10 @@ struct bufferevent;
  * host) and then deflate at level (0: none) over sock. With read_max,
  * reading stops at read_max bytes in each layer's input, so the bytes a
  * peer sent cost at most read_max per layer, however well they inflate.
- * With hold, what is written to the top waits for layers_push (the top
- * is then a deflate layer, of level 0 over TLS alone), so that the frames
- * of a loop pass make one TLS record and one sync flush, not one each.
+ * With hold, what is written to the top waits for layers_push (over TLS
+ * alone the top is TLS, its writes disabled between pushes; with deflate,
+ * the deflate layer), so that the frames of a loop pass make one TLS
+ * record and one sync flush, not one each.
  * The top, or NULL on failure: then sock is freed too. */
 struct bufferevent *layers_stack(struct bufferevent *sock, SSL_CTX *tls, const char *host,
                                  int level, size_t read_max, int hold);
@@ -28,6 +29,9 @@ void layers_push(struct bufferevent *top);
 struct bufferevent *layers_bottom(struct bufferevent *top);
 /* Output bytes held in every layer, the socket's included. */
 size_t layers_queued(struct bufferevent *top);
+/* Frees what the inputs under the top keep reserved while empty (about
+ * 4 KB each): for after a read, so that an idle connection keeps none. */
+void layers_trim(struct bufferevent *top);
 /* After the top's input was read: what waits in the layer below is read
  * in the next loop pass, where the top has room (one refill a pass, so an
  * input that inflates a thousandfold cannot hold the loop). */

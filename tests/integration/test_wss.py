@@ -3,6 +3,7 @@ wss:// and https://, with independent clients (python3-websockets and
 http.client over Python's ssl). Certificates are made at run time by the
 openssl command."""
 
+import asyncio
 import http.client
 import json
 import socket
@@ -101,6 +102,19 @@ class WssTest(BrokerTestCase):
                 await c.ws.send("ping")
         _run(burst())
         self.assertEqual([c.recv() for _ in range(300)], ["pong"] * 300)
+
+    def test_websocket_ping_answered_over_wss(self):
+        """A ping control frame gets its pong (wslay's answer goes out with
+        the pass's flush, as the frames a client is sent)."""
+        c = self.client()
+
+        async def ping():
+            waiter = await c.ws.ping(b"abc")
+            await asyncio.wait_for(waiter, 5)
+            return True
+        self.assertTrue(_run(ping()))
+        c.send("ping")
+        self.assertEqual(c.recv(), "pong")
 
     def test_ping_and_metrics_over_https(self):
         self.assertEqual(self.https("GET", "/ping"), (200, b"OK"))

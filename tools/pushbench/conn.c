@@ -41,19 +41,22 @@ static void conn_gone(struct pb_conn *c, const char *why)
     worker_conn_gone(c->w, was_ready);
 }
 
-/* Moves what was gathered for c into its output buffer. */
+/* Moves what was gathered for c into its output buffer (with layers,
+ * the top's: TLS makes one record of each add). */
 static void gather_to_output(struct pb_conn *c)
 {
     struct pb_worker *w = c->w;
 
     if (w->gather_len > 0 && c->bev != NULL)
-        evbuffer_add(bufferevent_get_output(c->bev), w->gather, w->gather_len);
+        evbuffer_add(bufferevent_get_output(c->top ? c->top : c->bev), w->gather, w->gather_len);
     w->gather_len = 0;
 }
 
 /* Sends what was gathered while c's input was parsed with one send();
  * what the socket does not take goes to the output buffer, which the
- * bufferevent writes when the socket is writable again. */
+ * bufferevent writes when the socket is writable again. With layers, it
+ * goes through them in one piece: the replies to one read make one TLS
+ * record, as they make one send in clear. */
 static void gather_flush(struct pb_conn *c)
 {
     struct pb_worker *w = c->w;
@@ -62,6 +65,10 @@ static void gather_flush(struct pb_conn *c)
     w->gather_conn = NULL;
     if (w->gather_len == 0 || c->bev == NULL) {
         w->gather_len = 0;
+        return;
+    }
+    if (c->top != NULL) {
+        gather_to_output(c);
         return;
     }
     n = send(bufferevent_getfd(c->bev), w->gather, w->gather_len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -79,8 +86,8 @@ static ssize_t conn_input(struct pb_conn *c, const char *data, size_t len)
     ssize_t used;
 
     /* Gather replies only while nothing older waits in the output; with
-     * layers, they take the writes. */
-    if (c->top == NULL && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+     * layers, always (what is older already went into them). */
+    if (c->top != NULL || evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         c->w->gather_conn = c;
     c->w->read_ns = pb_now_ns();
     used = c->proto->input(c, data, len);
