@@ -59,11 +59,16 @@ static void pending_drop(struct session *c, struct pending *p)
 int pending_fin(struct session *c, int64_t mid)
 {
     struct pending *p = TAILQ_FIRST(&c->pend);
-    while (p && p->msg->meta.message_id != mid)
+    while (p && (p->msg->meta.message_id != mid || p->msg->finished))
         p = TAILQ_NEXT(p, link);
     if (!p)
         return -1;
-    pending_drop(c, p);
+    /* A fast record stays until its entry is covered (pub_fast.c), so that
+     * no read of the inbox takes its entry for a new one meanwhile. */
+    if (p->msg->fast)
+        p->msg->finished = 1;
+    else
+        pending_drop(c, p);
     c->cursors_dirty = 1;
     /* Streams skipped for max-pending catch up once half the room is back. */
     if (c->behind && c->npending <= c->b->conf.max_pending / 2) {
@@ -90,7 +95,7 @@ void pending_redeliver(struct broker *b)
         /* A closing connection gets no more messages; its records go with it.
          * One whose output is not being read gets nothing more queued: the
          * record waits for its next deadline, same attempt. */
-        if (c->state == CS_CLOSING || c->state == CS_DEAD) {
+        if (c->state == CS_CLOSING || c->state == CS_DEAD || p->msg->finished) {
         } else if (c->ops->queued(c) > SESSION_OUTPUT_PAUSE_BYTES) {
             b->stats.redeliveries_deferred++;
         } else {
@@ -101,6 +106,54 @@ void pending_redeliver(struct broker *b)
         if (p == last)
             break;
     }
+}
+
+struct pending *pending_fast_find(struct session *c, int64_t from, int64_t mid, int *any)
+{
+    struct pending *p;
+    *any = 0;
+    TAILQ_FOREACH(p, &c->pend, link)
+        if (p->msg->fast) {
+            *any = 1;
+            if (p->msg->meta.from_client_id == from && p->msg->meta.message_id == mid)
+                return p;
+        }
+    return NULL;
+}
+
+void pending_cover(struct session *c, struct pending *p)
+{
+    p->msg->fast = 0;
+    if (p->msg->finished)
+        pending_drop(c, p);
+}
+
+void pending_drop_msg(struct session *c, const struct msg *m)
+{
+    struct pending *p;
+    TAILQ_FOREACH(p, &c->pend, link)
+        if (p->msg == m) {
+            pending_drop(c, p);
+            return;
+        }
+}
+
+struct eid pending_fast_sent(const struct session *c, const struct stream_state *s)
+{
+    /* An unconfirmed record's entry is P-<seq>: all of P counts as sent. */
+    struct eid sent = s->sent;
+    const struct pending *p;
+    if (s->channel != 0 || !(s->flags & SS_FAST))
+        return sent;
+    TAILQ_FOREACH(p, &c->pend, link)
+        if (p->msg->fast) {
+            struct eid e = p->msg->eid;
+            if (p->msg->unconfirmed)
+                e.seq = UINT64_MAX;
+            if (eid_cmp(e, sent) > 0)
+                sent = e;
+        }
+    return sent;
 }
 
 void pending_clear(struct session *c)

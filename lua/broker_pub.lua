@@ -4,25 +4,32 @@
 --       pg:ch:{c}:brokers (read for a channel message); pg:kept; pg:stats;
 --       pg:dups:{from}.
 -- ARGV: from, message id, to ('0': the channel), channel, body, ttl ms,
---       max entries kept, max dedup keys per sender ('0': no bound).
+--       max entries kept, max dedup keys per sender ('0': no bound),
+--       the broker that already wrote it to the device ('': none), the
+--       ms it proposes for the entry id ('': Redis's clock).
 -- Returns {'ok', entry id} when routed, {'nodevice'} (unknown device),
 -- {'nosub'} (no subscriber) or {'toomany'} (the sender is past its dedup
 -- keys, pg.dup_over) when refused; a repeat of an accepted
--- (from, message id) returns the first answer.
+-- (from, message id) returns the first answer. When the device's broker is
+-- the one that wrote it (docs/DESIGN.md, "Deliver first"), that broker gets
+-- F instead of the message's notice.
 local dup = pg.dup_get(KEYS[1])
 if dup then return pg.reply('ok', dup) end
 local notify, v
 if ARGV[3] ~= '0' then
   v = redis.call('HMGET', KEYS[3], 'known', 'broker')
   if not v[1] then return pg.reply('nodevice') end
-  notify = pg.device_notify(v[2])
+  notify = pg.device_notify(v[2] ~= ARGV[9] and v[2] or nil)
 else
   if redis.call('SCARD', KEYS[3]) == 0 then return pg.reply('nosub') end
   notify = pg.channel_notify(KEYS[4])
 end
 if pg.dup_over(KEYS[7], ARGV[8]) then return pg.reply('toomany') end
 local id = pg.route(KEYS[2], KEYS[6], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]),
-  ARGV[3], '0', ARGV[5], ARGV[7])
+  ARGV[3], '0', ARGV[5], ARGV[7], ARGV[10])
+if v and ARGV[9] ~= '' and v[2] == ARGV[9] then
+  redis.call('PUBLISH', pg.key_notice(ARGV[9]), pg.notice_fast(ARGV[3], id, ARGV[1], ARGV[2]))
+end
 if v then pg.keep(KEYS[6], KEYS[5], KEYS[3], ARGV[3], v[2], KEYS[2]) end
 pg.dup_put(KEYS[1], id)
 return pg.reply('ok', id)

@@ -104,6 +104,9 @@ function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
   return 'M ' .. id .. ' ' .. mid .. ' ' .. from .. ' ' .. ch .. ' ' .. exp .. ' ' .. to ..
     ' ' .. ty .. '\n' .. body
 end
+-- Fast: broker wrote device d's message (from, mid) before Redis had it;
+-- entry id is its stream entry (docs/DESIGN.md, "Deliver first").
+function pg.notice_fast(d, id, from, mid) return 'F ' .. d .. ' ' .. id .. ' ' .. from .. ' ' .. mid end
 -- Kick: close device d's connection conn (an older one, replaced).
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).
@@ -173,11 +176,19 @@ end
 -- Appends a message to stream (capped exactly at maxlen, expiring) and
 -- announces the whole entry on each pub/sub channel in notify (the brokers
 -- that deliver it). Counts it in stats' messages_in (every accepted message
--- passes here). Returns the entry id, whose ms part is the message's time.
-function pg.route(stream, stats, notify, mid, from, ch, ttl, to, ty, body, maxlen)
+-- passes here). Returns the entry id, whose ms part is the message's time:
+-- ms `at` when given and not below the stream's last entry, else Redis's.
+function pg.route(stream, stats, notify, mid, from, ch, ttl, to, ty, body, maxlen, at)
   local exp = pg.ms(pg.now_ms() + ttl)
-  local id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
-    'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+  local id
+  if at and at ~= '' then
+    id = redis.pcall('XADD', stream, 'MAXLEN', maxlen, at .. '-*', 'm', mid,
+      'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+  end
+  if type(id) ~= 'string' then
+    id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
+      'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+  end
   -- The stream outlives its newest entry; pushed forward only when it
   -- would end more than a tenth of the ttl early, not on every write.
   local left = redis.call('PTTL', stream)

@@ -990,6 +990,15 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+def metric(broker, name):
+    """brokerd's /metrics sample pushgate_<name> (an integer)."""
+    text = broker.http_get("/metrics")[2].decode()
+    for line in text.splitlines():
+        if line.startswith("pushgate_" + name + " "):
+            return int(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
