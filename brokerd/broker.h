@@ -85,10 +85,10 @@ struct eid {
 
 struct msg {
     int refs;
-    /* A PUB written before Redis had it (pub_fast.c): fast while its record
-     * is not covered by the inbox's position; unconfirmed while eid is the
-     * proposal P-0; finished once FINed while still fast (kept till then). */
-    uint8_t fast, unconfirmed, finished;
+    /* A PUB written before Redis had it (pub_fast.c): unconfirmed while
+     * eid is the proposal P-0; dead when Redis did not take it (its
+     * records are dropped). */
+    uint8_t unconfirmed, dead;
     struct frame_msg_meta meta;  /* attempt 1 */
     struct eid eid;
     int64_t expire_ms;           /* 0: never */
@@ -119,7 +119,7 @@ struct msg {
  * meanwhile; BEHIND: skipped for max-pending; QUEUED: waiting in the
  * loop's catch-up queue (catch_up.c). */
 enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_QUEUED = 8,
-       SS_FAST = 16 /* the inbox may hold fast records (pub_fast.c) */ };
+       SS_FAST = 16 /* the stream may hold fast records (pub_fast.c) */ };
 
 struct stream_state {
     int64_t channel;             /* 0: inbox */
@@ -135,7 +135,10 @@ struct pending {
     struct session *conn;
     struct msg *msg;
     int64_t deadline_ms;         /* mono_ms() */
-    int64_t attempt;
+    int32_t attempt;
+    /* Written before Redis had it and not yet covered by its stream's
+     * position; FINed meanwhile (kept till covered) (pub_fast.c). */
+    uint8_t fast, finished;
 };
 
 TAILQ_HEAD(pending_list, pending);
@@ -602,20 +605,21 @@ int fin_message(struct session *c, int64_t mid);  /* -1 (nothing done): no such 
 
 /* pending.c */
 /* mono: mono_ms() now; the deadline is on that clock. */
-void pending_add(struct session *c, struct msg *m, int64_t attempt, int64_t mono);
+struct pending *pending_add(struct session *c, struct msg *m, int64_t attempt, int64_t mono);
 int pending_fin(struct session *c, int64_t mid);
 void pending_redeliver(struct broker *b);  /* those past their deadline */
 void pending_clear(struct session *c);
 void pending_pool_init(struct broker *b);
 void pending_pool_free(struct broker *b);   /* at teardown */
-/* c's uncovered fast record of (from, mid), or NULL; *any: whether c
- * has an uncovered fast record at all. */
-struct pending *pending_fast_find(struct session *c, int64_t from, int64_t mid, int *any);
+/* c's uncovered fast record of (from, mid) on stream, or NULL; *any:
+ * whether c has an uncovered fast record of that stream at all. */
+struct pending *pending_fast_find(struct session *c, int64_t stream, int64_t from, int64_t mid,
+                                  int *any);
 /* Covers p (no longer fast); a finished one is dropped. */
 void pending_cover(struct session *c, struct pending *p);
 /* Drops c's record of m, if any (its write failed). */
 void pending_drop_msg(struct session *c, const struct msg *m);
-/* The inbox's SENT for its cursor: s->sent, or past its uncovered records. */
+/* Stream s's SENT for its cursor: s->sent, or past its uncovered records. */
 struct eid pending_fast_sent(const struct session *c, const struct stream_state *s);
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
 const struct pending *pending_oldest(const struct session *c, int64_t stream);
@@ -638,18 +642,21 @@ void notice_receive(struct broker *b, const char *data, size_t len);
 void notice_mark_send(struct broker *b, uint64_t seq);
 
 /* pub_fast.c: deliver first, acknowledge when durable (docs/DESIGN.md) */
-/* PUB of c to device `to`: written to it now if it may be; then the msg
- * (a reference for the PUB's reply) and *at the ms proposed for its entry
- * id. NULL: the script's path (an order mark is due). */
+/* PUB of c to device `to` (0: to channel): written now to the device, or
+ * the channel's subscribers here, if it may be; then the msg (a reference
+ * for the PUB's reply) and *at the ms proposed for its entry id. NULL: the
+ * script's path (an order mark is due). */
 struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64_t mid,
                            const char *body, size_t len, uint64_t *at);
 /* The PUB's reply: id (len bytes) its entry, or NULL when it failed (the
- * device's record is dropped). Takes m's reference. */
+ * records are dropped). Takes m's reference. */
 void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, size_t len);
-/* "F <to> <entry id> <from> <mid>" and "Z <seq>" (notice.c parses them). */
-void pub_fast_notice(struct broker *b, int64_t to, struct eid eid, int64_t from, int64_t mid);
+/* "F <to> <channel> <entry id> <from> <mid>" and "Z <seq>" (notice.c
+ * parses them). */
+void pub_fast_notice(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
+                     int64_t mid);
 void pub_fast_mark(struct broker *b, uint64_t seq);
-/* A catch-up read of c's inbox s found entry eid of (from, mid): 1 when
+/* A catch-up read of c's stream s found entry eid of (from, mid): 1 when
  * it is a fast record's (covered now, not to write again). */
 int pub_fast_seen(struct session *c, struct stream_state *s, struct eid eid, int64_t from,
                   int64_t mid);

@@ -119,26 +119,28 @@ static void notice_subscription(struct broker *b, const char *data, size_t len, 
     c->cursors_dirty = 1;
 }
 
-/* "F <to> <entry id> <from> <mid>": a message this loop wrote before Redis
- * had it is in the device's inbox (pub_fast.c). */
+/* "F <to> <channel> <entry id> <from> <mid>": a message this loop wrote
+ * before Redis had it is in the device's inbox, or the channel's stream
+ * (to 0; a PUB's channel is an id, its own handle) (pub_fast.c). */
 static void notice_fast(struct broker *b, const char *data, size_t len)
 {
-    const char *w[4];
-    size_t wl[4];
-    char line[4 * 48];
-    int64_t to, from, mid;
+    const char *w[5];
+    size_t wl[5];
+    char line[5 * 48];
+    int64_t to, ch, from, mid;
     struct eid eid;
     if (len - 2 >= sizeof(line))
         return;
     memcpy(line, data + 2, len - 2);
     line[len - 2] = '\n';  /* the last field ends at a newline */
-    if (notice_fields(line, line + len - 1, w, wl, 4) < 0 || parse_id(w[0], wl[0], &to) < 0 ||
-        eid_parse(w[1], wl[1], &eid) < 0 || parse_id(w[2], wl[2], &from) < 0 ||
-        parse_id(w[3], wl[3], &mid) < 0) {
+    if (notice_fields(line, line + len - 1, w, wl, 5) < 0 ||
+        parse_id_or_zero(w[0], wl[0], &to) < 0 || parse_id(w[1], wl[1], &ch) < 0 ||
+        eid_parse(w[2], wl[2], &eid) < 0 || parse_id(w[3], wl[3], &from) < 0 ||
+        parse_id(w[4], wl[4], &mid) < 0) {
         log_warn("malformed notice dropped");
         return;
     }
-    pub_fast_notice(b, to, eid, from, mid);
+    pub_fast_notice(b, to, ch, eid, from, mid);
 }
 
 /* "Z <seq>": this loop's order mark seq is back (pub_fast.c). It is the

@@ -10,26 +10,32 @@
 -- Returns {'ok', entry id} when routed, {'nodevice'} (unknown device),
 -- {'nosub'} (no subscriber) or {'toomany'} (the sender is past its dedup
 -- keys, pg.dup_over) when refused; a repeat of an accepted
--- (from, message id) returns the first answer. When the device's broker is
--- the one that wrote it (docs/DESIGN.md, "Deliver first"), that broker gets
--- F instead of the message's notice.
+-- (from, message id) returns the first answer. When a broker that delivers
+-- it is the one that wrote it (docs/DESIGN.md, "Deliver first"), that
+-- broker gets F instead of the message's notice.
 local dup = pg.dup_get(KEYS[1])
 if dup then return pg.reply('ok', dup) end
 local notify, v
 if ARGV[3] ~= '0' then
   v = redis.call('HMGET', KEYS[3], 'known', 'broker')
   if not v[1] then return pg.reply('nodevice') end
-  notify = pg.device_notify(v[2] ~= ARGV[9] and v[2] or nil)
+  notify = pg.device_notify(v[2])
 else
   if redis.call('SCARD', KEYS[3]) == 0 then return pg.reply('nosub') end
   notify = pg.channel_notify(KEYS[4])
 end
 if pg.dup_over(KEYS[7], ARGV[8]) then return pg.reply('toomany') end
+-- The broker that wrote it gets F, not the message, if it still delivers it.
+local wrote
+if ARGV[9] ~= '' then
+  local k = pg.key_notice(ARGV[9])
+  for i, n in ipairs(notify) do
+    if n == k then wrote = table.remove(notify, i) break end
+  end
+end
 local id = pg.route(KEYS[2], KEYS[6], notify, ARGV[2], ARGV[1], ARGV[4], tonumber(ARGV[6]),
   ARGV[3], '0', ARGV[5], ARGV[7], ARGV[10])
-if v and ARGV[9] ~= '' and v[2] == ARGV[9] then
-  redis.call('PUBLISH', pg.key_notice(ARGV[9]), pg.notice_fast(ARGV[3], id, ARGV[1], ARGV[2]))
-end
+if wrote then redis.call('PUBLISH', wrote, pg.notice_fast(ARGV[3], ARGV[4], id, ARGV[1], ARGV[2])) end
 if v then pg.keep(KEYS[6], KEYS[5], KEYS[3], ARGV[3], v[2], KEYS[2]) end
 pg.dup_put(KEYS[1], id)
 return pg.reply('ok', id)

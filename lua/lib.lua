@@ -104,9 +104,11 @@ function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
   return 'M ' .. id .. ' ' .. mid .. ' ' .. from .. ' ' .. ch .. ' ' .. exp .. ' ' .. to ..
     ' ' .. ty .. '\n' .. body
 end
--- Fast: broker wrote device d's message (from, mid) before Redis had it;
--- entry id is its stream entry (docs/DESIGN.md, "Deliver first").
-function pg.notice_fast(d, id, from, mid) return 'F ' .. d .. ' ' .. id .. ' ' .. from .. ' ' .. mid end
+-- Fast: the broker wrote message (from, mid) to device d (0: channel ch's
+-- subscribers) before Redis had it; id is its stream entry.
+function pg.notice_fast(d, ch, id, from, mid)
+  return 'F ' .. d .. ' ' .. ch .. ' ' .. id .. ' ' .. from .. ' ' .. mid
+end
 -- Kick: close device d's connection conn (an older one, replaced).
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).

@@ -310,7 +310,7 @@ class PubTest(LuaTestCase):
         [(eid, f)] = self.entries("pg:dev:42:in")
         self.assertEqual(eid, "%d-0" % at)
         self.assertEqual(reply, [b"ok", eid.encode()])
-        self.assertEqual(sub.next(), ("F 42 %s 41 3" % eid).encode())
+        self.assertEqual(sub.next(), ("F 42 %s %s 41 3" % (CH, eid)).encode())
         self.assertEqual(self.members("pg:kept"), [])
 
     def test_written_before_the_device_moved_its_new_broker_gets_the_message(self):
@@ -324,6 +324,16 @@ class PubTest(LuaTestCase):
                                           % (eid, CH, f["x"])).encode())
         self.r("PUBLISH", "pg:n:bk:" + B, "end")
         self.assertEqual(subs[1].next(), b"end", "nothing for the broker that wrote it")
+
+    def test_a_channel_written_by_one_of_its_brokers(self):
+        self.r("SADD", "pg:ch:5:subs", "42", "43")
+        self.r("SADD", "pg:ch:5:brokers", B, OTHER)
+        subs = [self.subscribe("pg:n:bk:" + b) for b in (B, OTHER)]
+        reply = self.pub(wrote=B, at=str(self.now_ms()))
+        [(eid, f)] = self.entries("pg:ch:5")
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        self.assertEqual(subs[0].next(), ("F 0 5 %s 41 3" % eid).encode())
+        self.assertEqual(subs[1].next(), ("M %s 3 41 5 %s 0 0\nhello" % (eid, f["x"])).encode())
 
     def test_a_proposal_below_the_streams_last_entry_takes_redis_clock(self):
         self.r("HSET", "pg:dev:42", "known", "1")

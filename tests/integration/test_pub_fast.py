@@ -29,8 +29,8 @@ def pub_many(c, to, mids, body=b"m"):
     return acks
 
 
-class FastTest(BrokerTestCase):
-    broker_args = ("--threads", "1", "--msg-timeout", "1")
+class FastHelpers:
+    """For a BrokerTestCase whose brokerd has one loop."""
 
     def fast(self):
         return metric(self.broker, "broker_messages_fast_total")
@@ -44,20 +44,37 @@ class FastTest(BrokerTestCase):
         self.assertEqual(c.identify(client_id), (FRAME_RESPONSE, b"OK"))
         return c
 
-    def written_first(self, s, d):
-        """PUBs from s to d, one at a time, until one is written first (the
-        inbox's read after IDENTIFY is over, the sender's order mark back);
-        returns the mids sent, all read and FINed."""
+    def written_first(self, s, d, ch=None):
+        """PUBs from s to d (or to channel ch, d subscribed), one at a time,
+        until one is written first (the inbox's read after IDENTIFY is over,
+        the sender's order mark back); returns the mids sent, all read and
+        FINed."""
         mids = []
         before = self.fast()
         for _ in range(100):
             mids.append(new_id())
-            self.pub_ok(s, d.client_id, CH, mids[-1], b"warm")
-            self.assert_message(d, mids[-1], CH, s.client_id, b"warm")
+            self.pub_ok(s, 0 if ch else d.client_id, ch or CH, mids[-1], b"warm")
+            self.assert_message(d, mids[-1], ch or CH, s.client_id, b"warm")
             self.fin(d, mids[-1])
             if wait_until(lambda: self.fast() > before, 0.3):
                 return mids
         self.fail("no PUB was written first")
+
+
+class FastTest(FastHelpers, BrokerTestCase):
+    broker_args = ("--threads", "1", "--msg-timeout", "1")
+
+    def test_a_script_error_acks_0_and_drops_the_copy(self):
+        d, s = self.identified(), self.identified()
+        self.written_first(s, d)
+        self.redis.cmd("SET", "pg:dev:%d:in" % d.client_id, "not a stream")
+        mid = new_id()
+        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"x")
+        self.expect_ack(s, False, mid, d.client_id)
+        self.assert_message(d, mid, CH, s.client_id, b"x")
+        d.send_line("FIN %d" % mid)
+        self.expect_error(d, "E_FIN_FAILED")
+        self.expect_no_frame(d, 2.5)
 
     def test_a_pub_to_itself_comes_before_its_ack(self):
         # Right after IDENTIFY its inbox is read back: until that is over,
@@ -91,6 +108,29 @@ class FastTest(BrokerTestCase):
         self.assertEqual([int(e[1][1]) for e in entries], mids)
         # the frame's timestamp_ms is the entry id's ms, as on redelivery
         self.assertEqual([int(e[0].split(b"-")[0]) for e in entries], stamps)
+
+    def test_a_channel_with_few_subscribers_here_is_written_first_once(self):
+        ch = new_id()
+        d, s = self.subscribed(ch), self.identified()
+        far = self.subscribed(ch, broker=self.extra_broker("--threads", "1", name="far"))
+        warm = self.written_first(s, d, ch)
+        for mid in warm:  # the other broker's subscriber got them by notice
+            self.assert_message(far, mid, ch, s.client_id, b"warm")
+            self.fin(far, mid)
+        before = self.fast()
+        mids = [new_id() for _ in range(30)]
+        for mid in mids:
+            s.send_with_body("PUB 0 %d %d" % (ch, mid), b"c")
+        for mid in mids:
+            self.expect_ack(s, True, mid, 0)
+        for c in (d, far):
+            for mid in mids:
+                self.assert_message(c, mid, ch, s.client_id, b"c")
+            for mid in mids:
+                c.send_line("FIN %d" % mid)
+            self.expect_alive(c)
+            self.expect_no_frame(c, 1.5)
+        self.wait_fast(before + 30)
 
     def test_a_redelivery_keeps_the_timestamp(self):
         d, s = self.identified(), self.identified()
@@ -165,37 +205,18 @@ class FastTest(BrokerTestCase):
         self.expect_alive(d)
 
 
-class FastFailureTest(BrokerTestCase):
+class FastQuotaTest(BrokerTestCase):
     broker_args = ("--threads", "1", "--msg-timeout", "1", "--max-dedup-per-sender", "2")
 
-    def test_refused_toomany_acks_0_and_drops_the_copy(self):
+    def test_a_pub_past_the_quota_is_not_written_first(self):
+        # Redis would refuse it (toomany): the broker counts as Redis does.
         d, s = self.identified(), self.identified()
         mids = [new_id() for _ in range(3)]
         self.assertEqual(pub_many(s, d.client_id, mids),
                          {mids[0]: True, mids[1]: True, mids[2]: False})
-        for mid in mids:  # all three were written before Redis answered
+        for mid in mids[:2]:
             self.assert_message(d, mid, CH, s.client_id, b"m")
-        d.send_line("FIN %d" % mids[2])
-        self.expect_error(d, "E_FIN_FAILED")  # its record went with the refusal
-        self.fin(d, mids[0])
-        self.fin(d, mids[1])
-        self.expect_no_frame(d, 2.5)  # and it is not sent again
-        did = d.client_id
-        self.go_offline(d)
-        d = self.connect()
-        self.assertEqual(d.identify(did), (FRAME_RESPONSE, b"OK"))
-        self.expect_no_frame(d, 1.0)  # nor read back: Redis never had it
-
-    def test_a_script_error_acks_0_and_drops_the_copy(self):
-        d, s = self.identified(), self.identified()
-        self.redis.cmd("SET", "pg:dev:%d:in" % d.client_id, "not a stream")
-        mid = new_id()
-        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"x")
-        self.expect_ack(s, False, mid, d.client_id)
-        self.assert_message(d, mid, CH, s.client_id, b"x")
-        d.send_line("FIN %d" % mid)
-        self.expect_error(d, "E_FIN_FAILED")
-        self.expect_no_frame(d, 2.5)
+        self.expect_no_frame(d, 1.0)
 
 
 class FastMovesTest(BrokerTestCase):
@@ -219,22 +240,35 @@ class FastMovesTest(BrokerTestCase):
         sender.start()
         seen, ones = set(), {}
 
-        def read(c, seconds):
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                f = c.poll_frame(0.2)
-                if f is None or f[0] != FRAME_MESSAGE:
-                    continue
+        def take(c, f, fin=True):
+            if f is not None and f[0] == FRAME_MESSAGE:
                 mid, _ch, _frm, _ts, attempt, _body = Client.parse_message(f[1])
                 seen.add(mid)
                 ones[mid] = ones.get(mid, 0) + (attempt == 1)
-                c.send_line("FIN %d" % mid)
+                if fin:
+                    c.send_line("FIN %d" % mid)
+
+        def read(c, seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                take(c, c.poll_frame(0.2))
+
+        def leave(c):
+            """CLS: what comes before its CLOSE_WAIT was delivered too."""
+            c.send_line("CLS")
+            while True:
+                f = c.read_frame(10)
+                if f == (FRAME_RESPONSE, b"CLOSE_WAIT"):
+                    break
+                take(c, f, fin=False)
+            for f in c.expect_closed(allow_frames=True):
+                take(c, f, fin=False)
         for step, broker in enumerate([other, self.broker, other, self.broker]):
             read(d, 0.5)
             if step % 2:
                 d.abort()
             else:
-                self.go_offline(d)
+                leave(d)
             d = self.connect(broker)
             self.assertEqual(d.identify(did), (FRAME_RESPONSE, b"OK"))
         sender.join(60)
