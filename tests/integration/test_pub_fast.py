@@ -216,7 +216,10 @@ class FastQuotaTest(BrokerTestCase):
                          {mids[0]: True, mids[1]: True, mids[2]: False})
         for mid in mids[:2]:
             self.assert_message(d, mid, CH, s.client_id, b"m")
-        self.expect_no_frame(d, 1.0)
+        for mid in mids[:2]:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        self.expect_no_frame(d, 1.5)
 
 
 class FastMovesTest(BrokerTestCase):
