@@ -104,8 +104,8 @@ static void sweep_step(struct admin *a)
         return;
     if (!a->sweep_cursor[0])
         strcpy(a->sweep_cursor, "0");
-    const char *argv[] = { KEY_KEPT, KEY_STATS, a->sweep_cursor, SWEEP_STEP };
-    if (rconn_script(&a->redis, AS_SWEEP, sweep_on_reply, a, 2, 4, argv, NULL) == 0)
+    const char *argv[] = { KEY_KEPT, KEY_STATS, KEY_DEVICES, a->sweep_cursor, SWEEP_STEP };
+    if (rconn_script(&a->redis, AS_SWEEP, sweep_on_reply, a, 3, 5, argv, NULL) == 0)
         a->sweeping = 1;
 }
 

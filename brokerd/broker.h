@@ -297,6 +297,7 @@ struct catch_up_queue {
 struct broker_stats {
     uint64_t connections_total;
     uint64_t messages_in;        /* PUB answered ACK 1 */
+    uint64_t pubs_in;            /* of those, PUBs: pg:stats' messages_in gets them at the beat */
     uint64_t messages_out;       /* Message frames written */
     uint64_t messages_fast;      /* PUBs written to their device before Redis had them */
     uint64_t redeliveries;
@@ -403,6 +404,7 @@ struct broker {
     int cursor_pass;             /* this pass writes cursors (session.c) */
     int64_t last_beat_ms;        /* mono_ms() of the last heartbeat to Redis */
     uint64_t beat_messages_out;  /* stats.messages_out at the last beat */
+    uint64_t beat_pubs_in;       /* stats.pubs_in at the last beat */
     int stopping;                /* loop_stop ran: draining, then exit */
     int64_t stop_deadline_ms;    /* mono_ms(): the drain ends, whatever is left */
     struct store store;
@@ -669,6 +671,11 @@ void pub_fast_free(struct broker *b);      /* at teardown */
 /* conn_events.c: conn.open / conn.close (SPEC 5.4) on the topic $conn */
 /* c identified (open) or its identified connection ends (!open). */
 void conn_event(struct session *c, int open);
+#define CONN_IP_MAX 46           /* INET6_ADDRSTRLEN */
+/* What a conn.* event of c says of it: its topic ("" for TCP), and its
+ * peer's address in ip ("" when it cannot be had). */
+const char *conn_topic(struct session *c);
+const char *conn_ip(struct session *c, char ip[CONN_IP_MAX]);
 
 /* mesh_broadcast.c: the notices of mesh.broadcast */
 /* "B ...": write the broadcast to this loop's clients, answer the count. */

@@ -297,16 +297,17 @@ void identify_start(struct session *c, const struct identify_req *r)
         old->replacing = 1;  /* nothing more is written to it first (pub_fast.c) */
     }
     char key[4][KEY_MAX], bid[ARG_INT_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX],
-        gen_s[ARG_INT_MAX] = "";
+        gen_s[ARG_INT_MAX] = "", ip[CONN_IP_MAX];
     c->nonce = ++b->next_nonce;
     session_token(c, token);
     const char *argv[] = { key_dev(key[0], req.client_id), key_dev_subs(key[1], req.client_id),
                            key_dev_cur(key[2], req.client_id), KEY_DEVICES, KEY_STATS,
                            KEY_ONLINE, key_online_bk(key[3], b->id), KEY_ONLINE_BROKERS,
                            arg_int(bid, b->id), token, arg_int(did, req.client_id),
-                           secret ? arg_int(gen_s, gen) : gen_s, req.anonymous ? "1" : "" };
+                           secret ? arg_int(gen_s, gen) : gen_s, req.anonymous ? "1" : "",
+                           conn_topic(c), conn_ip(c, ip) };
     struct store_call *call = xmalloc(sizeof(*call));
-    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 8, 13, argv, NULL) < 0) {
+    if (store_call(call, c, identify_done, SCRIPT_IDENTIFY, 8, 15, argv, NULL) < 0) {
         free(call);
         session_fail(c, ERR_IDENTIFY_FAILED, NULL);
         return;

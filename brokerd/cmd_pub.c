@@ -34,8 +34,10 @@ static void pub_ack(struct session *c, int ok, int64_t mid, int64_t to)
 {
     if (c->ops->writable(c))
         c->ops->ack(c, ok, mid, to);
-    if (ok)
+    if (ok) {
         c->b->stats.messages_in++;
+        c->b->stats.pubs_in++;   /* pg:stats counts it at the next beat (store_beat) */
+    }
 }
 
 static void pub_done(struct store_call *call, redisReply *r)
@@ -117,7 +119,7 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
     }
     char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX], brokers[KEY_MAX], dups[KEY_MAX];
     char from_s[ARG_INT_MAX], mid_s[ARG_INT_MAX], to_s[ARG_INT_MAX], ch_s[ARG_INT_MAX];
-    char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX], dmax_s[ARG_INT_MAX];
+    char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX], dmax_s[ARG_INT_MAX], now_s[ARG_INT_MAX];
     char bid_s[ARG_INT_MAX] = "", at_s[ARG_INT_MAX] = "";
     uint64_t at;
     /* Written to the device first when it is here (docs/DESIGN.md, "Deliver
@@ -140,14 +142,15 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
                            arg_int(ch_s, channel), body,
                            arg_int(ttl_s, (int64_t)b->conf.offline_ttl * 1000),
                            arg_int(max_s, (int64_t)b->conf.offline_max),
-                           arg_int(dmax_s, (int64_t)b->conf.max_dedup_per_sender), bid_s,
+                           arg_int(dmax_s, (int64_t)b->conf.max_dedup_per_sender),
+                           arg_int(now_s, now_ms()) /* the script reads no clock */, bid_s,
                            at_s };
-    size_t argvlen[17];
-    for (int i = 0; i < 17; i++)
+    size_t argvlen[18];
+    for (int i = 0; i < 18; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
     req->fast = fast;
-    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 17, argv, argvlen) < 0) {
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 18, argv, argvlen) < 0) {
         free(req);
         if (fast)
             pub_fast_done(b, fast, to, NULL, 0);

@@ -4,7 +4,8 @@
  * they are kept while no worker pops and each goes to one popping worker.
  * They are queued with the pass's upstream frames (queue_push_env): a
  * burst of connections costs one push script per pass, not one per
- * event. A broker killed with -9 sends no closes (docs/DESIGN.md). */
+ * event. A broker killed with -9 sends none: the beat of a broker that
+ * finds it dead does (lua/broker_reap.lua). */
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +19,7 @@
 /* The peer's address of socket fd as text (IPv4 or IPv6) in buf, "" when
  * it cannot be had. getpeername fails on a socket a reset closed; Linux's
  * SO_PEERNAME still answers then, so a close keeps its address. */
-static const char *conn_peer(int fd, char buf[INET6_ADDRSTRLEN])
+static const char *conn_peer(int fd, char buf[CONN_IP_MAX])
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
@@ -51,14 +52,25 @@ static const char *conn_peer(int fd, char buf[INET6_ADDRSTRLEN])
     return buf;
 }
 
+_Static_assert(CONN_IP_MAX == INET6_ADDRSTRLEN, "CONN_IP_MAX is INET6_ADDRSTRLEN");
+
+const char *conn_topic(struct session *c)
+{
+    return ws_is_client(c) ? ws_client_topic(c) : "";
+}
+
+const char *conn_ip(struct session *c, char ip[CONN_IP_MAX])
+{
+    return conn_peer(c->ops->fd ? c->ops->fd(c) : -1, ip);
+}
+
 void conn_event(struct session *c, int open)
 {
     struct broker *b = c->b;
-    char cid[ARG_INT_MAX], ip[INET6_ADDRSTRLEN];
-    const char *topic = ws_is_client(c) ? ws_client_topic(c) : "";
+    char cid[ARG_INT_MAX], ip[CONN_IP_MAX];
     json_t *p = json_pack("{s:I, s:s, s:s, s:s, s:I}", "n", (json_int_t)b->id,
-                          "c", arg_int(cid, c->client_id), "t", topic,
-                          "ip", conn_peer(c->ops->fd ? c->ops->fd(c) : -1, ip),
+                          "c", arg_int(cid, c->client_id), "t", conn_topic(c),
+                          "ip", conn_ip(c, ip),
                           "ts", (json_int_t)now_ms());
     size_t len;
     char *text = p ? mesh_event_text(open ? "conn.open" : "conn.close", p, &len) : NULL;

@@ -17,6 +17,19 @@
 #define BEAT_MS 1000
 #define REAP_PER_BEAT "1000"     /* ids of dead brokers leaving pg:online per beat */
 
+/* The presence index of brokers that died, and their devices' conn.close
+ * (lua/broker_reap.lua); start: this loop's first Redis ready. */
+static void store_reap(struct broker *b, int start)
+{
+    char id[ARG_INT_MAX], q[KEY_TOPIC_MAX], bk[KEY_TOPIC_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
+    const char *argv[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, key_q(q, QUEUE_CONN_TOPIC),
+                           key_q_bk(bk, QUEUE_CONN_TOPIC), arg_int(id, b->id), REAP_PER_BEAT,
+                           QUEUE_CONN_TOPIC, arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000),
+                           arg_int(max, (int64_t)b->conf.offline_max), "start" };
+    int argc = (int)(sizeof(argv) / sizeof(argv[0])) - (start ? 0 : 1);
+    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 4, argc, argv, NULL);
+}
+
 static void store_call_reply(void *arg, redisReply *r)
 {
     struct store_call *call = arg;
@@ -64,8 +77,7 @@ static void store_resync(struct broker *b)
         /* No IDENTIFY of ours yet: what pg:online:bk:{b} holds is an
          * earlier process's with our id, set aside and reaped. */
         b->store.ever_ready = 1;
-        const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, bid, REAP_PER_BEAT, "start" };
-        rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 5, reap, NULL);
+        store_reap(b, 1);
     }
     for (size_t i = 0; i < b->channels.cap; i++) {
         if (!b->channels.slots[i].key)
@@ -195,15 +207,26 @@ static void store_beat_done(void *arg, struct redisReply *r)
                    r->element[2]->str, r->element[2]->len);
 }
 
+/* What pg:stats has not counted yet of this loop's messages: the Message
+ * frames written and the PUBs accepted since the last beat (the PUB script
+ * counts none, to spare a call per message). */
+static void beat_deltas(struct broker *b, char *in, char *out)
+{
+    arg_int(in, (int64_t)(b->stats.pubs_in - b->beat_pubs_in));
+    b->beat_pubs_in = b->stats.pubs_in;
+    arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
+    b->beat_messages_out = b->stats.messages_out;
+}
+
 /* The registry entry routerd assigns devices from (docs/DESIGN.md), and
  * the limits in force. */
 static void store_beat(struct broker *b)
 {
-    char key[KEY_MAX], id[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX], vals[9][ARG_INT_MAX];
+    char key[KEY_MAX], id[ARG_INT_MAX], in[ARG_INT_MAX], out[ARG_INT_MAX], proc[ARG_INT_MAX];
+    char vals[9][ARG_INT_MAX];
     key_bk(key, b->id);
     arg_int(id, b->id);
-    arg_int(out, (int64_t)(b->stats.messages_out - b->beat_messages_out));
-    b->beat_messages_out = b->stats.messages_out;
+    beat_deltas(b, in, out);
     arg_int(proc, b->proc->loops[0].id);
     arg_int(vals[0], b->nidentified);
     arg_int(vals[1], b->started_ms);
@@ -214,20 +237,24 @@ static void store_beat(struct broker *b)
     arg_int(vals[6], b->nconns);
     arg_int(vals[7], b->ws ? b->ws->nclients : 0);
     arg_int(vals[8], b->ws ? b->ws->nservices : 0);
-    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, KEY_LIMITS, id, out, "addr", b->broadcast, "conns", vals[0],
+    const char *argv[] = { key, KEY_BROKERS, KEY_STATS, KEY_LIMITS, id, in, out, "addr", b->broadcast, "conns", vals[0],
                            "started", vals[1], "messages_in", vals[2], "messages_out", vals[3],
                            "messages_pending", vals[4], "channels", vals[5],
                            "sockets", vals[6], "proc", proc, "ws", b->ws_broadcast,
                            "ws_clients", vals[7], "ws_services", vals[8] };
-    rconn_script(&b->store.cmd, SCRIPT_BEAT, store_beat_done, b, 4, 30, argv, NULL);
+    rconn_script(&b->store.cmd, SCRIPT_BEAT, store_beat_done, b, 4, 31, argv, NULL);
     /* The presence index of brokers that died (lua/broker_reap.lua). */
-    const char *reap[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, id, REAP_PER_BEAT };
-    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 2, 4, reap, NULL);
+    store_reap(b, 0);
 }
 
 void store_leave(struct broker *b)
 {
-    char key[KEY_MAX], id[ARG_INT_MAX];
+    char key[KEY_MAX], id[ARG_INT_MAX], in[ARG_INT_MAX], out[ARG_INT_MAX];
+    beat_deltas(b, in, out);   /* the last beat's counts, as the beat would */
+    rconn_cmd(&b->store.cmd, NULL, NULL, 4,
+              (const char *[]){ "HINCRBY", KEY_STATS, "messages_in", in }, NULL);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 4,
+              (const char *[]){ "HINCRBY", KEY_STATS, "messages_out", out }, NULL);
     rconn_cmd(&b->store.cmd, NULL, NULL, 2, (const char *[]){ "DEL", key_bk(key, b->id) }, NULL);
     rconn_cmd(&b->store.cmd, NULL, NULL, 3,
               (const char *[]){ "SREM", KEY_BROKERS, arg_int(id, b->id) }, NULL);

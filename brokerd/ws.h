@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
+#include <event2/buffer.h>
 #include <http_parser.h>
 #include <wslay/wslay.h>
 
@@ -86,9 +88,12 @@ struct ws_loop {
     const struct ws_io_ops *cur_ops;
     void *cur_owner;
     uint32_t feed;               /* bytes wslay may read now (whole frames) */
-    struct ws_http *https;       /* HTTP connections not upgraded */
+    wslay_frame_context_ptr dec; /* the decoder of quick frames (ws_io.c) */
+    struct evbuffer_ptr dec_at;  /* where it reads the input now, and how much */
+    size_t dec_left;             /* is left of the frame */
+    LIST_HEAD(, ws_http) https;  /* HTTP connections not upgraded */
     uint32_t nhttp;
-    struct ws_service *services; /* service connections */
+    LIST_HEAD(, ws_service) services; /* service connections */
     uint32_t nservices;
     _Atomic uint32_t nclients;   /* WebSocket clients (other loops add them up) */
     uint64_t upgrades, calls;    /* counters for /metrics */
@@ -144,7 +149,7 @@ struct ws_http {
     int closing;                 /* the reply is the last */
     int refs;                    /* calls answering it */
     int dead;                    /* closed: freed once refs is 0 */
-    struct ws_http *prev, *next;
+    LIST_ENTRY(ws_http) link;    /* in its loop's https */
 };
 
 /* Accepted connection fd on b. */
@@ -216,7 +221,7 @@ struct ws_service {
     uint32_t calls;              /* calls in flight (mesh_call.c) */
     uint8_t dead;
     uint8_t lingering;
-    struct ws_service *prev, *next;
+    LIST_ENTRY(ws_service) link; /* in its loop's services */
 };
 
 /* A call of service s begins or ends (its input waits past the limit). */

@@ -43,18 +43,6 @@ static void http_free_request(struct ws_http *h)
         evbuffer_drain(h->body, evbuffer_get_length(h->body));
 }
 
-static void http_unlink(struct ws_http *h)
-{
-    struct ws_loop *w = h->b->ws;
-    if (h->prev)
-        h->prev->next = h->next;
-    else if (w->https == h)
-        w->https = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    h->prev = h->next = NULL;
-}
-
 static void http_destroy(struct ws_http *h)
 {
     http_free_request(h);
@@ -68,7 +56,7 @@ void ws_http_close(struct ws_http *h)
     if (h->dead)
         return;
     h->dead = 1;
-    http_unlink(h);
+    LIST_REMOVE(h, link);
     h->b->ws->nhttp--;
     if (h->deadline_ev)
         event_free(h->deadline_ev);
@@ -490,10 +478,7 @@ void ws_http_accept(struct broker *b, int fd)
     h->deadline_ev = evtimer_new(b->base, http_on_deadline, h);
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = h;
-    h->next = w->https;
-    if (w->https)
-        w->https->prev = h;
-    w->https = h;
+    LIST_INSERT_HEAD(&w->https, h, link);
     w->nhttp++;
     http_arm(h, (int)b->conf.http.request_timeout);
     bufferevent_setcb(bev, http_on_read, http_on_write, http_on_event, h);

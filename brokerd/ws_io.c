@@ -135,9 +135,10 @@ static void io_closed(struct ws_loop *w, struct ws_io *io)
 }
 
 /* Frames a client sends most (msg.fin, one per delivery): whole, masked,
- * text or binary, small, with no fragmented message open. They need
- * nothing of wslay's: unmasked here and handed over, without a context
- * set up and freed per read and a recv callback per header field. */
+ * text or binary, small, with no fragmented message open. They need no
+ * event context (set up and freed per read, with its checks of a stream
+ * of frames): the loop's frame decoder (wslay's frame API) reads them
+ * one at a time, as whole frames, from a copy of the input. */
 #define IO_QUICK_MAX 1024
 
 static int io_quick(const struct ws_io *io, const struct frame_head *f, uint8_t b0, uint8_t b1)
@@ -147,50 +148,68 @@ static int io_quick(const struct ws_io *io, const struct frame_head *f, uint8_t 
            (b1 & 0x80) && f->payload <= IO_QUICK_MAX;
 }
 
-/* Unmasks n bytes at p with mask, 8 at a time; returns the OR of the
- * unmasked bytes (bit 7 set: not ASCII). */
-static uint8_t io_unmask(uint8_t *p, size_t n, const uint8_t mask[4])
+static ssize_t dec_recv(uint8_t *buf, size_t len, int flags, void *arg)
 {
-    uint64_t m8, any = 0;
-    uint8_t m[8];
-    size_t i = 0;
-    memcpy(m, mask, 4);
-    memcpy(m + 4, mask, 4);
-    memcpy(&m8, m, 8);
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
-        v ^= m8;
-        any |= v;
-        memcpy(p + i, &v, 8);
+    struct ws_loop *w = arg;
+    (void)flags;
+    size_t n = len < w->dec_left ? len : w->dec_left;
+    if (n == 0)
+        return -1;
+    ev_ssize_t got = evbuffer_copyout_from(bufferevent_get_input(w->cur->bev), &w->dec_at, buf, n);
+    if (got <= 0 || evbuffer_ptr_set(bufferevent_get_input(w->cur->bev), &w->dec_at, (size_t)got,
+                                     EVBUFFER_PTR_ADD) < 0)
+        return -1;
+    w->dec_left -= (size_t)got;
+    return got;
+}
+
+static const struct wslay_frame_callbacks dec_callbacks = { .recv_callback = dec_recv };
+
+/* The payload of the whole frame at the head of the input (n bytes, f its
+ * header) from the loop's decoder, unmasked, nothing drained; NULL if it
+ * could not be read whole (the decoder is then made afresh: it holds no
+ * half frame). */
+static const uint8_t *io_decode(struct ws_loop *w, struct evbuffer *in, size_t n,
+                                const struct frame_head *f)
+{
+    if (!w->dec && wslay_frame_context_init(&w->dec, &dec_callbacks, w) != 0)
+        return NULL;
+    struct wslay_frame_iocb iocb;
+    evbuffer_ptr_set(in, &w->dec_at, 0, EVBUFFER_PTR_SET);
+    w->dec_left = n;
+    ssize_t got = wslay_frame_recv(w->dec, &iocb);
+    if (got < 0 || (uint64_t)got != f->payload || w->dec_left != 0) {
+        wslay_frame_context_free(w->dec);
+        w->dec = NULL;
+        return NULL;
     }
-    for (; i < n; i++) {
-        p[i] ^= mask[i & 3];
+    return got ? iocb.data : (const uint8_t *)"";
+}
+
+static int io_ascii(const uint8_t *p, size_t n)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++)
         any |= p[i];
-    }
-    any |= any >> 32;
-    any |= any >> 16;
-    any |= any >> 8;
-    return (uint8_t)any;
+    return !(any & 0x80);
 }
 
 /* The frame f, whole in the input, if it is a quick one: 1 when it was
- * handled, 0 when wslay must read it (nothing was taken). Liveness is
- * noted once per read pass (*heard), as TCP does per read. */
+ * handled, 0 when wslay's event context must read it (nothing was taken).
+ * Liveness is noted once per read pass (*heard), as TCP does per read. */
 static int io_feed_quick(struct ws_loop *w, struct ws_io *io, const struct frame_head *f,
                          int *heard)
 {
     struct evbuffer *in = bufferevent_get_input(io->bev);
-    uint8_t buf[14 + IO_QUICK_MAX];
+    uint8_t buf[2];
     size_t n = f->head + f->payload;
-    if (evbuffer_copyout(in, buf, 2) != 2 || !io_quick(io, f, buf[0], buf[1]) ||
-        evbuffer_copyout(in, buf, n) != (ssize_t)n)
+    if (evbuffer_copyout(in, buf, 2) != 2 || !io_quick(io, f, buf[0], buf[1]))
         return 0;
-    uint8_t *p = buf + f->head;
-    /* A text frame must be UTF-8; ASCII is, anything else goes to wslay. */
-    if ((io_unmask(p, f->payload, buf + f->head - 4) & 0x80) &&
-        (buf[0] & 0x0f) == WSLAY_TEXT_FRAME)
-        return 0;  /* wslay checks the UTF-8 (and closes 1007) */
+    const uint8_t *p = io_decode(w, in, n, f);
+    /* A text frame must be UTF-8; ASCII is, anything else goes to the
+     * event context, which checks it (and closes 1007). */
+    if (!p || ((buf[0] & 0x0f) == WSLAY_TEXT_FRAME && !io_ascii(p, (size_t)f->payload)))
+        return 0;
     evbuffer_drain(in, n);
     if (!*heard) {
         *heard = 1;

@@ -36,6 +36,8 @@ int ws_loop_setup(struct broker *b, const struct cfg_addr *addr, enum net_share 
 {
     struct ws_loop *w = xcalloc(1, sizeof(*w));
     b->ws = w;
+    LIST_INIT(&w->https);
+    LIST_INIT(&w->services);
     if (!addr)
         return 0;  /* no mesh port */
     return loop_listen(b, &w->listener, addr, share, "ws", w->bound, sizeof(w->bound),
@@ -54,8 +56,8 @@ static void ws_loop_end(struct broker *b, int now)
 {
     struct ws_loop *w = b->ws;
     listener_free(&w->listener, 1);
-    while (w->https)
-        ws_http_close(w->https);
+    while (!LIST_EMPTY(&w->https))
+        ws_http_close(LIST_FIRST(&w->https));
     if (now)
         ws_service_free_all(b);
     else
@@ -76,6 +78,8 @@ void ws_loop_free(struct broker *b)
     ws_loop_end(b, 1);
     if (w->enc)
         wslay_frame_context_free(w->enc);
+    if (w->dec)
+        wslay_frame_context_free(w->dec);
     free(w);
     b->ws = NULL;
 }

@@ -11,18 +11,6 @@
 #include "ws.h"
 #include "xmalloc.h"
 
-static void svc_unlink(struct ws_service *s)
-{
-    struct ws_loop *w = s->b->ws;
-    if (s->prev)
-        s->prev->next = s->next;
-    else if (w->services == s)
-        w->services = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = s->next = NULL;
-}
-
 void ws_service_hold(struct ws_service *s)
 {
     s->refs++;
@@ -59,7 +47,7 @@ static void svc_close(struct ws_service *s)
         return;
     s->dead = 1;
     mesh_service_closed(s);
-    svc_unlink(s);
+    LIST_REMOVE(s, link);
     s->b->ws->nservices--;
     if (s->io.bev)
         ws_sock_free(s->io.bev);
@@ -205,10 +193,7 @@ void ws_service_start(struct broker *b, struct bufferevent *bev, const char *key
     s->b = b;
     s->refs = 1;  /* the connection's */
     ws_io_init(&s->io, bev);
-    s->next = w->services;
-    if (w->services)
-        w->services->prev = s;
-    w->services = s;
+    LIST_INSERT_HEAD(&w->services, s, link);
     w->nservices++;
     w->upgrades++;
     struct evbuffer *out = bufferevent_get_output(bev);
@@ -225,7 +210,8 @@ void ws_service_start(struct broker *b, struct bufferevent *bev, const char *key
 
 void ws_service_stop_all(struct broker *b)
 {
-    for (struct ws_service *s = b->ws->services; s; s = s->next) {
+    struct ws_service *s;
+    LIST_FOREACH(s, &b->ws->services, link) {
         ws_io_close(b, &s->io, WSLAY_CODE_GOING_AWAY, "broker stopping");
         svc_closed(s);
     }
@@ -233,6 +219,6 @@ void ws_service_stop_all(struct broker *b)
 
 void ws_service_free_all(struct broker *b)
 {
-    while (b->ws->services)
-        svc_close(b->ws->services);
+    while (!LIST_EMPTY(&b->ws->services))
+        svc_close(LIST_FIRST(&b->ws->services));
 }

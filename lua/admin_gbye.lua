@@ -6,6 +6,7 @@
 -- Returns {'ok'}.
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('HDEL', KEYS[5], 'inx')  -- the inbox's expiry (pg.outlive_inbox) went with it
 redis.call('HDEL', KEYS[4], 'in')
 pg.kept_add(KEYS[6], KEYS[5], -pg.kept_of(KEYS[5]))
 return pg.reply('ok')

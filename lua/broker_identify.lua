@@ -6,7 +6,8 @@
 --       token ('': not checked, the broker has no secret), '1' for an
 --       anonymous WebSocket client (SPEC 5.1: its state expires
 --       offline-ttl after it leaves, broker_gone.lua; while connected it
---       does not).
+--       does not), the connection's topic ('' for TCP) and peer address,
+--       kept for the conn.close broker_reap.lua makes if the broker dies.
 -- Returns {'ok', clean_since_ms, clean, subs, cursors, device type ('0': none)},
 -- or {'revoked'} when the token's generation is not the device's (field
 -- gen, 0 until admin_revoke.lua): nothing written, no one kicked.
@@ -40,7 +41,7 @@ redis.call('SADD', KEYS[7], ARGV[3])
 redis.call('SADD', KEYS[8], ARGV[1])
 pg.kept_add(KEYS[5], KEYS[1], -pg.kept_of(KEYS[1]))
 redis.call('HSET', KEYS[1], 'known', '1', 'broker', ARGV[1], 'conn', ARGV[2],
-  'online_at', pg.ms(now))
+  'online_at', pg.ms(now), 'topic', ARGV[6], 'ip', ARGV[7])
 -- A connection's context (conn.call set_context) is its own.
 redis.call('HDEL', KEYS[1], 'ctx')
 if ARGV[5] == '1' or old[6] then

@@ -1,23 +1,11 @@
 -- brokerd: upstream frames of clients for topic t, read in one loop pass,
 -- oldest first. Kept at the tail of the topic's list (capped, the oldest
 -- go; the list expires ttl after its last push), and every broker popping
--- the topic is woken.
+-- the topic is woken (pg.q_push).
 -- KEYS: pg:q:{t}, pg:q:{t}:bk.
 -- ARGV: topic, ttl ms, offline-max, then the envelopes.
 -- Returns {'ok', the list's length}.
-local exp = pg.ms(pg.now_ms() + tonumber(ARGV[2])) .. ' '
-local items = {}
-for i = 4, #ARGV do items[#items + 1] = exp .. ARGV[i] end
-local n = redis.call('RPUSH', KEYS[1], unpack(items))
-local max = tonumber(ARGV[3])
-if n > max then
-  redis.call('LTRIM', KEYS[1], -max, -1)
-  n = max
-end
--- As pg.route: pushed forward only when it would end a tenth of the ttl early.
-local ttl, left = tonumber(ARGV[2]), redis.call('PTTL', KEYS[1])
-if left < 0 or left < ttl - math.min(60000, ttl / 10) then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-pg.q_wake(KEYS[2], ARGV[1])
-return pg.reply('ok', n)
+local envs = {}
+for i = 4, #ARGV do envs[#envs + 1] = ARGV[i] end
+return pg.reply('ok', pg.q_push(KEYS[1], KEYS[2], ARGV[1], envs, tonumber(ARGV[2]),
+  tonumber(ARGV[3]), pg.now_ms()))

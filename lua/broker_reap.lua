@@ -3,19 +3,23 @@
 -- stopped with SIGTERM once its last connections are gone) leaves its
 -- devices in pg:online: up to ARGV[2] of them per call leave it (SPOP of
 -- its set pg:online:bk:{b}), those whose hash still names that broker
--- (one that connected elsewhere since is left alone). A broker with none
--- left leaves pg:online:brokers. Bounded: the brokers, plus ARGV[2] ids.
--- With ARGV[3] 'start' (the loop's first Redis ready, before any IDENTIFY
+-- (one that connected elsewhere since is left alone), and each one's
+-- conn.close goes to the reserved topic $conn, as its broker would have
+-- pushed it (SPEC 5.5 "Upstream and events"). A broker with none left
+-- leaves pg:online:brokers. Bounded: the brokers, plus ARGV[2] ids.
+-- With ARGV[6] 'start' (the loop's first Redis ready, before any IDENTIFY
 -- of it), the set an earlier process of the same broker id left is set
 -- aside first, as broker '<b>@<Redis ms>', and reaped as a dead broker's
 -- but for the devices that connected since (online_at).
--- KEYS: pg:online, pg:online:brokers.
--- ARGV: broker id (the caller, passed over), ids per call, optionally 'start'.
+-- KEYS: pg:online, pg:online:brokers, pg:q:$conn, pg:q:$conn:bk.
+-- ARGV: broker id (the caller, passed over), ids per call, the topic
+--       $conn, its ttl ms, its offline-max, optionally 'start'.
 -- Returns {'ok', how many left pg:online}.
-local left, n = tonumber(ARGV[2]), 0
+local now = pg.now_ms()
+local left, n, closes = tonumber(ARGV[2]), 0, {}
 local own = pg.key_online_bk(ARGV[1])
-if ARGV[3] == 'start' and redis.call('EXISTS', own) == 1 then
-  local aside = ARGV[1] .. '@' .. pg.ms(pg.now_ms())
+if ARGV[6] == 'start' and redis.call('EXISTS', own) == 1 then
+  local aside = ARGV[1] .. '@' .. pg.ms(now)
   redis.call('RENAME', own, pg.key_online_bk(aside))
   redis.call('SADD', KEYS[2], aside)
 end
@@ -25,13 +29,18 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     local set = pg.key_online_bk(m)
     for _, d in ipairs(redis.call('SPOP', set, left)) do
       left = left - 1
-      local v = redis.call('HMGET', pg.key_dev(d), 'broker', 'online_at')
-      if v[1] == b and (t == '' or tonumber(v[2] or '0') < tonumber(t)) then
-        n = n + redis.call('ZREM', KEYS[1], pg.online_member(d))
+      local v = redis.call('HMGET', pg.key_dev(d), 'broker', 'online_at', 'topic', 'ip')
+      if v[1] == b and (t == '' or tonumber(v[2] or '0') < tonumber(t))
+          and redis.call('ZREM', KEYS[1], pg.online_member(d)) == 1 then
+        n = n + 1
+        closes[#closes + 1] = pg.conn_close_event(b, d, v[3] or '', v[4] or '', now)
       end
     end
     if redis.call('SCARD', set) == 0 then redis.call('SREM', KEYS[2], m) end
     if left <= 0 then break end
   end
+end
+if #closes > 0 then
+  pg.q_push(KEYS[3], KEYS[4], ARGV[3], closes, tonumber(ARGV[4]), tonumber(ARGV[5]), now)
 end
 return pg.reply('ok', n)

@@ -175,13 +175,15 @@ function pg.listening(b)
 end
 
 -- ---- routing ----
--- Appends a message to stream (capped exactly at maxlen, expiring) and
--- announces the whole entry on each pub/sub channel in notify (the brokers
--- that deliver it). Counts it in stats' messages_in (every accepted message
--- passes here). Returns the entry id, whose ms part is the message's time:
--- ms `at` when given and not below the stream's last entry, else Redis's.
-function pg.route(stream, stats, notify, mid, from, ch, ttl, to, ty, body, maxlen, at)
-  local exp = pg.ms(pg.now_ms() + ttl)
+-- Appends a message to stream (capped exactly at maxlen) with its expiry
+-- exp (Unix ms) and announces the whole entry on each pub/sub channel in
+-- notify (the brokers that deliver it). Returns the entry id, whose ms
+-- part is the message's time: ms `at` when given and not below the
+-- stream's last entry, else Redis's. The caller keeps the stream alive
+-- (pg.outlive or pg.outlive_inbox) and counts the message (pg.count_in):
+-- each costs a call, which the PUB and /put scripts do not make for every
+-- message (brokerd and routerd add their counts in batches).
+function pg.route(stream, notify, mid, from, ch, exp, to, ty, body, maxlen, at)
   local id
   if at and at ~= '' then
     id = redis.pcall('XADD', stream, 'MAXLEN', maxlen, at .. '-*', 'm', mid,
@@ -191,16 +193,34 @@ function pg.route(stream, stats, notify, mid, from, ch, ttl, to, ty, body, maxle
     id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
       'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
   end
-  -- The stream outlives its newest entry; pushed forward only when it
-  -- would end more than a tenth of the ttl early, not on every write.
-  local left = redis.call('PTTL', stream)
-  if left < 0 or left < ttl - math.min(60000, ttl / 10) then
-    redis.call('PEXPIRE', stream, ttl)
-  end
-  redis.call('HINCRBY', stats, 'messages_in', 1)
   local notice = pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
   for _, n in ipairs(notify) do redis.call('PUBLISH', n, notice) end
   return id
+end
+
+-- An accepted message, in stats' messages_in (docs/DESIGN.md, "Counters").
+function pg.count_in(stats) redis.call('HINCRBY', stats, 'messages_in', 1) end
+
+-- A stream outlives its newest entry by ttl: pushed forward only when it
+-- would end more than a tenth of the ttl (at most a minute) early.
+function pg.outlive_due(left, ttl) return left < ttl - math.min(60000, ttl / 10) end
+
+-- For a channel's stream: its TTL read (PTTL) on each write.
+function pg.outlive(stream, ttl)
+  local left = redis.call('PTTL', stream)
+  if left < 0 or pg.outlive_due(left, ttl) then redis.call('PEXPIRE', stream, ttl) end
+end
+
+-- For a receiver's inbox, whose hash dev the script read anyway: the
+-- inbox's expiry is kept in the hash's inx (Unix ms, as set with
+-- PEXPIREAT), so a write costs no PTTL; now is the writer's clock. Whoever
+-- deletes an inbox deletes inx with it (admin_gbye); an inbox that expired
+-- is past its inx, so the next write sets both again.
+function pg.outlive_inbox(inbox, dev, inx, now, ttl)
+  if inx and not pg.outlive_due(tonumber(inx) - now, ttl) then return end
+  local at = pg.ms(now + ttl)
+  redis.call('PEXPIREAT', inbox, at)
+  redis.call('HSET', dev, 'inx', at)
 end
 
 -- The brokers in set brokers (a channel's, each adds itself in its SUB and
@@ -223,10 +243,13 @@ end
 -- it otherwise (stats: pg:stats, kept: pg:kept). Returns the message id,
 -- or nil when d is not known (nothing is done).
 function pg.send(dev, inbox, next, stats, kept, from, d, body, ttl, maxlen)
-  local v = redis.call('HMGET', dev, 'known', 'broker')
+  local v = redis.call('HMGET', dev, 'known', 'broker', 'inx')
   if not v[1] then return nil end
   local mid = pg.ms(redis.call('INCR', next))
-  pg.route(inbox, stats, pg.device_notify(v[2]), mid, from, '0', ttl, d, '0', body, maxlen)
+  local now = pg.now_ms()
+  pg.route(inbox, pg.device_notify(v[2]), mid, from, '0', pg.ms(now + ttl), d, '0', body, maxlen)
+  pg.outlive_inbox(inbox, dev, v[3], now, ttl)
+  pg.count_in(stats)
   pg.keep(stats, kept, dev, d, v[2], inbox)
   return mid
 end
@@ -238,8 +261,10 @@ function pg.publish(stream, subs, brokers, next, stats, from, c, body, ttl, maxl
   local n = redis.call('SCARD', subs)
   if n > 0 then
     local mid = pg.ms(redis.call('INCR', next))
-    pg.route(stream, stats, pg.channel_notify(brokers), mid, from, pg.chan_field(c), ttl, '0',
-      '0', body, maxlen)
+    pg.route(stream, pg.channel_notify(brokers), mid, from, pg.chan_field(c),
+      pg.ms(pg.now_ms() + ttl), '0', '0', body, maxlen)
+    pg.outlive(stream, ttl)
+    pg.count_in(stats)
   end
   return n
 end
@@ -422,6 +447,32 @@ function pg.q_wake(bks, t)
   for _, b in ipairs(redis.call('SMEMBERS', bks)) do
     redis.call('PUBLISH', pg.key_notice(b), pg.notice_wake(t))
   end
+end
+
+-- Pushes envelopes `envs` (oldest first) at the tail of topic t's list
+-- (key q; bks its :bk set), each expiring ttl ms from now: capped at max
+-- (the oldest go; the list expires ttl after its last push), and every
+-- broker popping t is woken. Returns the list's length.
+function pg.q_push(q, bks, t, envs, ttl, max, now)
+  local exp = pg.ms(now + ttl) .. ' '
+  local items = {}
+  for i = 1, #envs do items[i] = exp .. envs[i] end
+  local n = redis.call('RPUSH', q, unpack(items))
+  if n > max then
+    redis.call('LTRIM', q, -max, -1)
+    n = max
+  end
+  pg.outlive(q, ttl)
+  pg.q_wake(bks, t)
+  return n
+end
+
+-- The conn.close event of client c (decimal id) whose broker n died: the
+-- envelope brokerd's conn_event (brokerd/conn_events.c) writes with
+-- jansson, {"e", "p": {n, c, t, ip, ts}, "id": null}.
+function pg.conn_close_event(n, c, t, ip, ts)
+  return '{"e":"conn.close","p":{"n":' .. n .. ',"c":"' .. c .. '","t":' .. cjson.encode(t) ..
+    ',"ip":' .. cjson.encode(ip) .. ',"ts":' .. pg.ms(ts) .. '},"id":null}'
 end
 
 -- "<expire ms> <envelope>": its expiry and where the envelope begins.

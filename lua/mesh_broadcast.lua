@@ -13,5 +13,5 @@ local n = 0
 for _, b in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   n = n + redis.call('PUBLISH', pg.key_notice(b), notice)
 end
-redis.call('HINCRBY', KEYS[3], 'messages_in', 1)
+pg.count_in(KEYS[3])
 return pg.reply('ok', mid, tostring(n))

@@ -23,6 +23,7 @@ static void router_tick(evutil_socket_t fd, short what, void *arg)
     struct router *r = arg;
     (void)fd; (void)what;
     rconn_tick(&r->redis);
+    put_count(r);
 }
 
 /* Stops this loop (on its own thread). */
@@ -31,6 +32,7 @@ static void router_stop(void *arg)
     struct router *r = arg;
     if (!r->shutting_down) {
         r->shutting_down = 1;
+        put_count(r);
         if (r->index == 0)
             log_info("shutting down");
     }

@@ -90,6 +90,7 @@ struct router {
     struct rconn redis;
     struct sentinel sentinel;    /* with --redis-sentinels */
     struct router_stats stats;
+    uint64_t puts_counted;       /* of stats.puts, those added to pg:stats (put_count) */
     int shutting_down;
 };
 
@@ -135,6 +136,8 @@ enum router_code put_check(struct evkeyvalq *kv, struct put_args *a);
 /* registration.c, put.c */
 void registration_handle(struct evhttp_request *req, void *arg);
 void put_handle(struct evhttp_request *req, void *arg);
+/* Adds the puts accepted since its last call to pg:stats' messages_in. */
+void put_count(struct router *r);
 
 /* request.c: a /put or /registration request. The entry check: POST
  * only (else MethodErr); 0 to go on. */

@@ -9,6 +9,15 @@ libhttp-parser-dev python3-websockets redis-sentinel"
 
 pg_say() { printf '==> %s\n' "$*" >&2; }
 
+# The Redis settings behind pushgate for low tails (docs/DEPLOY.md, "Redis
+# settings"), on top of AOF on and RDB off: what scripts/run and
+# scripts/bench start. fsync once a second; no AOF rewrite before the file
+# grew by 1 GB (the default 64 MB starts one in every 200,000-message run,
+# and its fork doubles the tail); every event of 10 ms or more recorded
+# for LATENCY LATEST / DOCTOR.
+PG_REDIS_SETTINGS=(--appendfsync everysec --auto-aof-rewrite-min-size 1gb
+                   --latency-monitor-threshold 10)
+
 # Installs whatever of PG_PACKAGES is missing (needs root, as on CI).
 pg_install_deps() {
     local missing=()

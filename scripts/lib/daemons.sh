@@ -43,13 +43,14 @@ start() {
 }
 
 # The same settings for the Redis behind pushgate and the bare one: AOF on
-# (fsync every second, as scripts/run), no RDB snapshots.
+# with scripts/run's settings (PG_REDIS_SETTINGS, scripts/lib/common.sh), no
+# RDB snapshots.
 redis_cmd() {
     local port=$1 dir=$2
     rm -rf "$dir"
     mkdir -p "$dir"
     REDIS_CMD=(redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/$dir" --appendonly yes
-               --save "" --maxclients 100000 --daemonize no)
+               "${PG_REDIS_SETTINGS[@]}" --save "" --maxclients 100000 --daemonize no)
 }
 
 

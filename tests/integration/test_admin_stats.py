@@ -501,3 +501,27 @@ class MultiLoop(AdminTestCase):
                                  (200, {"disconnected": True}))
                 self.assertTrue(d.wait_eof(5.0), "device %d not disconnected" % d.device_id)
         self.wait_stat({"connections": 0})
+
+
+class AnonymousClients(AdminTestCase):
+    """An anonymous WebSocket client is a device while its state lives
+    (offline-ttl after it leaves, here 1 s); then adminhttp's sweep takes
+    it out of pg:devices, and the devices total goes back."""
+    broker_args = ("--threads", "1", "--offline-ttl", "1")
+
+    def test_an_anonymous_client_leaves_the_devices_total_after_offline_ttl(self):
+        from lib.ws import WsClient
+        redis = self.cluster.redis
+        # the readiness probes of this class's brokers were anonymous too
+        self.assertTrue(wait_until(lambda: redis.cmd("SCARD", "pg:devices") == 0, 5.0))
+        self.wait_stats(lambda s: s["totals"]["devices"] == 0)
+        c = WsClient(self.cluster.brokers[0].ws)
+        cid = c.client_id
+        self.assertEqual(redis.cmd("SMEMBERS", "pg:devices"), [cid.encode()])
+        self.assertEqual(self.wait_stats(lambda s: s["totals"]["devices"] == 1)["totals"]["devices"], 1)
+        c.close()
+        self.assertTrue(wait_until(lambda: redis.cmd("EXISTS", "pg:dev:" + cid) == 0, 5.0),
+                        "its state expires offline-ttl after it left")
+        self.assertTrue(wait_until(lambda: redis.cmd("SCARD", "pg:devices") == 0, 5.0),
+                        "the sweep (each second) takes it out")
+        self.assertEqual(self.wait_stats(lambda s: s["totals"]["devices"] == 0)["totals"]["devices"], 0)

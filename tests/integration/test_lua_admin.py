@@ -32,7 +32,10 @@ class SendTest(LuaTestCase):
         self.assertEqual(self.members("pg:kept"), [R])
         self.assertEqual(self.r("GET", "pg:dup:60:3"), eid.encode())
         self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
-        self.assertEqual(self.hash("pg:dev:50"), {"kept": "1"})
+        h = self.hash("pg:dev:50")
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:50:in"), int(h.pop("inx")),
+                         "its inbox's expiry (pg.outlive_inbox)")
+        self.assertEqual(h, {"kept": "1"})
 
     def test_a_repeat_is_answered_not_sent(self):
         self.r("SADD", "pg:api:clients", R)
@@ -159,14 +162,14 @@ class ClientTest(LuaTestCase):
         self.add_entry("pg:dev:50:in")
         self.r("SADD", "pg:dev:50:freed", "x")
         self.r("HSET", "pg:dev:50:cur", "in", "(1-0 1-0", "5", "(2-0 2-0")
-        self.r("HSET", "pg:dev:50", "kept", "1")
+        self.r("HSET", "pg:dev:50", "kept", "1", "inx", "1")
         self.r("HSET", "pg:stats", "kept", "3")
         self.assertEqual(self.run_script("admin_gbye", ["pg:api:clients", "pg:dev:50:in",
                                                         "pg:dev:50:freed", "pg:dev:50:cur",
                                                         "pg:dev:50", "pg:stats"],
                                          [R]), [b"ok"])
         self.assertEqual((self.hash("pg:dev:50"), self.hash("pg:stats")),
-                         ({"kept": "0"}, {"kept": "2"}))
+                         ({"kept": "0"}, {"kept": "2"}), "inx went with the inbox")
         self.assertEqual(self.members("pg:api:clients"), [])
         self.assertEqual(self.r("EXISTS", "pg:dev:50:in", "pg:dev:50:freed"), 0)
         self.assertEqual(self.hash("pg:dev:50:cur"), {"5": "(2-0 2-0"})
@@ -213,7 +216,21 @@ class StatsTest(LuaTestCase):
 
 class SweepTest(LuaTestCase):
     def sweep(self, cursor="0", count="100"):
-        return self.run_script("admin_sweep", ["pg:kept", "pg:stats"], [cursor, count])
+        return self.run_script("admin_sweep", ["pg:kept", "pg:stats", "pg:devices"],
+                               [cursor, count])
+
+    def test_an_anonymous_client_leaves_the_devices_once_its_hash_expired(self):
+        self.r("SADD", "pg:devices", "70", "71", "72", "73")
+        self.r("HSET", "pg:dev:70", "known", "1", "anon", "1", "broker", "")  # away, not expired
+        self.r("HSET", "pg:dev:71", "known", "1", "anon", "1", "broker", "9")  # connected
+        self.r("HSET", "pg:dev:73", "known", "1", "broker", "")  # registered, keeps nothing
+        self.r("SADD", "pg:kept", "70", "71", "72", "73")  # 72: its hash expired
+        self.assertEqual(self.sweep(), [b"ok", b"0", 0])
+        self.assertEqual(self.members("pg:kept"), ["70"], "70 waits for its hash to expire")
+        self.assertEqual(self.members("pg:devices"), ["70", "71", "73"])
+        self.r("DEL", "pg:dev:70")                         # now it did
+        self.assertEqual(self.sweep(), [b"ok", b"0", 0])
+        self.assertEqual((self.members("pg:kept"), self.members("pg:devices")), ([], ["71", "73"]))
 
     def test_an_expired_inbox_leaves_the_count(self):
         self.r("HSET", "pg:stats", "kept", "10")

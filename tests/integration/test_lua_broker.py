@@ -1,6 +1,7 @@
 """brokerd's Lua scripts (lua/broker_*.lua) run straight in a real Redis:
 every branch and every reply. The layout is docs/DESIGN.md's key table."""
 
+import time
 import unittest
 
 from lib.lua import LuaTestCase
@@ -13,7 +14,7 @@ IDENTIFY_KEYS = [DEV, SUBS, CUR, "pg:devices", "pg:stats", "pg:online", "pg:onli
 
 class IdentifyTest(LuaTestCase):
     def identify(self, token="7:1", gen=""):
-        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D, gen])
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, token, D, gen, "", "", "127.0.0.1"])
 
     def test_the_generation_is_checked_when_given(self):
         self.assertEqual(self.identify(gen="0")[0], b"ok", "0 until revoked")
@@ -251,8 +252,10 @@ def pub_keys(to=None, ch=CH, frm="41", mid="3"):
 
 
 def pub_args(to="0", ch=CH, body="hello", ttl="60000", maxlen="100", frm="41", mid="3",
-             dups="1000", wrote="", at=""):
-    return [frm, mid, to, ch, body, ttl, maxlen, dups, wrote, at]
+             dups="1000", now=None, wrote="", at=""):
+    """now: brokerd's clock (Unix ms), this machine's unless given."""
+    return [frm, mid, to, ch, body, ttl, maxlen, dups, str(now or int(time.time() * 1000)),
+            wrote, at]
 
 
 class PubTest(LuaTestCase):
@@ -270,26 +273,27 @@ class PubTest(LuaTestCase):
 
     def test_to_an_offline_device_is_stored_kept_and_remembered(self):
         self.r("HSET", "pg:dev:42", "known", "1")
-        before = self.now_ms()
-        reply = self.pub(TO)
+        now = self.now_ms() + 5000           # brokerd's clock, wherever it is
+        reply = self.pub(TO, now=now)
         self.assertEqual(reply[0], b"ok")
         [(eid, f)] = self.entries("pg:dev:42:in")
         self.assertEqual(reply[1].decode(), eid)
-        self.assertEqual({k: v for k, v in f.items() if k != "x"},
-                         {"m": "3", "f": "41", "c": CH, "t": "0", "b": "hello"})
-        self.assertTrue(before + 60000 <= int(f["x"]) <= self.now_ms() + 60000)
+        self.assertEqual(f, {"m": "3", "f": "41", "c": CH, "x": str(now + 60000), "t": "0",
+                             "b": "hello"})
         self.assertEqual(self.members("pg:kept"), [TO])
         self.assertEqual(self.r("GET", "pg:dup:41:3"), eid.encode())
         self.assertTrue(590 <= self.r("TTL", "pg:dup:41:3") <= 600)
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
-        self.assertEqual(self.hash("pg:dev:42"), {"known": "1", "kept": "1"})
+        self.assertEqual(self.hash("pg:stats"), {"kept": "1"}, "messages_in: at the beat")
+        self.assertEqual(self.hash("pg:dev:42"), {"known": "1", "kept": "1",
+                                                  "inx": str(now + 60000)})
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:42:in"), now + 60000)
 
     def test_kept_counts_what_the_cap_leaves(self):
         self.r("HSET", "pg:dev:42", "known", "1")
         for mid in range(1, 5):
             self.pub(TO, mid=str(mid), maxlen="3")
         self.assertEqual(len(self.entries("pg:dev:42:in")), 3)
-        self.assertEqual(self.hash("pg:stats")["kept"], "3")
+        self.assertEqual(self.hash("pg:stats"), {"kept": "3"})
         self.assertEqual(self.hash("pg:dev:42")["kept"], "3")
 
     def test_to_an_online_device_notifies_its_broker(self):
@@ -344,10 +348,41 @@ class PubTest(LuaTestCase):
         self.assertEqual(last.split("-")[1], "1", "after the later entry")
 
     def test_a_repeat_gets_the_first_answer_and_stores_nothing(self):
-        self.r("HSET", "pg:dev:42", "known", "1")
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)
+        sub = self.subscribe("pg:n:bk:" + OTHER)
         first = self.pub(TO)
-        self.assertEqual(self.pub(TO, body="other"), first)
+        self.assertEqual(sub.next()[:2], b"M ")
+        for what in ("the same", "past its quota", "the device gone"):
+            with self.subTest(what):
+                dups = "1" if what == "past its quota" else "1000"
+                if what == "the device gone":
+                    self.r("DEL", "pg:dev:42")
+                self.assertEqual(self.pub(TO, body="other", dups=dups), first)
         self.assertEqual(len(self.entries("pg:dev:42:in")), 1)
+        self.assertEqual(self.r("GET", "pg:dups:41"), b"1", "a repeat is not counted")
+        self.r("PUBLISH", "pg:n:bk:" + OTHER, "end")
+        self.assertEqual(sub.next(), b"end", "a repeat is not delivered again")
+
+    def test_the_inbox_expiry_is_kept_in_the_device_hash(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)
+        now = self.now_ms()
+        self.pub(TO, mid="1", now=now)
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:42:in"), now + 60000)
+        self.assertEqual(self.hash("pg:dev:42")["inx"], str(now + 60000))
+        self.pub(TO, mid="2", now=now + 5000)         # within a tenth: no call
+        self.r("PEXPIREAT", "pg:dev:42:in", now + 30000)   # (not read: inx is)
+        self.pub(TO, mid="3", now=now + 6000)
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:42:in"), now + 30000)
+        self.pub(TO, mid="4", now=now + 7000)          # over a tenth early: pushed
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:42:in"), now + 67000)
+        self.assertEqual(self.hash("pg:dev:42")["inx"], str(now + 67000))
+
+    def test_an_inbox_that_went_gets_an_expiry_again(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "inx", str(self.now_ms() - 1))
+        now = self.now_ms()
+        self.pub(TO, now=now)                          # expired: inx is past
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:42:in"), now + 60000)
+        self.assertEqual(self.hash("pg:dev:42")["inx"], str(now + 60000))
 
     def test_to_a_channel_notifies_each_of_its_brokers_once(self):
         self.r("SADD", "pg:ch:5:subs", "42", "43")
@@ -370,7 +405,7 @@ class PubTest(LuaTestCase):
         self.assertEqual(self.r("TTL", "pg:dups:41"), 300)
         self.assertEqual(self.r("EXISTS", "pg:dup:41:3"), 0, "no dedup key")
         self.assertEqual(len(self.entries("pg:dev:42:in")), 2, "nothing stored")
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "2", "kept": "2"})
+        self.assertEqual(self.hash("pg:stats"), {"kept": "2"})
         self.assertEqual(self.pub(TO, mid="2", dups="2")[0], b"ok", "a repeat is answered")
         self.r("DEL", "pg:dups:41")                        # the window ended
         self.assertEqual(self.pub(TO, mid="3", dups="2")[0], b"ok")
@@ -416,19 +451,23 @@ class BeatTest(LuaTestCase):
         before = self.now_ms()
         keys = ["pg:bk:7", "pg:brokers", "pg:stats", "pg:limits"]
         self.assertEqual(self.run_script("broker_beat", keys,
-                                         [B, "4", "addr", "h:1", "conns", "2"]), [b"ok", b"-", b"-"])
+                                         [B, "3", "4", "addr", "h:1", "conns", "2"]),
+                         [b"ok", b"-", b"-"])
         h = self.hash("pg:bk:7")
         self.assertGreaterEqual(int(h.pop("hb")), before)
         self.assertEqual(h, {"assigned": "0", "addr": "h:1", "conns": "2"})
-        self.assertEqual(self.hash("pg:stats"), {"messages_out": "14"})
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "3", "messages_out": "14"},
+                         "the PUBs accepted since the last beat are counted here")
+        self.run_script("broker_beat", keys, [B, "2", "0"])
+        self.assertEqual(self.hash("pg:stats"), {"messages_in": "5", "messages_out": "14"})
         self.assertTrue(59000 <= self.r("PTTL", "pg:bk:7") <= 60000)
 
     def test_beat_reads_the_limits(self):
         keys = ["pg:bk:7", "pg:brokers", "pg:stats", "pg:limits"]
         self.r("HSET", "pg:limits", "messages_per_s", "12")
-        self.assertEqual(self.run_script("broker_beat", keys, [B, "0"]), [b"ok", b"-", b"12"])
+        self.assertEqual(self.run_script("broker_beat", keys, [B, "0", "0"]), [b"ok", b"-", b"12"])
         self.r("HSET", "pg:limits", "accept_per_s", "0")
-        self.assertEqual(self.run_script("broker_beat", keys, [B, "0"]), [b"ok", b"0", b"12"])
+        self.assertEqual(self.run_script("broker_beat", keys, [B, "0", "0"]), [b"ok", b"0", b"12"])
         self.assertEqual(self.members("pg:brokers"), [B])
 
 

@@ -87,7 +87,7 @@ class ContextTest(LuaTestCase):
 
 class LifeTest(LuaTestCase):
     def identify(self, anon=""):
-        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, "7:1", D, "", anon])
+        return self.run_script("broker_identify", IDENTIFY_KEYS, [B, "7:1", D, "", anon, "", "127.0.0.1"])
 
     def gone(self):
         return self.run_script("broker_gone", GONE_KEYS, ["7:1", D, "60000", "in", "(1-0 1-0"])

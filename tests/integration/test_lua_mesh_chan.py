@@ -73,7 +73,7 @@ class SubscribeTest(LuaTestCase):
         self.r("HSET", DEV, "broker", "", "offline_at", "1")
         keys = [DEV, SUBS, CUR, "pg:devices", "pg:stats", "pg:online", "pg:online:bk:7",
                 "pg:online:brokers"]
-        got = self.run_script("broker_identify", keys, [BK, "7:1", D, ""])
+        got = self.run_script("broker_identify", keys, [BK, "7:1", D, "", "", "", "127.0.0.1"])
         self.assertEqual(sorted(got[3]), [b"100%", b"a", b"a:subs"])
         for k in ("pg:ch:a%3Asubs:brokers", "pg:ch:a:brokers", "pg:ch:100%25:brokers"):
             self.assertEqual(self.members(k), [BK], k)

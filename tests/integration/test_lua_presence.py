@@ -4,6 +4,8 @@ broker_identify / broker_gone keep pg:online and the brokers' sets,
 broker_reap takes a dead broker's devices out in bounded steps, and
 pg.count_sub keeps pg:topics."""
 
+import json
+
 from lib.lua import LuaTestCase
 
 B, OTHER = "7", "9"
@@ -27,7 +29,7 @@ def member(d):
 class PresenceTest(LuaTestCase):
     def identify(self, d, b=B, token=None):
         return self.run_script("broker_identify", ident_keys(d, b),
-                               [b, token or "%s:1" % b, d, ""])
+                               [b, token or "%s:1" % b, d, "", "", "", "127.0.0.1"])
 
     def gone(self, d, token):
         return self.run_script("broker_gone", gone_keys(d), [token, d, "0"])
@@ -67,8 +69,20 @@ class PresenceTest(LuaTestCase):
 
 
 class ReapTest(LuaTestCase):
-    def reap(self, me=B, n="1000"):
-        return self.run_script("broker_reap", ["pg:online", "pg:online:brokers"], [me, n])
+    def reap(self, me=B, n="1000", *start):
+        return self.run_script("broker_reap", ["pg:online", "pg:online:brokers", "pg:q:$conn",
+                                               "pg:q:$conn:bk"],
+                               [me, n, "$conn", "60000", "3"] + list(start))
+
+    def closes(self):
+        """The conn.close envelopes pushed to $conn, with their expiry's
+        distance from now."""
+        now = self.now_ms()
+        out = []
+        for item in self.r("LRANGE", "pg:q:$conn", 0, -1):
+            exp, env = item.decode().split(" ", 1)
+            out.append((int(exp) - now, json.loads(env)))
+        return out
 
     def put(self, b, ids):
         for d in ids:
@@ -104,14 +118,36 @@ class ReapTest(LuaTestCase):
             self.r("HSET", "pg:dev:" + d, "online_at", "100")
         self.r("HSET", "pg:dev:3", "online_at", str(self.now_ms() + 60000))  # since
         self.assertEqual(self.reap(me=B), [b"ok", 0], "a live broker's own: left")
-        self.assertEqual(self.run_script("broker_reap", ["pg:online", "pg:online:brokers"],
-                                         [B, "1000", "start"]), [b"ok", 2])
+        self.assertEqual(self.reap(B, "1000", "start"), [b"ok", 2])
         self.assertEqual([m.decode() for m in self.r("ZRANGE", "pg:online", 0, -1)],
                          [member("3")])
         self.assertEqual(self.members("pg:online:brokers"), [B])
         self.assertEqual(self.r("EXISTS", "pg:online:bk:" + B), 0)
-        self.assertEqual(self.run_script("broker_reap", ["pg:online", "pg:online:brokers"],
-                                         [B, "1000", "start"]), [b"ok", 0], "nothing aside")
+        self.assertEqual(self.reap(B, "1000", "start"), [b"ok", 0], "nothing aside")
+
+    def test_each_device_reaped_gets_its_conn_close(self):
+        woken = self.subscribe("pg:n:bk:" + B)      # B pops $conn: woken
+        self.r("SADD", "pg:q:$conn:bk", B)
+        self.put(OTHER, ["1", "2", "3", "4"])
+        self.r("HSET", "pg:dev:1", "topic", "orders", "ip", "::1")
+        self.r("HSET", "pg:dev:2", "topic", "", "ip", "127.0.0.1")
+        self.r("HSET", "pg:dev:4", "broker", B)     # connected to B since: no close
+        t0 = self.now_ms()
+        self.assertEqual(self.reap(), [b"ok", 3])
+        got = self.closes()
+        self.assertEqual(len(got), 3, "capped at 3 (offline-max), all of them fit")
+        for left, env in got:
+            self.assertTrue(59000 <= left <= 60000, left)
+            self.assertTrue(t0 <= env["p"].pop("ts") <= self.now_ms())
+        self.assertEqual(sorted((env for _left, env in got), key=lambda e: e["p"]["c"]), [
+            {"e": "conn.close", "p": {"n": int(OTHER), "c": "1", "t": "orders", "ip": "::1"},
+             "id": None},
+            {"e": "conn.close", "p": {"n": int(OTHER), "c": "2", "t": "", "ip": "127.0.0.1"},
+             "id": None},
+            {"e": "conn.close", "p": {"n": int(OTHER), "c": "3", "t": "", "ip": ""}, "id": None}])
+        self.assertEqual(woken.next(), b"Q $conn")
+        self.assertEqual(self.reap(), [b"ok", 0])
+        self.assertEqual(len(self.closes()), 3, "each once")
 
     def test_the_caller_and_live_brokers_are_left_alone(self):
         self.subscribe("pg:n:bk:" + OTHER)

@@ -1,6 +1,7 @@
 """routerd's Lua scripts (lua/router_*.lua) run straight in a real Redis:
 every branch and every reply."""
 
+import time
 import unittest
 
 from lib.lua import LuaTestCase
@@ -175,8 +176,10 @@ class FloorTest(LuaTestCase):
 
 
 class PutTest(LuaTestCase):
-    def put(self, dev="0", ty="0", body="hi"):
-        return self.run_script("router_put", put_keys(dev), [CH, ty, dev, "60000", body, "10"])
+    def put(self, dev="0", ty="0", body="hi", now=None):
+        """now: routerd's clock (Unix ms), this machine's unless given."""
+        return self.run_script("router_put", put_keys(dev), [CH, ty, dev, "60000", body, "10",
+                                                             str(now or int(time.time() * 1000))])
 
     def test_to_an_unknown_device(self):
         self.assertEqual(self.put("42"), [b"nodevice"])
@@ -191,12 +194,15 @@ class PutTest(LuaTestCase):
 
     def test_to_an_offline_device(self):
         self.r("HSET", "pg:dev:42", "known", "1", "type", "3")
-        self.assertEqual(self.put("42", ty="3"), [b"ok", b"1"])
+        now = self.now_ms() - 3000               # routerd's clock, wherever it is
+        self.assertEqual(self.put("42", ty="3", now=now), [b"ok", b"1"])
         [(_eid, f)] = self.entries("pg:dev:42:in")
-        self.assertEqual({k: v for k, v in f.items() if k != "x"},
-                         {"m": "1", "f": "0", "c": CH, "t": "3", "b": "hi"})
+        self.assertEqual(f, {"m": "1", "f": "0", "c": CH, "x": str(now + 60000), "t": "3",
+                             "b": "hi"})
         self.assertEqual(self.members("pg:kept"), ["42"])
-        self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
+        self.assertEqual(self.hash("pg:stats"), {"kept": "1"}, "messages_in: routerd's tick")
+        self.assertEqual(self.hash("pg:dev:42")["inx"], str(now + 60000))
+        self.assertEqual(self.r("PEXPIRETIME", "pg:dev:42:in"), now + 60000)
 
     def test_to_an_online_device_notifies_its_broker(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", "9")

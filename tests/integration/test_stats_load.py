@@ -58,7 +58,8 @@ class StatsUnderLoad(AdminTestCase):
         for s in range(0, DEVICES, BATCH):
             cmds = [["EVALSHA", put, "7", "pg:dev:%s:in" % d, "pg:dev:%s" % d,
                      "pg:ch:5:subs:types", "pg:ch:5:brokers", "pg:next_put_id", "pg:kept",
-                     "pg:stats", "5", "0", d, "604800000", "kept", "10000"]
+                     "pg:stats", "5", "0", d, "604800000", "kept", "10000",
+                     str(int(time.time() * 1000))]
                     for d in ids[s:s + BATCH]]
             for rep in r.pipe(cmds):
                 self.assertEqual(rep[0], b"ok", rep)

@@ -104,3 +104,31 @@ class ConnEventsTest(BrokerTestCase):
                                  ("conn.close", str(e), "default")]))
         w.close()
 
+    def test_a_killed_brokers_connections_close_from_another_brokers_beat(self):
+        worker = self.worker(self.brokers[0])
+        doomed = self.extra_broker("--threads", "1")
+        d, e = new_id(), new_id()
+        self.identified(d, broker=doomed)
+        w = self.ws(doomed, client_id=str(e), topic="orders")
+        n = w.ready["p"]["n"]
+        self.events_of([worker], {str(d), str(e)}, 2)          # the opens
+        doomed.kill()
+        t0 = time.time() * 1000
+        # the first beat (each second) of a broker that finds it dead
+        got = self.events_of([worker], {str(d), str(e)}, 2, timeout=8.0)
+        self.assertEqual(sorted((ev["e"], ev["p"]["n"], ev["p"]["c"], ev["p"]["t"], ev["p"]["ip"])
+                                for _k, ev in got),
+                         sorted([("conn.close", n, str(d), "", "127.0.0.1"),
+                                 ("conn.close", n, str(e), "orders", "127.0.0.1")]))
+        for _k, ev in got:
+            self.assertGreaterEqual(ev["p"]["ts"], t0 - 1000)
+        self.assertIsNone(self.event_or_none(worker, {str(d), str(e)}, 1.5), "each close once")
+
+    def event_or_none(self, worker, ids, timeout):
+        """The next conn.* event of worker about ids within timeout, or None."""
+        try:
+            return worker._take(lambda o: o.get("e") in ("conn.open", "conn.close")
+                                and o["p"]["c"] in ids, timeout)
+        except Exception:
+            return None
+
