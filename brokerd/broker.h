@@ -85,6 +85,10 @@ struct eid {
 
 struct msg {
     int refs;
+    /* A PUB written before Redis had it (pub_fast.c): unconfirmed while
+     * eid is the proposal P-0; dead when Redis did not take it (its
+     * records are dropped). */
+    uint8_t unconfirmed, dead;
     struct frame_msg_meta meta;  /* attempt 1 */
     struct eid eid;
     int64_t expire_ms;           /* 0: never */
@@ -114,7 +118,8 @@ struct msg {
 /* CATCHING_UP: an XRANGE is queued or in flight; MISSED: a notice came
  * meanwhile; BEHIND: skipped for max-pending; QUEUED: waiting in the
  * loop's catch-up queue (catch_up.c). */
-enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_QUEUED = 8 };
+enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_QUEUED = 8,
+       SS_FAST = 16 /* the stream may hold fast records (pub_fast.c) */ };
 
 struct stream_state {
     int64_t channel;             /* 0: inbox */
@@ -130,7 +135,10 @@ struct pending {
     struct session *conn;
     struct msg *msg;
     int64_t deadline_ms;         /* mono_ms() */
-    int64_t attempt;
+    int32_t attempt;
+    /* Written before Redis had it and not yet covered by its stream's
+     * position; FINed meanwhile (kept till covered) (pub_fast.c). */
+    uint8_t fast, finished;
 };
 
 TAILQ_HEAD(pending_list, pending);
@@ -225,6 +233,8 @@ struct session {
     uint8_t pend_unordered : 1;  /* a redelivery moved a pending record (pending.c) */
     uint8_t in_flush : 1;        /* on b->flush (output.c) */
     uint8_t behind : 1;          /* a stream may be SS_BEHIND (pending.c) */
+    uint8_t pub_fast : 1;        /* its PUBs may be written before Redis has them */
+    uint8_t replacing : 1;       /* an IDENTIFY of its id is in flight here */
     /* messages_per_s: the messages counted in the current second (limits.c) */
     struct limits_rate rate;
     /* the command being run: its parsed arguments (IDENTIFY keeps the
@@ -289,6 +299,7 @@ struct broker_stats {
     uint64_t messages_in;        /* PUB answered ACK 1 */
     uint64_t pubs_in;            /* of those, PUBs: pg:stats' messages_in gets them at the beat */
     uint64_t messages_out;       /* Message frames written */
+    uint64_t messages_fast;      /* PUBs written to their device before Redis had them */
     uint64_t redeliveries;
     uint64_t redeliveries_deferred;  /* not written: the output was over the pause mark */
     uint64_t output_overflows;   /* clients closed for max-output-bytes */
@@ -403,6 +414,12 @@ struct broker {
     struct ws_loop *ws;          /* the mesh port's part of the loop (ws.h) */
     struct bcast_wait *bcasts;   /* mesh.broadcast calls waiting for counts (mesh_broadcast.c) */
     uint64_t bcast_seq;          /* the last broadcast request's seq */
+    /* Deliver first (pub_fast.c): sender id -> struct pub_sender *; the
+     * last entry ms proposed; the order marks sent (next) and back (seen). */
+    struct imap pub_senders;
+    uint64_t fast_ms;
+    uint64_t mark_next, mark_seen;
+    struct event *mark_ev;
     char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };
 
@@ -590,12 +607,22 @@ int fin_message(struct session *c, int64_t mid);  /* -1 (nothing done): no such 
 
 /* pending.c */
 /* mono: mono_ms() now; the deadline is on that clock. */
-void pending_add(struct session *c, struct msg *m, int64_t attempt, int64_t mono);
+struct pending *pending_add(struct session *c, struct msg *m, int64_t attempt, int64_t mono);
 int pending_fin(struct session *c, int64_t mid);
 void pending_redeliver(struct broker *b);  /* those past their deadline */
 void pending_clear(struct session *c);
 void pending_pool_init(struct broker *b);
 void pending_pool_free(struct broker *b);   /* at teardown */
+/* c's uncovered fast record of (from, mid) on stream, or NULL; *any:
+ * whether c has an uncovered fast record of that stream at all. */
+struct pending *pending_fast_find(struct session *c, int64_t stream, int64_t from, int64_t mid,
+                                  int *any);
+/* Covers p (no longer fast); a finished one is dropped. */
+void pending_cover(struct session *c, struct pending *p);
+/* Drops c's record of m, if any (its write failed). */
+void pending_drop_msg(struct session *c, const struct msg *m);
+/* Stream s's SENT for its cursor: s->sent, or past its uncovered records. */
+struct eid pending_fast_sent(const struct session *c, const struct stream_state *s);
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
 const struct pending *pending_oldest(const struct session *c, int64_t stream);
 /* The same for every stream of c at once: oldest[i] for c->streams[i]
@@ -613,6 +640,33 @@ void msg_unref(struct msg *m);
 
 /* notice.c: what this broker's pub/sub channel says */
 void notice_receive(struct broker *b, const char *data, size_t len);
+/* Publishes order mark seq to this loop's own notice channel. */
+void notice_mark_send(struct broker *b, uint64_t seq);
+
+/* pub_fast.c: deliver first, acknowledge when durable (docs/DESIGN.md) */
+/* PUB of c to device `to` (0: to channel): written now to the device, or
+ * the channel's subscribers here, if it may be; then the msg (a reference
+ * for the PUB's reply) and *at the ms proposed for its entry id. NULL: the
+ * script's path (an order mark is due). */
+struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64_t mid,
+                           const char *body, size_t len, uint64_t *at);
+/* The PUB's reply: id (len bytes) its entry, or NULL when it failed (the
+ * records are dropped). Takes m's reference. */
+void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, size_t len);
+/* "F <to> <channel> <entry id> <from> <mid>" and "Z <seq>" (notice.c
+ * parses them). */
+void pub_fast_notice(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
+                     int64_t mid);
+void pub_fast_mark(struct broker *b, uint64_t seq);
+/* A catch-up read of c's stream s found entry eid of (from, mid): 1 when
+ * it is a fast record's (covered now, not to write again). */
+int pub_fast_seen(struct session *c, struct stream_state *s, struct eid eid, int64_t from,
+                  int64_t mid);
+/* c's IDENTIFY answered: the last connection ended (clean) at since_ms. */
+void pub_fast_identified(struct session *c, int64_t since_ms, int clean);
+void pub_fast_forget(struct session *c);   /* its connection ends */
+int pub_fast_init(struct broker *b);
+void pub_fast_free(struct broker *b);      /* at teardown */
 
 /* conn_events.c: conn.open / conn.close (SPEC 5.4) on the topic $conn */
 /* c identified (open) or its identified connection ends (!open). */

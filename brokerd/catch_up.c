@@ -54,6 +54,9 @@ static int catch_up_entry(struct session *c, struct stream_state *s, const redis
     if (eid_cmp(eid, s->sent) <= 0)
         return 0;
     const redisReply *f = e->element[1];
+    if (f->type == REDIS_REPLY_ARRAY &&
+        pub_fast_seen(c, s, eid, entry_int(f, "f"), entry_int(f, "m")))
+        return 0;  /* written before Redis had it */
     const redisReply *body = f->type == REDIS_REPLY_ARRAY ? entry_field(f, "b") : NULL;
     int64_t expire = body ? entry_int(f, "x") : 0;
     int64_t type = body ? entry_int(f, "t") : 0;

@@ -211,6 +211,7 @@ static void identify_done(struct store_call *call, redisReply *r)
     struct identify_past past = { strtoll(r->element[ID_SINCE]->str, NULL, 10),
                                   r->element[ID_CLEAN]->str[0] == '1' };
     c->device_type = atoi(r->element[ID_TYPE]->str);
+    pub_fast_identified(c, past.since_ms, past.clean);
     b->nidentified++;
     identify_load_streams(c, &past, r->element[ID_SUBS], r->element[ID_CUR]);
     identify_reply_ok(c);
@@ -291,8 +292,10 @@ void identify_start(struct session *c, const struct identify_req *r)
      * read positions go first (pipelined), so that the script reads them as
      * they are now. */
     struct session *old = imap_get(&b->clients, req.client_id);
-    if (old)
+    if (old) {
         store_flush_cursors(b, old);
+        old->replacing = 1;  /* nothing more is written to it first (pub_fast.c) */
+    }
     char key[4][KEY_MAX], bid[ARG_INT_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX],
         gen_s[ARG_INT_MAX] = "", ip[CONN_IP_MAX];
     c->nonce = ++b->next_nonce;
@@ -328,6 +331,7 @@ void identify_forget(struct session *c)
     identify_unregister(c);
     if (c->client_id == 0)
         return;  /* still identifying: nothing loaded yet */
+    pub_fast_forget(c);
     conn_event(c, 0);
     if (b->store.cmd.ready)
         cursor_write(b, c, 1);

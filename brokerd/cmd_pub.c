@@ -23,6 +23,7 @@ struct pub_req {
     struct store_call call;      /* first: the reply gets the request */
     int64_t to;
     int64_t mid;
+    struct msg *fast;  /* already written to the device (pub_fast.c), or NULL */
     int refuse;   /* answer ACK 0 whatever the reply (kept in order behind the others) */
     int error;    /* or write Error frame err instead of an Ack (and close if fatal) */
     enum proto_error err;
@@ -44,6 +45,11 @@ static void pub_done(struct store_call *call, redisReply *r)
     struct pub_req *req = (struct pub_req *)call;
     struct session *c = call->c;
     c->pubs_in_flight--;
+    if (req->fast) {  /* whatever became of the sender */
+        int written = script_ok(r, 1) && r->element[1]->type == REDIS_REPLY_STRING;
+        pub_fast_done(c->b, req->fast, req->to, written ? r->element[1]->str : NULL,
+                      written ? r->element[1]->len : 0);
+    }
     if (req->error && c->ops->writable(c)) {
         c->ops->error(c, req->err, req->reason);
         if (proto_errors[req->err].fatal)
@@ -69,6 +75,7 @@ static struct pub_req *pub_req_new(int64_t to, int64_t mid, int refuse)
     req->mid = mid;
     req->refuse = refuse;
     req->error = 0;
+    req->fast = NULL;
     return req;
 }
 
@@ -113,6 +120,15 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
     char dup[KEY_MAX], stream[KEY_MAX], target[KEY_MAX], brokers[KEY_MAX], dups[KEY_MAX];
     char from_s[ARG_INT_MAX], mid_s[ARG_INT_MAX], to_s[ARG_INT_MAX], ch_s[ARG_INT_MAX];
     char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX], dmax_s[ARG_INT_MAX], now_s[ARG_INT_MAX];
+    char bid_s[ARG_INT_MAX] = "", at_s[ARG_INT_MAX] = "";
+    uint64_t at;
+    /* Written to the device first when it is here (docs/DESIGN.md, "Deliver
+     * first"); the script is then told who wrote it and the ms it proposes. */
+    struct msg *fast = pub_fast_write(c, to, channel, mid, body, len, &at);
+    if (fast) {
+        arg_int(bid_s, b->id);
+        arg_int(at_s, (int64_t)at);
+    }
     /* The stream the message goes to, and what must exist for it to be
      * routed: the device, or the channel's subscribers. */
     key_stream(stream, to, to ? 0 : channel);
@@ -127,13 +143,17 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
                            arg_int(ttl_s, (int64_t)b->conf.offline_ttl * 1000),
                            arg_int(max_s, (int64_t)b->conf.offline_max),
                            arg_int(dmax_s, (int64_t)b->conf.max_dedup_per_sender),
-                           arg_int(now_s, now_ms()) /* the script reads no clock */ };
-    size_t argvlen[16];
-    for (int i = 0; i < 16; i++)
+                           arg_int(now_s, now_ms()) /* the script reads no clock */, bid_s,
+                           at_s };
+    size_t argvlen[18];
+    for (int i = 0; i < 18; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
-    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 16, argv, argvlen) < 0) {
+    req->fast = fast;
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 18, argv, argvlen) < 0) {
         free(req);
+        if (fast)
+            pub_fast_done(b, fast, to, NULL, 0);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;
     }

@@ -77,13 +77,14 @@ int cursor_parse(const char *s, size_t len, struct eid *read, struct eid *sent)
     return 0;
 }
 
-/* The cursor of stream s whose oldest un-FINed record is p (or NULL). */
-static void cursor_format(const struct stream_state *s, const struct pending *p, char *buf,
-                          size_t cap)
+/* The cursor of stream s of c whose oldest un-FINed record is p (or NULL). */
+static void cursor_format(const struct session *c, const struct stream_state *s,
+                          const struct pending *p, char *buf, size_t cap)
 {
+    struct eid sent = pending_fast_sent(c, s);
     if (p)
         snprintf(buf, cap, "%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, p->msg->eid.ms,
-                 p->msg->eid.seq, s->sent.ms, s->sent.seq);
+                 p->msg->eid.seq, sent.ms, sent.seq);
     else
         snprintf(buf, cap, "(%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, s->sent.ms,
                  s->sent.seq, s->sent.ms, s->sent.seq);
@@ -91,7 +92,7 @@ static void cursor_format(const struct stream_state *s, const struct pending *p,
 
 void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap)
 {
-    cursor_format(s, pending_oldest(c, s->channel), buf, cap);
+    cursor_format(c, s, pending_oldest(c, s->channel), buf, cap);
 }
 
 #define CURSOR_LEN 96
@@ -132,7 +133,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         const char *field = s->channel ? channel_field(b, s->channel, fields[i]) : "in";
         if (!field)
             continue;  /* a name left here (the session is closing) */
-        cursor_format(s, oldest[i], values[i], sizeof(values[i]));
+        cursor_format(c, s, oldest[i], values[i], sizeof(values[i]));
         argv[argc++] = field;
         argv[argc++] = values[i];
     }

@@ -50,6 +50,7 @@ static void proc_totals(struct broker_proc *p, const struct broker *self,
         t->stats.connections_total += s->stats.connections_total;
         t->stats.messages_in += s->stats.messages_in;
         t->stats.messages_out += s->stats.messages_out;
+        t->stats.messages_fast += s->stats.messages_fast;
         t->stats.redeliveries += s->stats.redeliveries;
         t->stats.redeliveries_deferred += s->stats.redeliveries_deferred;
         t->stats.output_overflows += s->stats.output_overflows;
@@ -109,6 +110,9 @@ void broker_metrics(struct broker *b, struct evbuffer *out)
                 t.stats.messages_in);
     http_metric(out, "broker_messages_out_total", "counter",
                 "Message frames written, redeliveries included.", t.stats.messages_out);
+    http_metric(out, "broker_messages_fast_total", "counter",
+                "PUBs written to their device before Redis confirmed them.",
+                t.stats.messages_fast);
     http_metric(out, "broker_redeliveries_total", "counter",
                 "Messages sent again after msg-timeout.", t.stats.redeliveries);
     http_metric(out, "broker_redeliveries_deferred_total", "counter",

@@ -160,7 +160,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_ad
     event_priority_set(b->tick_ev, LOOP_PRIORITIES - 1);
     event_add(b->tick_ev, &tv);
     return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ||
-                   queue_init(b) < 0 ? -1 : 0;
+                   queue_init(b) < 0 || pub_fast_init(b) < 0 ? -1 : 0;
 }
 
 void loop_start(struct broker *b)
@@ -186,6 +186,7 @@ void loop_teardown(struct broker *b)
     loop_wake_free(&b->wake);
     daemon_signals_free(&b->signals);
     channel_index_free(b);
+    pub_fast_free(b);
     imap_free(&b->clients);
     imap_free(&b->identifying);
     pending_pool_free(b);

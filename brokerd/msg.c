@@ -20,6 +20,7 @@ struct msg *msg_new(const struct frame_msg_meta *meta, struct eid eid, int64_t e
     struct msg *m = xmalloc(sizeof(*m) + flen + nl);
     m->chname = chname ? memcpy(m->frame1 + flen, chname, nl) : NULL;
     m->refs = 1;
+    m->unconfirmed = m->dead = 0;
     m->ws1 = NULL;
     m->ws1_len = 0;
     m->meta = *meta;

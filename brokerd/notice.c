@@ -1,6 +1,7 @@
 /* Notices: what Redis pub/sub tells this broker (lua/ writes them, see
  * docs/DESIGN.md). A message notice becomes a struct msg for delivery;
  * the others act on one session. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 #include "chan.h"
 #include "numparse.h"
 
-/* The notice formats (M, K, D, Q, S, U, B, C, L) are in docs/DESIGN.md (the table of notices); lua/lib.lua
+/* The notice formats (M, K, D, Q, S, U, B, C, L, F, Z) are in docs/DESIGN.md (the table of notices); lua/lib.lua
  * writes them and this file is the one that reads them. Splits n
  * space-separated fields, the last ending at '\n'; the header's length. */
 static int notice_fields(const char *p, const char *end, const char **w, size_t *wl, int n)
@@ -118,6 +119,48 @@ static void notice_subscription(struct broker *b, const char *data, size_t len, 
     c->cursors_dirty = 1;
 }
 
+/* "F <to> <channel> <entry id> <from> <mid>": a message this loop wrote
+ * before Redis had it is in the device's inbox, or the channel's stream
+ * (to 0; a PUB's channel is an id, its own handle) (pub_fast.c). */
+static void notice_fast(struct broker *b, const char *data, size_t len)
+{
+    const char *w[5];
+    size_t wl[5];
+    char line[5 * 48];
+    int64_t to, ch, from, mid;
+    struct eid eid;
+    if (len - 2 >= sizeof(line))
+        return;
+    memcpy(line, data + 2, len - 2);
+    line[len - 2] = '\n';  /* the last field ends at a newline */
+    if (notice_fields(line, line + len - 1, w, wl, 5) < 0 ||
+        parse_id_or_zero(w[0], wl[0], &to) < 0 || parse_id(w[1], wl[1], &ch) < 0 ||
+        eid_parse(w[2], wl[2], &eid) < 0 || parse_id(w[3], wl[3], &from) < 0 ||
+        parse_id(w[4], wl[4], &mid) < 0) {
+        log_warn("malformed notice dropped");
+        return;
+    }
+    pub_fast_notice(b, to, ch, eid, from, mid);
+}
+
+/* "Z <seq>": this loop's order mark seq is back (pub_fast.c). It is the
+ * one notice written here and not by lua/lib.lua: only this loop sends it,
+ * to itself. */
+void notice_mark_send(struct broker *b, uint64_t seq)
+{
+    char key[KEY_MAX], text[ARG_INT_MAX + 2];
+    snprintf(text, sizeof(text), "Z %llu", (unsigned long long)seq);
+    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+              (const char *[]){ "PUBLISH", key_notice(key, b->id), text }, NULL);
+}
+
+static void notice_mark(struct broker *b, const char *data, size_t len)
+{
+    int64_t seq;
+    if (parse_id(data + 2, len - 2, &seq) == 0)
+        pub_fast_mark(b, (uint64_t)seq);
+}
+
 /* A message notice's channel field w that is not an id: the name in buf
  * (NUL-terminated); *handle its handle here for a channel message (0: no
  * one here subscribes to it). -1 if w is no channel field. */
@@ -152,6 +195,10 @@ void notice_receive(struct broker *b, const char *data, size_t len)
             bcast_count(b, data, len);
         else if (len > 2 && data[0] == 'L' && data[1] == ' ')
             notice_limits(b, data, len);
+        else if (len > 2 && data[0] == 'F' && data[1] == ' ')
+            notice_fast(b, data, len);
+        else if (len > 2 && data[0] == 'Z' && data[1] == ' ')
+            notice_mark(b, data, len);
         return;
     }
     const char *w[7];

@@ -104,6 +104,11 @@ function pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
   return 'M ' .. id .. ' ' .. mid .. ' ' .. from .. ' ' .. ch .. ' ' .. exp .. ' ' .. to ..
     ' ' .. ty .. '\n' .. body
 end
+-- Fast: the broker wrote message (from, mid) to device d (0: channel ch's
+-- subscribers) before Redis had it; id is its stream entry.
+function pg.notice_fast(d, ch, id, from, mid)
+  return 'F ' .. d .. ' ' .. ch .. ' ' .. id .. ' ' .. from .. ' ' .. mid
+end
 -- Kick: close device d's connection conn (an older one, replaced).
 function pg.notice_kick(d, conn) return 'K ' .. d .. ' ' .. conn end
 -- Drop: close device d (adminhttp's disconnect).
@@ -173,13 +178,21 @@ end
 -- Appends a message to stream (capped exactly at maxlen) with its expiry
 -- exp (Unix ms) and announces the whole entry on each pub/sub channel in
 -- notify (the brokers that deliver it). Returns the entry id, whose ms
--- part is the message's time. The caller keeps the stream alive
+-- part is the message's time: ms `at` when given and not below the
+-- stream's last entry, else Redis's. The caller keeps the stream alive
 -- (pg.outlive or pg.outlive_inbox) and counts the message (pg.count_in):
 -- each costs a call, which the PUB and /put scripts do not make for every
 -- message (brokerd and routerd add their counts in batches).
-function pg.route(stream, notify, mid, from, ch, exp, to, ty, body, maxlen)
-  local id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
-    'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+function pg.route(stream, notify, mid, from, ch, exp, to, ty, body, maxlen, at)
+  local id
+  if at and at ~= '' then
+    id = redis.pcall('XADD', stream, 'MAXLEN', maxlen, at .. '-*', 'm', mid,
+      'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+  end
+  if type(id) ~= 'string' then
+    id = redis.call('XADD', stream, 'MAXLEN', maxlen, '*', 'm', mid,
+      'f', from, 'c', ch, 'x', exp, 't', ty, 'b', body)
+  end
   local notice = pg.notice_msg(id, mid, from, ch, exp, to, ty, body)
   for _, n in ipairs(notify) do redis.call('PUBLISH', n, notice) end
   return id

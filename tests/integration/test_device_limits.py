@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from lib.harness import (rss_kib, sanitized, FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE,
+from lib.harness import (metric, rss_kib, sanitized, FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE,
                          BrokerTestCase, Client, new_id, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,14 +22,6 @@ def send_in_background(c, data):
     t = threading.Thread(target=c.sock.sendall, args=(data,), daemon=True)
     t.start()
     return t
-
-
-def metric(broker, name):
-    text = broker.http_get("/metrics")[2].decode()
-    for line in text.splitlines():
-        if line.startswith("pushgate_" + name + " "):
-            return int(line.split()[1])
-    raise AssertionError("no %s in /metrics" % name)
 
 
 class MaxSubsTest(BrokerTestCase):

@@ -252,9 +252,10 @@ def pub_keys(to=None, ch=CH, frm="41", mid="3"):
 
 
 def pub_args(to="0", ch=CH, body="hello", ttl="60000", maxlen="100", frm="41", mid="3",
-             dups="1000", now=None):
+             dups="1000", now=None, wrote="", at=""):
     """now: brokerd's clock (Unix ms), this machine's unless given."""
-    return [frm, mid, to, ch, body, ttl, maxlen, dups, str(now or int(time.time() * 1000))]
+    return [frm, mid, to, ch, body, ttl, maxlen, dups, str(now or int(time.time() * 1000)),
+            wrote, at]
 
 
 class PubTest(LuaTestCase):
@@ -304,6 +305,47 @@ class PubTest(LuaTestCase):
                                       % (eid, CH, f["x"])).encode())
         self.assertEqual(reply, [b"ok", eid.encode()])
         self.assertEqual(self.members("pg:kept"), [])
+
+    def test_written_by_the_devices_broker_it_gets_F_not_the_message(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", B)
+        sub = self.subscribe("pg:n:bk:" + B)
+        at = self.now_ms() + 5000                 # the broker's proposal is taken
+        reply = self.pub(TO, wrote=B, at=str(at))
+        [(eid, f)] = self.entries("pg:dev:42:in")
+        self.assertEqual(eid, "%d-0" % at)
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        self.assertEqual(sub.next(), ("F 42 %s %s 41 3" % (CH, eid)).encode())
+        self.assertEqual(self.members("pg:kept"), [])
+
+    def test_written_before_the_device_moved_its_new_broker_gets_the_message(self):
+        self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)
+        subs = [self.subscribe("pg:n:bk:" + b) for b in (OTHER, B)]
+        at = self.now_ms()
+        reply = self.pub(TO, wrote=B, at=str(at))
+        [(eid, f)] = self.entries("pg:dev:42:in")
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        self.assertEqual(subs[0].next(), ("M %s 3 41 %s %s 42 0\nhello"
+                                          % (eid, CH, f["x"])).encode())
+        self.r("PUBLISH", "pg:n:bk:" + B, "end")
+        self.assertEqual(subs[1].next(), b"end", "nothing for the broker that wrote it")
+
+    def test_a_channel_written_by_one_of_its_brokers(self):
+        self.r("SADD", "pg:ch:5:subs", "42", "43")
+        self.r("SADD", "pg:ch:5:brokers", B, OTHER)
+        subs = [self.subscribe("pg:n:bk:" + b) for b in (B, OTHER)]
+        reply = self.pub(wrote=B, at=str(self.now_ms()))
+        [(eid, f)] = self.entries("pg:ch:5")
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        self.assertEqual(subs[0].next(), ("F 0 5 %s 41 3" % eid).encode())
+        self.assertEqual(subs[1].next(), ("M %s 3 41 5 %s 0 0\nhello" % (eid, f["x"])).encode())
+
+    def test_a_proposal_below_the_streams_last_entry_takes_redis_clock(self):
+        self.r("HSET", "pg:dev:42", "known", "1")
+        self.r("XADD", "pg:dev:42:in", "%d-0" % (self.now_ms() + 60000), "m", "1")
+        reply = self.pub(TO, at=str(self.now_ms()))
+        last = self.entries("pg:dev:42:in")[-1][0]
+        self.assertEqual(reply, [b"ok", last.encode()])
+        self.assertEqual(last.split("-")[1], "1", "after the later entry")
 
     def test_a_repeat_gets_the_first_answer_and_stores_nothing(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)

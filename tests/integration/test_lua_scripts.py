@@ -56,7 +56,8 @@ class LineNumberTest(LuaTestCase):
         n = self.error_line("broker_pub", ["pg:dup:1:1", "pg:ch:5", "pg:ch:5:subs",
                                            "pg:ch:5:brokers", "pg:kept", "pg:stats",
                                            "pg:dups:1"],
-                            ["1", "1", "0", "5", "b", "60000", "10", "0", "1700000000000"])
+                            ["1", "1", "0", "5", "b", "60000", "10", "0", "1700000000000",
+                             "", ""])
         s = len(script_lines("broker_pub")) - 1       # the file ends with a newline
         self.assertGreater(n, s)
         self.assertIn("redis.call('XADD', stream", script_lines("lib")[n - s - 1])

@@ -52,15 +52,7 @@ class PubDirectTest(BrokerTestCase):
 
     def test_send_to_self(self):
         c = self.identified()
-        ch, mid = new_id(), new_id()
-        c.send_with_body("PUB %d %d %d" % (c.client_id, ch, mid), b"me")
-        frames = [c.read_frame(), c.read_frame()]
-        acks = [f for f in frames if f[0] == FRAME_ACK]
-        msgs = [f for f in frames if f[0] == 2]
-        self.assertEqual(acks, [(FRAME_ACK, b"ACK 1 %d %d" % (mid, c.client_id))], frames)
-        self.assertEqual(len(msgs), 1, frames)
-        m = c.parse_message(msgs[0][1])
-        self.assertEqual((m[0], m[1], m[2], m[4], m[5]), (mid, ch, c.client_id, 1, b"me"))
+        self.pub_self_ok(c, new_id(), new_id(), b"me")
 
     def test_max_size_body_default_limit(self):
         d = self.identified()

@@ -106,8 +106,7 @@ class TlsTest(LayersTestCase):
             self.expect_alive(c)
         # an un-FINed message comes again after msg-timeout (1 s), attempt 2
         mid = new_id()
-        self.pub_ok(c, cid, 9, mid, b"again")
-        ts = self.assert_message(c, mid, 9, cid, b"again")
+        ts = self.pub_self_ok(c, 9, mid, b"again")
         self.assert_message(c, mid, 9, cid, b"again", attempt=2, timeout=4.0)
         # a newer connection replaces it: E_REPLACED inside the layers
         n, _ = self.layered(cid, tls=True, deflate=True)

@@ -985,9 +985,33 @@ class BrokerTestCase(DaemonTestCase):
         c.send_with_body("PUB %d %d %d" % (client_id, channel_id, message_id), body)
         return self.expect_ack(c, True, message_id, client_id)
 
+    def pub_self_ok(self, c, channel_id, message_id, body):
+        """PUB from c to itself: its ACK 1 and the Message (attempt 1), in
+        either order (the Message may be written before Redis answers,
+        SPEC 2.5); returns the Message's timestamp_ms."""
+        c.send_with_body("PUB %d %d %d" % (c.client_id, channel_id, message_id), body)
+        frames = [c.read_frame(), c.read_frame()]
+        acks = [f for f in frames if f[0] == FRAME_ACK]
+        msgs = [f for f in frames if f[0] == FRAME_MESSAGE]
+        self.assertEqual(acks, [(FRAME_ACK, b"ACK 1 %d %d" % (message_id, c.client_id))], frames)
+        self.assertEqual(len(msgs), 1, frames)
+        m = c.parse_message(msgs[0][1])
+        self.assertEqual((m[0], m[1], m[2], m[4], m[5]),
+                         (message_id, channel_id, c.client_id, 1, body))
+        return m[3]
+
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def metric(broker, name):
+    """brokerd's /metrics sample pushgate_<name> (an integer)."""
+    text = broker.http_get("/metrics")[2].decode()
+    for line in text.splitlines():
+        if line.startswith("pushgate_" + name + " "):
+            return int(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
 
 
 def rss_kib(pid):

@@ -1,0 +1,263 @@
+/* Deliver first, acknowledge when durable (docs/DESIGN.md, "Deliver
+ * first"): a PUB to a device of this loop is written to it in the pass
+ * that read it; the script's reply still makes the Ack. This file decides
+ * when that may be done, writes it, and follows the record until the
+ * inbox's position covers it (the F notice, or a catch-up read). */
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "broker.h"
+#include "xmalloc.h"
+
+/* A sender of this loop whose PUBs may be written first. */
+struct pub_sender {
+    struct session *c;
+    int64_t hw;                  /* the highest message id it PUBbed here */
+    uint64_t mark_wait;          /* the order mark its last slow PUB waits for */
+    /* Its PUBs sent to Redis since window_ms: at least what Redis counts
+     * against max-dedup-per-sender (pg.dup_over), whose window begins with
+     * the first of them (the one before ended with its last connection). */
+    uint64_t count;
+    int64_t window_ms;
+};
+
+/* pg.dup_over's window (10 minutes), and 5 s for its script to run. */
+#define PUB_FAST_WINDOW_MS (605 * 1000)
+
+/* A PUB repeats one accepted within 10 minutes (SPEC 2.5); a second more
+ * for the clocks of Redis and this host. */
+#define PUB_FAST_QUIET_MS (601 * 1000)
+
+void pub_fast_identified(struct session *c, int64_t since_ms, int clean)
+{
+    c->pub_fast = clean && (since_ms == 0 || since_ms + PUB_FAST_QUIET_MS <= now_ms());
+}
+
+void pub_fast_forget(struct session *c)
+{
+    struct pub_sender *ps = imap_get(&c->b->pub_senders, c->client_id);
+    if (ps && ps->c == c) {
+        imap_del(&c->b->pub_senders, c->client_id);
+        free(ps);
+    }
+}
+
+static struct pub_sender *pub_sender(struct session *c)
+{
+    if (!c->pub_fast)
+        return NULL;
+    struct pub_sender *ps = imap_get(&c->b->pub_senders, c->client_id);
+    if (!ps || ps->c != c) {
+        free(ps);
+        ps = xmalloc(sizeof(*ps));
+        *ps = (struct pub_sender){ c, 0, 0, 0, 0 };
+        imap_put(&c->b->pub_senders, c->client_id, ps);
+    }
+    return ps;
+}
+
+/* A channel PUB is written first only to a few subscribers here (the
+ * unicast of a device on its own channel); a fan-out keeps the batches of
+ * deliver.c. */
+#define PUB_FAST_SUBS_MAX 16
+
+/* Whether d may be written to now on stream: the stream is quiet (no read
+ * of it queued, in flight or owed) and d has room. */
+static int pub_fast_ready(struct broker *b, struct session *d, int64_t stream)
+{
+    const struct stream_state *s = session_stream(d, stream);
+    return s && !d->replacing && (d->state == CS_OPEN || d->state == CS_WAIT_REDIS) &&
+           !(s->flags & (SS_CATCHING_UP | SS_MISSED | SS_BEHIND | SS_QUEUED)) &&
+           d->npending < b->conf.max_pending && d->ops->writable(d) &&
+           d->ops->queued(d) <= SESSION_OUTPUT_PAUSE_BYTES;
+}
+
+/* The sessions here that get a PUB to device `to`, or to channel: into
+ * out; their number, 0 when one of them may not be written to now. */
+static uint32_t pub_fast_targets(struct broker *b, int64_t to, int64_t channel,
+                                 struct session *out[PUB_FAST_SUBS_MAX])
+{
+    if (to) {
+        out[0] = imap_get(&b->clients, to);
+        return out[0] && pub_fast_ready(b, out[0], 0) ? 1 : 0;
+    }
+    struct channel *ch = imap_get(&b->channels, channel);
+    if (!ch || ch->n > PUB_FAST_SUBS_MAX)
+        return 0;
+    for (uint32_t i = 0; i < ch->n; i++)
+        if (!pub_fast_ready(b, out[i] = ch->conns[i], channel))
+            return 0;
+    return ch->n;
+}
+
+static void pub_fast_mark_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    (void)fd; (void)what;
+    notice_mark_send(b, b->mark_next++);
+}
+
+struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64_t mid,
+                           const char *body, size_t len, uint64_t *at)
+{
+    struct broker *b = c->b;
+    struct pub_sender *ps = pub_sender(c);
+    if (!ps || !store_ready(b))
+        return NULL;  /* without Redis the PUB is refused at once: not written */
+    /* A PUB Redis would refuse for the sender's quota is not written. */
+    int64_t now = now_ms();
+    if (now > ps->window_ms + PUB_FAST_WINDOW_MS) {
+        ps->window_ms = now;
+        ps->count = 0;
+    }
+    ps->count++;
+    uint64_t quota = b->conf.max_dedup_per_sender;
+    struct session *d[PUB_FAST_SUBS_MAX];
+    uint32_t n = mid > ps->hw && ps->mark_wait <= b->mark_seen && (!quota || ps->count <= quota)
+                     ? pub_fast_targets(b, to, channel, d) : 0;
+    if (mid > ps->hw)
+        ps->hw = mid;
+    if (n == 0) {
+        /* Its notice may come after a later fast message: that one waits
+         * for the mark sent after this pass's scripts. */
+        ps->mark_wait = b->mark_next;
+        if (!event_pending(b->mark_ev, EV_TIMEOUT, NULL))
+            event_active(b->mark_ev, EV_TIMEOUT, 1);
+        return NULL;
+    }
+    uint64_t ms = (uint64_t)now;
+    b->fast_ms = *at = ms > b->fast_ms ? ms : b->fast_ms;
+    struct frame_msg_meta meta = { mid, channel, c->client_id, (int64_t)*at, 1 };
+    struct msg *m = msg_new(&meta, (struct eid){ *at, 0 },
+                            (int64_t)*at + (int64_t)b->conf.offline_ttl * 1000,
+                            to ? 0 : channel, 0, NULL, body, len);
+    m->unconfirmed = 1;
+    int64_t mono = mono_ms();
+    for (uint32_t i = 0; i < n; i++) {
+        session_write_msg(d[i], m, 1);
+        pending_add(d[i], m, 1, mono)->fast = 1;
+        /* Its entry id is not known yet: pending_oldest compares them all. */
+        d[i]->pend_unordered = 1;
+        session_stream(d[i], m->stream)->flags |= SS_FAST;
+    }
+    b->stats.messages_fast++;
+    return m;
+}
+
+/* m's entry id is eid (Redis's reply, or its F notice, or a read). */
+static void pub_fast_confirm(struct msg *m, struct eid eid)
+{
+    if (!m->unconfirmed)
+        return;
+    m->eid = eid;
+    m->meta.timestamp_ms = (int64_t)eid.ms;  /* P, unless Redis refused it */
+    m->unconfirmed = 0;
+}
+
+void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, size_t len)
+{
+    struct eid eid;
+    if (id && eid_parse(id, len, &eid) == 0) {
+        pub_fast_confirm(m, eid);
+        msg_unref(m);
+        return;
+    }
+    /* Not written: no redelivery (SPEC 2.5, a retry may bring it again).
+     * The records of the sessions it was written to are dropped; one that
+     * left the channel meanwhile drops its record at its deadline. */
+    m->dead = 1;
+    struct session *d = to ? imap_get(&b->clients, to) : NULL;
+    struct channel *ch = to ? NULL : imap_get(&b->channels, m->stream);
+    if (d)
+        pending_drop_msg(d, m);
+    for (uint32_t i = 0; ch && i < ch->n; i++)
+        pending_drop_msg(ch->conns[i], m);
+    msg_unref(m);
+}
+
+/* F for session d's stream: like the message's notice, without writing it
+ * again where it was written. */
+static void pub_fast_cover(struct session *d, int64_t stream, struct eid eid, int64_t from,
+                           int64_t mid)
+{
+    struct stream_state *s = d->state == CS_DEAD ? NULL : session_stream(d, stream);
+    int any;
+    struct pending *p = s ? pending_fast_find(d, stream, from, mid, &any) : NULL;
+    if (!s)
+        return;
+    if (p)
+        pub_fast_confirm(p->msg, eid);
+    if (s->flags & SS_CATCHING_UP) {
+        s->flags |= SS_MISSED;  /* the read covers it, or brings it */
+        return;
+    }
+    if (s->flags & SS_BEHIND)
+        return;  /* so will the read that catches up */
+    if (!p) {
+        /* Not written here first (it joined, or identified, since): read. */
+        if (eid_cmp(eid, s->sent) > 0)
+            catch_up_stream(d, s);
+        return;
+    }
+    pending_cover(d, p);
+    if (eid_cmp(eid, s->sent) > 0)
+        s->sent = eid;
+    d->cursors_dirty = 1;
+}
+
+void pub_fast_notice(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
+                     int64_t mid)
+{
+    if (to) {
+        struct session *d = imap_get(&b->clients, to);
+        if (d)
+            pub_fast_cover(d, 0, eid, from, mid);
+        return;
+    }
+    struct channel *ch = imap_get(&b->channels, channel);
+    for (uint32_t i = 0; ch && i < ch->n; i++)
+        pub_fast_cover(ch->conns[i], channel, eid, from, mid);
+}
+
+int pub_fast_seen(struct session *c, struct stream_state *s, struct eid eid, int64_t from,
+                  int64_t mid)
+{
+    if (!(s->flags & SS_FAST))
+        return 0;
+    int any;
+    struct pending *p = pending_fast_find(c, s->channel, from, mid, &any);
+    if (!any)
+        s->flags &= ~(uint32_t)SS_FAST;
+    if (!p)
+        return 0;
+    pub_fast_confirm(p->msg, eid);
+    pending_cover(c, p);
+    s->sent = eid;
+    return 1;
+}
+
+void pub_fast_mark(struct broker *b, uint64_t seq)
+{
+    if (seq > b->mark_seen)
+        b->mark_seen = seq;
+}
+
+int pub_fast_init(struct broker *b)
+{
+    imap_init(&b->pub_senders);
+    b->mark_next = 1;
+    b->mark_ev = event_new(b->base, -1, 0, pub_fast_mark_cb, b);
+    return b->mark_ev ? 0 : -1;
+}
+
+void pub_fast_free(struct broker *b)
+{
+    for (size_t i = 0; i < b->pub_senders.cap; i++)
+        if (b->pub_senders.slots[i].key)
+            free(b->pub_senders.slots[i].val);
+    imap_free(&b->pub_senders);
+    if (b->mark_ev)
+        event_free(b->mark_ev);
+    b->mark_ev = NULL;
+}

@@ -1,0 +1,284 @@
+"""Deliver first, acknowledge when durable (docs/DESIGN.md, "Deliver
+first"; SPEC 2.5's last paragraph): a PUB to a device of the same event
+loop is written to it before Redis answers, and every rule of SPEC 2.5
+still holds: once per message (the notice does not write it again),
+order per sender across the fast path, catch-up and redelivery, nothing
+lost when the device moves, and a write that fails answers ACK 0 and
+drops the device's copy."""
+
+import threading
+import time
+
+from lib.harness import (FRAME_ACK, FRAME_MESSAGE, FRAME_RESPONSE, BrokerTestCase, Client,
+                         metric, new_id, wait_until)
+
+
+CH = 7  # a unicast PUB names a channel too: the frames' channel_id
+
+
+def pub_many(c, to, mids, body=b"m"):
+    """Pipelines a PUB of each mid to `to`; returns the Acks' ok flags by mid."""
+    for mid in mids:
+        c.send_with_body("PUB %d %d %d" % (to, CH, mid), body)
+    acks = {}
+    while len(acks) < len(mids):
+        ftype, data = c.read_frame(10)
+        if ftype == FRAME_ACK:
+            word = data.split()
+            acks[int(word[2])] = word[1] == b"1"
+    return acks
+
+
+class FastHelpers:
+    """For a BrokerTestCase whose brokerd has one loop."""
+
+    def fast(self):
+        return metric(self.broker, "broker_messages_fast_total")
+
+    def wait_fast(self, want):
+        self.assertEqual(wait_until(lambda: self.fast() == want, 5), True,
+                         "fast writes: %d, want %d" % (self.fast(), want))
+
+    def reconnect(self, client_id):
+        c = self.connect()
+        self.assertEqual(c.identify(client_id), (FRAME_RESPONSE, b"OK"))
+        return c
+
+    def written_first(self, s, d, ch=None):
+        """PUBs from s to d (or to channel ch, d subscribed), one at a time,
+        until one is written first (the inbox's read after IDENTIFY is over,
+        the sender's order mark back); returns the mids sent, all read and
+        FINed."""
+        mids = []
+        before = self.fast()
+        for _ in range(100):
+            mids.append(new_id())
+            self.pub_ok(s, 0 if ch else d.client_id, ch or CH, mids[-1], b"warm")
+            self.assert_message(d, mids[-1], ch or CH, s.client_id, b"warm")
+            self.fin(d, mids[-1])
+            if wait_until(lambda: self.fast() > before, 0.3):
+                return mids
+        self.fail("no PUB was written first")
+
+
+class FastTest(FastHelpers, BrokerTestCase):
+    broker_args = ("--threads", "1", "--msg-timeout", "1")
+
+    def test_a_script_error_acks_0_and_drops_the_copy(self):
+        d, s = self.identified(), self.identified()
+        self.written_first(s, d)
+        self.redis.cmd("SET", "pg:dev:%d:in" % d.client_id, "not a stream")
+        mid = new_id()
+        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"x")
+        self.expect_ack(s, False, mid, d.client_id)
+        self.assert_message(d, mid, CH, s.client_id, b"x")
+        d.send_line("FIN %d" % mid)
+        self.expect_error(d, "E_FIN_FAILED")
+        self.expect_no_frame(d, 2.5)
+
+    def test_a_pub_to_itself_comes_before_its_ack(self):
+        # Right after IDENTIFY its inbox is read back: until that is over,
+        # a PUB takes the notice path (Ack and Message in either order).
+        c = self.identified()
+        for _ in range(100):
+            mid = new_id()
+            c.send_with_body("PUB %d %d %d" % (c.client_id, CH, mid), b"self")
+            frames = [c.read_frame(), c.read_frame()]
+            self.assertEqual(sorted(f[0] for f in frames), [FRAME_MESSAGE, FRAME_ACK])
+            self.fin(c, mid)
+            if frames[0][0] == FRAME_MESSAGE:
+                break
+        self.assertEqual(frames[1], (FRAME_ACK, b"ACK 1 %d %d" % (mid, c.client_id)))
+        self.assertEqual(Client.parse_message(frames[0][1]), (mid, CH, c.client_id,
+                         Client.parse_message(frames[0][1])[3], 1, b"self"))
+
+    def test_written_first_and_not_again_by_its_notice(self):
+        d, s = self.identified(), self.identified()
+        self.written_first(s, d)
+        before = self.fast()
+        mids = [new_id() for _ in range(50)]
+        self.assertEqual(pub_many(s, d.client_id, mids), {m: True for m in mids})
+        stamps = [self.assert_message(d, mid, CH, s.client_id, b"m") for mid in mids]
+        for mid in mids:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        self.expect_no_frame(d, 1.5)  # no notice wrote one again, no redelivery
+        self.wait_fast(before + 50)
+        entries = self.redis.cmd("XRANGE", "pg:dev:%d:in" % d.client_id, "-", "+")[-50:]
+        self.assertEqual([int(e[1][1]) for e in entries], mids)
+        # the frame's timestamp_ms is the entry id's ms, as on redelivery
+        self.assertEqual([int(e[0].split(b"-")[0]) for e in entries], stamps)
+
+    def test_a_channel_with_few_subscribers_here_is_written_first_once(self):
+        ch = new_id()
+        d, s = self.subscribed(ch), self.identified()
+        far = self.subscribed(ch, broker=self.extra_broker("--threads", "1", name="far"))
+        warm = self.written_first(s, d, ch)
+        for mid in warm:  # the other broker's subscriber got them by notice
+            self.assert_message(far, mid, ch, s.client_id, b"warm")
+            self.fin(far, mid)
+        before = self.fast()
+        mids = [new_id() for _ in range(30)]
+        for mid in mids:
+            s.send_with_body("PUB 0 %d %d" % (ch, mid), b"c")
+        for mid in mids:
+            self.expect_ack(s, True, mid, 0)
+        for c in (d, far):
+            for mid in mids:
+                self.assert_message(c, mid, ch, s.client_id, b"c")
+            for mid in mids:
+                c.send_line("FIN %d" % mid)
+            self.expect_alive(c)
+            self.expect_no_frame(c, 1.5)
+        self.wait_fast(before + 30)
+
+    def test_a_redelivery_keeps_the_timestamp(self):
+        d, s = self.identified(), self.identified()
+        mid = new_id()
+        self.pub_ok(s, d.client_id, CH, mid, b"again")
+        ts1 = self.assert_message(d, mid, CH, s.client_id, b"again")
+        ts2 = self.assert_message(d, mid, CH, s.client_id, b"again", attempt=2, timeout=5)
+        self.assertEqual(ts1, ts2)
+        self.fin(d, mid)
+        self.expect_no_frame(d, 1.5)
+
+    def test_a_repeat_is_not_written_again(self):
+        d, s = self.identified(), self.identified()
+        self.written_first(s, d)
+        before = self.fast()
+        mid = new_id()
+        self.pub_ok(s, d.client_id, CH, mid, b"one")
+        self.assert_message(d, mid, CH, s.client_id, b"one")
+        self.fin(d, mid)
+        self.pub_ok(s, d.client_id, CH, mid, b"one")        # same connection
+        self.go_offline(s)
+        s = self.reconnect(s.client_id)
+        self.pub_ok(s, d.client_id, CH, mid, b"one")        # after a reconnect
+        self.expect_no_frame(d, 1.0)
+        self.wait_fast(before + 1)
+        # reconnected within 10 minutes: its next message takes the notice
+        mid2 = new_id()
+        self.pub_ok(s, d.client_id, CH, mid2, b"two")
+        self.assert_message(d, mid2, CH, s.client_id, b"two")
+        self.fin(d, mid2)
+        self.wait_fast(before + 1)
+
+    def test_order_across_catch_up_fast_path_and_redelivery(self):
+        d = self.identified()
+        self.go_offline(d)
+        s = self.identified()
+        kept = [new_id() for _ in range(20)]
+        self.assertEqual(pub_many(s, d.client_id, kept), {m: True for m in kept})
+        d = self.reconnect(d.client_id)
+        # while the kept ones are read back, then written first once the
+        # inbox is quiet; unFINed, they come again after msg-timeout (1 s)
+        live = [new_id() for _ in range(300)]
+        sender = threading.Thread(target=pub_many, args=(s, d.client_id, live))
+        sender.start()
+        first, ones = [], {}
+        deadline = time.monotonic() + 30
+        while len(first) < len(kept) + len(live) and time.monotonic() < deadline:
+            mid, _ch, _frm, _ts, attempt, _body = self.expect_message(d, 10)
+            if mid not in ones:
+                first.append(mid)
+            ones[mid] = ones.get(mid, 0) + (attempt == 1)
+        sender.join(30)
+        for mid in kept + live:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        warm = self.written_first(s, d)
+        more = [new_id() for _ in range(300)]
+        sender = threading.Thread(target=pub_many, args=(s, d.client_id, more))
+        sender.start()
+        while len(first) < len(kept) + len(live) + len(more) and time.monotonic() < deadline:
+            mid, _ch, _frm, _ts, attempt, _body = self.expect_message(d, 10)
+            if mid not in ones:
+                first.append(mid)
+            ones[mid] = ones.get(mid, 0) + (attempt == 1)
+        sender.join(30)
+        self.assertEqual(first, kept + live + more, "first deliveries in the order sent")
+        self.assertEqual({m for m, n in ones.items() if n != 1}, set(),
+                         "each message exactly once with attempt 1")
+        self.assertTrue(warm)
+        for mid in more:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+
+
+class FastQuotaTest(BrokerTestCase):
+    broker_args = ("--threads", "1", "--msg-timeout", "1", "--max-dedup-per-sender", "2")
+
+    def test_a_pub_past_the_quota_is_not_written_first(self):
+        # Redis would refuse it (toomany): the broker counts as Redis does.
+        d, s = self.identified(), self.identified()
+        mids = [new_id() for _ in range(3)]
+        self.assertEqual(pub_many(s, d.client_id, mids),
+                         {mids[0]: True, mids[1]: True, mids[2]: False})
+        for mid in mids[:2]:
+            self.assert_message(d, mid, CH, s.client_id, b"m")
+        for mid in mids[:2]:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        self.expect_no_frame(d, 1.5)
+
+
+class FastMovesTest(BrokerTestCase):
+    """--threads 2 and a second broker: the device moves between loops and
+    brokers while a sender keeps publishing to it."""
+    broker_args = ("--threads", "2", "--msg-timeout", "2")
+
+    def test_a_device_that_moves_loses_nothing(self):
+        other = self.extra_broker("--threads", "2", "--msg-timeout", "2")
+        s = self.identified()
+        did = new_id()
+        mids = [new_id() for _ in range(600)]
+        acks = {}
+
+        def send():
+            for i in range(0, len(mids), 20):
+                acks.update(pub_many(s, did, mids[i:i + 20]))
+                time.sleep(0.01)
+        d = self.identified(did)
+        sender = threading.Thread(target=send)
+        sender.start()
+        seen, ones = set(), {}
+
+        def take(c, f, fin=True):
+            if f is not None and f[0] == FRAME_MESSAGE:
+                mid, _ch, _frm, _ts, attempt, _body = Client.parse_message(f[1])
+                seen.add(mid)
+                ones[mid] = ones.get(mid, 0) + (attempt == 1)
+                if fin:
+                    c.send_line("FIN %d" % mid)
+
+        def read(c, seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                take(c, c.poll_frame(0.2))
+
+        def leave(c):
+            """CLS: what comes before its CLOSE_WAIT was delivered too."""
+            c.send_line("CLS")
+            while True:
+                f = c.read_frame(10)
+                if f == (FRAME_RESPONSE, b"CLOSE_WAIT"):
+                    break
+                take(c, f, fin=False)
+            for f in c.expect_closed(allow_frames=True):
+                take(c, f, fin=False)
+        for step, broker in enumerate([other, self.broker, other, self.broker]):
+            read(d, 0.5)
+            if step % 2:
+                d.abort()
+            else:
+                leave(d)
+            d = self.connect(broker)
+            self.assertEqual(d.identify(did), (FRAME_RESPONSE, b"OK"))
+        sender.join(60)
+        self.assertFalse(sender.is_alive())
+        self.assertEqual(set(acks), set(mids))
+        want = {m for m, ok in acks.items() if ok}
+        wait_until(lambda: read(d, 0.5) or want <= seen, 30)
+        self.assertEqual(want - seen, set(), "lost")
+        self.assertEqual({m for m, n in ones.items() if n > 1}, set(),
+                         "a message came twice with attempt 1")
