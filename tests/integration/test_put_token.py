@@ -4,7 +4,7 @@ compared in constant time (common/bearer.c). A /put port off loopback
 without a token is warned about at start."""
 
 from lib.cluster import ClusterTestCase, Router, post
-from lib.harness import RedisTestCase, new_id
+from lib.harness import RedisTestCase, new_id, wait_until
 
 TOKEN = "put-T0ken-8xQ"
 UNAUTHORIZED = (401, {"code": 1, "msg": "ParamErr", "data": None})
@@ -48,6 +48,8 @@ class PutTokenWarning(RedisTestCase):
         r = Router(self.redis.port, "--threads", "1", *args, label=self.id())
         self.addCleanup(r.kill)
         r.wait_ready()
+        # the warnings come before "started", which comes after the ports
+        self.assertTrue(wait_until(lambda: " started, " in r.log_text(), 5.0), r.log_text())
         return r
 
     def test_public_put_without_token_warns(self):
