@@ -221,7 +221,11 @@ struct session {
     int32_t heartbeat_ms;
     int32_t redis_refs;          /* Redis replies that will call back with it (store_call),
                                     and catch-up queue items naming it */
-    int32_t pubs_in_flight;      /* PUBs waiting for Redis (cmd_pub.c) */
+    /* PUBs waiting for Redis (cmd_pub.c; at most PUB_PIPELINE), and of
+     * npending the FINed ones kept until covered (pub_fast.c), which take
+     * no room (at most max-pending, under 2^24) */
+    uint32_t pubs_in_flight : 8;
+    uint32_t nfinished : 24;
     uint32_t npending;           /* in pend */
     uint8_t state;               /* enum session_state */
     uint8_t device_type;         /* from /registration; 0: not registered */
@@ -561,6 +565,12 @@ void session_token(const struct session *c, char buf[SESSION_TOKEN_MAX]);
 
 /* streams.c: a session's streams, sorted by channel (binary search) */
 struct stream_state *session_stream(struct session *c, int64_t channel);
+/* c's pending messages that take room under max-pending (not the FINed
+ * ones kept until covered). */
+static inline uint32_t session_unfinished(const struct session *c)
+{
+    return c->npending - c->nfinished;
+}
 /* The stream of channel, added (zeroed but for its channel) if missing.
  * Pointers to c's streams are valid until the next add or delete. */
 struct stream_state *session_add_stream(struct session *c, int64_t channel);
@@ -595,6 +605,7 @@ void channel_index_free(struct broker *b);   /* at teardown */
 
 /* cmd_pub.c */
 #define PUB_PIPELINE 128         /* PUBs in flight per connection */
+_Static_assert(PUB_PIPELINE < 256, "session.pubs_in_flight has 8 bits");
 /* With PUBs in flight, an error frame takes its place behind their Acks
  * (fatal: then the connection closes). 0, or -1 if none are in flight. */
 int pub_defer_error(struct session *c, enum proto_error err, const char *reason);

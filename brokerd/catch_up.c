@@ -65,7 +65,7 @@ static int catch_up_entry(struct session *c, struct stream_state *s, const redis
         s->sent = eid;
         return 0;
     }
-    if (c->npending >= c->b->conf.max_pending) {
+    if (session_unfinished(c) >= c->b->conf.max_pending) {
         s->flags |= SS_BEHIND;
         c->behind = 1;
         return -1;

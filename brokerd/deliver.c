@@ -25,7 +25,7 @@ static void deliver_live(struct session *c, struct stream_state *s, struct msg *
         s->sent = m->eid;  /* not for this device: passed over */
         return;
     }
-    if (c->npending >= c->b->conf.max_pending) {
+    if (session_unfinished(c) >= c->b->conf.max_pending) {
         s->flags |= SS_BEHIND;
         c->behind = 1;
         return;

@@ -136,7 +136,7 @@ static int64_t bcast_write(struct broker *b, struct msg *m)
     for (size_t i = 0; i < b->clients.cap; i++) {
         struct session *s = b->clients.slots[i].val;
         if (!b->clients.slots[i].key || (s->state != CS_OPEN && s->state != CS_WAIT_REDIS) ||
-            s->npending >= b->conf.max_pending || s->ops->write_msg(s, m, 1) < 0)
+            session_unfinished(s) >= b->conf.max_pending || s->ops->write_msg(s, m, 1) < 0)
             continue;
         b->stats.messages_out++;
         pending_add(s, m, 1, mono);

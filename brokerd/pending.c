@@ -51,6 +51,8 @@ static void pending_drop(struct session *c, struct pending *p)
 {
     pending_unlink(c, p);
     msg_unref(p->msg);
+    if (p->finished)
+        c->nfinished--;
     slab_free(&c->b->pending_pool, p);
     c->npending--;
     c->b->npending--;
@@ -67,13 +69,15 @@ int pending_fin(struct session *c, int64_t mid)
         return -1;
     /* A fast record stays until its entry is covered (pub_fast.c), so that
      * no read of the inbox takes its entry for a new one meanwhile. */
-    if (p->fast)
+    if (p->fast) {
         p->finished = 1;
-    else
+        c->nfinished++;  /* its room is back: a read behind may cover it */
+    } else {
         pending_drop(c, p);
+    }
     c->cursors_dirty = 1;
     /* Streams skipped for max-pending catch up once half the room is back. */
-    if (c->behind && c->npending <= c->b->conf.max_pending / 2) {
+    if (c->behind && session_unfinished(c) <= c->b->conf.max_pending / 2) {
         c->behind = 0;  /* a look over every stream, only when one may be behind */
         for (uint32_t i = 0; i < c->nstreams; i++)
             if ((c->streams[i].flags & (SS_BEHIND | SS_CATCHING_UP)) == SS_BEHIND)

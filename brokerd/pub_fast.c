@@ -4,26 +4,31 @@
  * when that may be done, writes it, and follows the record until the
  * inbox's position covers it (the F notice, or a catch-up read). */
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
 #include "broker.h"
 #include "xmalloc.h"
 
+/* 32 buckets of 20 s: the last 620 s, more than pg.dup_over's window of
+ * 600 s, with room for the clocks of Redis and this host. */
+#define PUB_FAST_BUCKETS 32
+#define PUB_FAST_BUCKET_MS (20 * 1000)
+
 /* A sender of this loop whose PUBs may be written first. */
 struct pub_sender {
     struct session *c;
     int64_t hw;                  /* the highest message id it PUBbed here */
     uint64_t mark_wait;          /* the order mark its last slow PUB waits for */
-    /* Its PUBs sent to Redis since window_ms: at least what Redis counts
-     * against max-dedup-per-sender (pg.dup_over), whose window begins with
-     * the first of them (the one before ended with its last connection). */
-    uint64_t count;
-    int64_t window_ms;
+    /* Its PUBs sent to Redis in the last PUB_FAST_BUCKETS buckets of
+     * PUB_FAST_BUCKET_MS (the newest, bucket_at, partly): at least what
+     * Redis counts against max-dedup-per-sender (pg.dup_over), whose window
+     * began less than 600 s ago, wherever that window began. */
+    uint32_t buckets[PUB_FAST_BUCKETS];
+    int64_t bucket_at;           /* now_ms() / PUB_FAST_BUCKET_MS of the newest */
+    uint64_t count;              /* their sum */
 };
-
-/* pg.dup_over's window (10 minutes), and 5 s for its script to run. */
-#define PUB_FAST_WINDOW_MS (605 * 1000)
 
 /* A PUB repeats one accepted within 10 minutes (SPEC 2.5); a second more
  * for the clocks of Redis and this host. */
@@ -43,6 +48,25 @@ void pub_fast_forget(struct session *c)
     }
 }
 
+/* Counts a PUB of ps at now, after the buckets older than the window
+ * are emptied (at most PUB_FAST_BUCKETS steps). */
+static void pub_sender_count(struct pub_sender *ps, int64_t now)
+{
+    int64_t at = now / PUB_FAST_BUCKET_MS;
+    if (at - ps->bucket_at >= PUB_FAST_BUCKETS) {
+        memset(ps->buckets, 0, sizeof(ps->buckets));
+        ps->count = 0;
+        ps->bucket_at = at;
+    }
+    while (ps->bucket_at < at) {
+        uint32_t *b = &ps->buckets[++ps->bucket_at % PUB_FAST_BUCKETS];
+        ps->count -= *b;
+        *b = 0;
+    }
+    ps->buckets[at % PUB_FAST_BUCKETS]++;
+    ps->count++;
+}
+
 static struct pub_sender *pub_sender(struct session *c)
 {
     if (!c->pub_fast)
@@ -51,7 +75,8 @@ static struct pub_sender *pub_sender(struct session *c)
     if (!ps || ps->c != c) {
         free(ps);
         ps = xmalloc(sizeof(*ps));
-        *ps = (struct pub_sender){ c, 0, 0, 0, 0 };
+        memset(ps, 0, sizeof(*ps));
+        ps->c = c;
         imap_put(&c->b->pub_senders, c->client_id, ps);
     }
     return ps;
@@ -69,7 +94,7 @@ static int pub_fast_ready(struct broker *b, struct session *d, int64_t stream)
     const struct stream_state *s = session_stream(d, stream);
     return s && !d->replacing && (d->state == CS_OPEN || d->state == CS_WAIT_REDIS) &&
            !(s->flags & (SS_CATCHING_UP | SS_MISSED | SS_BEHIND | SS_QUEUED)) &&
-           d->npending < b->conf.max_pending && d->ops->writable(d) &&
+           session_unfinished(d) < b->conf.max_pending && d->ops->writable(d) &&
            d->ops->queued(d) <= SESSION_OUTPUT_PAUSE_BYTES;
 }
 
@@ -107,11 +132,7 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
         return NULL;  /* without Redis the PUB is refused at once: not written */
     /* A PUB Redis would refuse for the sender's quota is not written. */
     int64_t now = now_ms();
-    if (now > ps->window_ms + PUB_FAST_WINDOW_MS) {
-        ps->window_ms = now;
-        ps->count = 0;
-    }
-    ps->count++;
+    pub_sender_count(ps, now);
     uint64_t quota = b->conf.max_dedup_per_sender;
     struct session *d[PUB_FAST_SUBS_MAX];
     uint32_t n = mid > ps->hw && ps->mark_wait <= b->mark_seen && (!quota || ps->count <= quota)
@@ -163,9 +184,19 @@ void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, 
         msg_unref(m);
         return;
     }
-    /* Not written: no redelivery (SPEC 2.5, a retry may bring it again).
-     * The records of the sessions it was written to are dropped; one that
-     * left the channel meanwhile drops its record at its deadline. */
+    /* An F notice or a read already showed its entry in Redis (the reply
+     * failed after the script ran: WAIT short of --redis-min-replicas, or
+     * the connection lost): its records are ordinary ones now, redelivered
+     * until FINed, as the sender's retry will be answered from pg:dup. */
+    if (!m->unconfirmed) {
+        msg_unref(m);
+        return;
+    }
+    /* Not written, as far as this loop knows: no redelivery (SPEC 2.5, a
+     * retry may bring it again; an F that still comes finds no record and
+     * reads the stream). The records of the sessions it was written to are
+     * dropped; one that left the channel meanwhile drops its record at its
+     * deadline. */
     m->dead = 1;
     struct session *d = to ? imap_get(&b->clients, to) : NULL;
     struct channel *ch = to ? NULL : imap_get(&b->channels, m->stream);

@@ -23,11 +23,11 @@ static void store_reap(struct broker *b, int start)
 {
     char id[ARG_INT_MAX], q[KEY_TOPIC_MAX], bk[KEY_TOPIC_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
     const char *argv[] = { KEY_ONLINE, KEY_ONLINE_BROKERS, key_q(q, QUEUE_CONN_TOPIC),
-                           key_q_bk(bk, QUEUE_CONN_TOPIC), arg_int(id, b->id), REAP_PER_BEAT,
+                           key_q_bk(bk, QUEUE_CONN_TOPIC), KEY_KEPT, arg_int(id, b->id), REAP_PER_BEAT,
                            QUEUE_CONN_TOPIC, arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000),
                            arg_int(max, (int64_t)b->conf.offline_max), "start" };
     int argc = (int)(sizeof(argv) / sizeof(argv[0])) - (start ? 0 : 1);
-    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 4, argc, argv, NULL);
+    rconn_script(&b->store.cmd, SCRIPT_REAP, NULL, NULL, 5, argc, argv, NULL);
 }
 
 static void store_call_reply(void *arg, redisReply *r)

@@ -5,15 +5,18 @@
 -- its set pg:online:bk:{b}), those whose hash still names that broker
 -- (one that connected elsewhere since is left alone), and each one's
 -- conn.close goes to the reserved topic $conn, as its broker would have
--- pushed it (SPEC 5.5 "Upstream and events"). A broker with none left
+-- pushed it (SPEC 5.5 "Upstream and events"); an anonymous client's state
+-- expires offline-ttl from now, as broker_gone makes it when it leaves,
+-- and it joins pg:kept, where adminhttp's sweep finds it once expired. A broker with none left
 -- leaves pg:online:brokers. Bounded: the brokers, plus ARGV[2] ids.
 -- With ARGV[6] 'start' (the loop's first Redis ready, before any IDENTIFY
 -- of it), the set an earlier process of the same broker id left is set
 -- aside first, as broker '<b>@<Redis ms>', and reaped as a dead broker's
 -- but for the devices that connected since (online_at).
--- KEYS: pg:online, pg:online:brokers, pg:q:$conn, pg:q:$conn:bk.
+-- KEYS: pg:online, pg:online:brokers, pg:q:$conn, pg:q:$conn:bk, pg:kept.
 -- ARGV: broker id (the caller, passed over), ids per call, the topic
---       $conn, its ttl ms, its offline-max, optionally 'start'.
+--       $conn, offline-ttl ms (its list's ttl too), its offline-max,
+--       optionally 'start'.
 -- Returns {'ok', how many left pg:online}.
 local now = pg.now_ms()
 local left, n, closes = tonumber(ARGV[2]), 0, {}
@@ -29,11 +32,17 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     local set = pg.key_online_bk(m)
     for _, d in ipairs(redis.call('SPOP', set, left)) do
       left = left - 1
-      local v = redis.call('HMGET', pg.key_dev(d), 'broker', 'online_at', 'topic', 'ip')
+      local v = redis.call('HMGET', pg.key_dev(d), 'broker', 'online_at', 'topic', 'ip', 'anon')
       if v[1] == b and (t == '' or tonumber(v[2] or '0') < tonumber(t))
           and redis.call('ZREM', KEYS[1], pg.online_member(d)) == 1 then
         n = n + 1
         closes[#closes + 1] = pg.conn_close_event(b, d, v[3] or '', v[4] or '', now)
+        if v[5] then
+          for _, k in ipairs({pg.key_dev(d), pg.key_dev_cur(d), pg.key_dev_subs(d)}) do
+            redis.call('PEXPIRE', k, ARGV[4])
+          end
+          redis.call('SADD', KEYS[5], d)
+        end
       end
     end
     if redis.call('SCARD', set) == 0 then redis.call('SREM', KEYS[2], m) end

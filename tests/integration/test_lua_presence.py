@@ -71,7 +71,7 @@ class PresenceTest(LuaTestCase):
 class ReapTest(LuaTestCase):
     def reap(self, me=B, n="1000", *start):
         return self.run_script("broker_reap", ["pg:online", "pg:online:brokers", "pg:q:$conn",
-                                               "pg:q:$conn:bk"],
+                                               "pg:q:$conn:bk", "pg:kept"],
                                [me, n, "$conn", "60000", "3"] + list(start))
 
     def closes(self):
@@ -148,6 +148,17 @@ class ReapTest(LuaTestCase):
         self.assertEqual(woken.next(), b"Q $conn")
         self.assertEqual(self.reap(), [b"ok", 0])
         self.assertEqual(len(self.closes()), 3, "each once")
+
+    def test_a_reaped_anonymous_clients_state_expires(self):
+        self.put(OTHER, ["5", "6"])
+        self.r("HSET", "pg:dev:5", "anon", "1")
+        self.r("SADD", "pg:dev:5:subs", "c")
+        self.r("HSET", "pg:dev:5:cur", "in", "- -")
+        self.assertEqual(self.reap(), [b"ok", 2])
+        for k in ("pg:dev:5", "pg:dev:5:subs", "pg:dev:5:cur"):
+            self.assertTrue(0 < self.r("PTTL", k) <= 60000, k)
+        self.assertEqual(self.r("PTTL", "pg:dev:6"), -1, "a registered device keeps its state")
+        self.assertEqual(self.members("pg:kept"), ["5"])
 
     def test_the_caller_and_live_brokers_are_left_alone(self):
         self.subscribe("pg:n:bk:" + OTHER)

@@ -282,3 +282,67 @@ class FastMovesTest(BrokerTestCase):
         self.assertEqual(want - seen, set(), "lost")
         self.assertEqual({m for m, n in ones.items() if n > 1}, set(),
                          "a message came twice with attempt 1")
+
+
+class FastBehindTest(FastHelpers, BrokerTestCase):
+    """max-pending 4: an inbox full of messages written first goes behind
+    when another sender's message comes before their F notices; FINning
+    them gives their room back, and the read that follows covers them and
+    brings the other message (docs/DESIGN.md, "Deliver first", FIN)."""
+    broker_args = ("--threads", "1", "--max-pending", "4")
+
+    def test_fins_of_uncovered_messages_let_the_inbox_catch_up(self):
+        d, s = self.identified(), self.identified()
+        other = self.extra_broker("--threads", "1")
+        t = self.identified(broker=other)
+        self.written_first(s, d)
+        # Redis holds every command a while: t's PUB gets there first, then
+        # s's four, which brokerd writes to d at once (d's room: 4).
+        self.redis.cmd("CLIENT", "PAUSE", "1500", "ALL")
+        tmid, mids = new_id(), [new_id() for _ in range(4)]
+        t.send_with_body("PUB %d %d %d" % (d.client_id, CH, tmid), b"from t")
+        time.sleep(0.3)
+        for mid in mids:
+            s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"first")
+        for mid in mids:
+            self.assert_message(d, mid, CH, s.client_id, b"first")
+        for mid in mids:
+            self.expect_ack(s, True, mid, d.client_id, timeout=10)
+        self.expect_ack(t, True, tmid, d.client_id, timeout=10)
+        # t's notice found d's room taken (behind); s's F notices then
+        # covered nothing
+        for mid in mids:
+            self.fin(d, mid)
+        self.assert_message(d, tmid, CH, t.client_id, b"from t", timeout=5)
+        self.fin(d, tmid)
+        self.expect_no_frame(d, 1.0)
+
+
+class FastUnreplicatedTest(FastHelpers, BrokerTestCase):
+    """--redis-min-replicas 1 and no replica: every PUB runs its script,
+    then WAIT falls short and the sender gets ACK 0. A message written
+    first whose F notice came is in Redis: the device keeps it as an
+    ordinary pending message (its FIN works), while the sender's retry is
+    answered from pg:dup."""
+    broker_args = ("--threads", "1", "--redis-min-replicas", "1")
+
+    def test_a_reply_lost_after_the_f_notice_keeps_the_device_copy(self):
+        d, s = self.identified(), self.identified()
+        before = self.fast()
+        for _ in range(10):  # until the inbox's read after IDENTIFY is over
+            mid = new_id()
+            s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"warm")
+            self.assert_message(d, mid, CH, s.client_id, b"warm")
+            self.fin(d, mid)
+            self.expect_ack(s, False, mid, d.client_id, timeout=5)
+            if self.fast() > before:
+                break
+        self.assertGreater(self.fast(), before, "no PUB was written first")
+        mid = new_id()
+        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"kept")
+        self.assert_message(d, mid, CH, s.client_id, b"kept")
+        self.expect_ack(s, False, mid, d.client_id, timeout=5)   # WAIT fell short
+        entries = self.redis.cmd("XRANGE", "pg:dev:%d:in" % d.client_id, "-", "+")
+        self.assertIn(str(mid).encode(), [e[1][e[1].index(b"m") + 1] for e in entries])
+        self.fin(d, mid)                  # not E_FIN_FAILED: the record is there
+        self.expect_no_frame(d, 1.0)
