@@ -8,7 +8,7 @@ import time
 
 from lib.harness import (BrokerTestCase, Closed, FRAME_ACK, FRAME_RESPONSE, Client,
                          new_id, wait_until)
-from lib.ws import WsClient, upgrade_status
+from lib.ws import WsClient, WsServiceMixin, upgrade_status
 
 
 def ok(r, i=1):
@@ -35,7 +35,7 @@ def in_window(burst, tries=4):
     raise AssertionError("no burst fitted in one second in %d tries" % tries)
 
 
-class LimitsTest(BrokerTestCase):
+class LimitsTest(WsServiceMixin, BrokerTestCase):
 
     @classmethod
     def start_brokers(cls):
@@ -53,11 +53,6 @@ class LimitsTest(BrokerTestCase):
         self.redis.cmd("DEL", "pg:limits")
 
     # -- helpers
-    def service(self, broker=None):
-        s = WsClient((broker or self.broker).ws, {"role": "service"}, ready=False)
-        self.addCleanup(s.close)
-        return s
-
     def ws(self, broker=None, **query):
         c = WsClient((broker or self.broker).ws, query or None)
         self.addCleanup(c.close)

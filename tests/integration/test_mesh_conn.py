@@ -6,20 +6,15 @@ import json
 import time
 
 from lib.harness import BrokerTestCase, new_id
-from lib.ws import WsClient
+from lib.ws import WsClient, WsServiceMixin
 
 
-class MeshConnTest(BrokerTestCase):
+class MeshConnTest(WsServiceMixin, BrokerTestCase):
 
     @classmethod
     def start_brokers(cls):
         cls.broker = cls.start_class_broker()
         cls.other = cls.start_class_broker(suffix=".other")
-
-    def service(self, broker=None):
-        s = WsClient((broker or self.broker).ws, {"role": "service"}, ready=False)
-        self.addCleanup(s.close)
-        return s
 
     def ctx_of(self, cid):
         v = self.redis.cmd("HGET", "pg:dev:%s" % cid, "ctx")

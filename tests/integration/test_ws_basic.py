@@ -6,20 +6,15 @@ call over HTTP; /ping and /metrics on the port."""
 import json
 
 from lib.harness import BrokerTestCase, request
-from lib.ws import WsClient
+from lib.ws import WsClient, WsServiceMixin
 
 
-class WsBasicTest(BrokerTestCase):
+class WsBasicTest(WsServiceMixin, BrokerTestCase):
 
     def client(self, **query):
         c = WsClient(self.broker.ws, query or None)
         self.addCleanup(c.close)
         return c
-
-    def service(self):
-        s = WsClient(self.broker.ws, {"role": "service"}, ready=False)
-        self.addCleanup(s.close)
-        return s
 
     def broker_id(self):
         _st, _h, body = self.broker.http_get("/stats")

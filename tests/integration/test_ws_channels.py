@@ -5,7 +5,7 @@ WebSocket clients and TCP devices side by side."""
 import json
 
 from lib.harness import BrokerTestCase, new_id, request
-from lib.ws import WsClient
+from lib.ws import WsClient, WsServiceMixin
 
 
 def ok(r):
@@ -16,7 +16,7 @@ def err(code):
     return lambda rep: rep["E"] is not None and rep["E"]["c"] == code
 
 
-class WsChannelsTest(BrokerTestCase):
+class WsChannelsTest(WsServiceMixin, BrokerTestCase):
 
     @classmethod
     def start_brokers(cls):
@@ -28,11 +28,6 @@ class WsChannelsTest(BrokerTestCase):
         c = WsClient((broker or self.broker).ws, query or None)
         self.addCleanup(c.close)
         return c
-
-    def service(self, broker=None):
-        s = WsClient((broker or self.broker).ws, {"role": "service"}, ready=False)
-        self.addCleanup(s.close)
-        return s
 
     def chan(self, prefix="ch"):
         """A channel name of this test alone."""

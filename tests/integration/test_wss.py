@@ -11,7 +11,7 @@ import ssl
 
 from lib.harness import Broker, BrokerTestCase, HarnessError
 from lib.layers import class_cert, make_cert, remove_cert
-from lib.ws import WsClient, _run
+from lib.ws import WsClient, WsServiceMixin, _run
 
 
 def tls_context(cafile):
@@ -22,7 +22,7 @@ def tls_context(cafile):
     return ctx
 
 
-class WssTest(BrokerTestCase):
+class WssTest(WsServiceMixin, BrokerTestCase):
 
     @classmethod
     def start_brokers(cls):
@@ -36,10 +36,7 @@ class WssTest(BrokerTestCase):
         return c
 
     def service(self):
-        s = WsClient(self.broker.ws, {"role": "service"}, ready=False,
-                     tls=tls_context(self.cert))
-        self.addCleanup(s.close)
-        return s
+        return super().service(tls=tls_context(self.cert))
 
     def https(self, method, path, body=None):
         """(status, body) of one request over https://."""

@@ -2,10 +2,10 @@
 one Redis, a service connection, a client, and a call that must succeed."""
 
 from .harness import BrokerTestCase
-from .ws import WsClient
+from .ws import WsClient, WsServiceMixin
 
 
-class MeshServiceTestCase(BrokerTestCase):
+class MeshServiceTestCase(WsServiceMixin, BrokerTestCase):
     """cls.broker, cls.b2 and cls.b3 share the class's Redis."""
 
     @classmethod
@@ -13,11 +13,6 @@ class MeshServiceTestCase(BrokerTestCase):
         cls.broker = cls.start_class_broker()
         cls.b2 = cls.start_class_broker(suffix=".b2")
         cls.b3 = cls.start_class_broker(suffix=".b3")
-
-    def service(self, broker=None):
-        s = WsClient((broker or self.broker).ws, {"role": "service"}, ready=False)
-        self.addCleanup(s.close)
-        return s
 
     def ws(self, broker):
         c = WsClient(broker.ws)

@@ -218,3 +218,13 @@ def raw_close_code(s):
         op, payload = raw_read_frame(s)
         if op == 8:
             return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+
+
+class WsServiceMixin:
+    """For a BrokerTestCase: service() opens a service connection (SPEC
+    5.1) to a broker (self.broker by default), closed at the test's end."""
+
+    def service(self, broker=None, **kw):
+        s = WsClient((broker or self.broker).ws, {"role": "service"}, ready=False, **kw)
+        self.addCleanup(s.close)
+        return s
