@@ -239,6 +239,7 @@ struct session {
     uint8_t behind : 1;          /* a stream may be SS_BEHIND (pending.c) */
     uint8_t pub_fast : 1;        /* its PUBs may be written before Redis has them */
     uint8_t replacing : 1;       /* an IDENTIFY of its id is in flight here */
+    uint8_t fresh : 1;           /* registered here; its barrier is not passed (pub_barrier.c) */
     /* messages_per_s: the messages counted in the current second (limits.c) */
     struct limits_rate rate;
     /* the command being run: its parsed arguments (IDENTIFY keeps the
@@ -304,6 +305,7 @@ struct broker_stats {
     uint64_t pubs_in;            /* of those, PUBs: pg:stats' messages_in gets them at the beat */
     uint64_t messages_out;       /* Message frames written */
     uint64_t messages_fast;      /* PUBs written to their device before Redis had them */
+    uint64_t messages_handed;    /* PUBs handed to a sibling loop to write first */
     uint64_t redeliveries;
     uint64_t redeliveries_deferred;  /* not written: the output was over the pause mark */
     uint64_t output_overflows;   /* clients closed for max-output-bytes */
@@ -360,6 +362,61 @@ struct broker_snapshot {
     uint64_t nconns, nidentified, channels, npending;
     uint64_t ws_clients, ws_services, ws_upgrades, mesh_calls;
     struct broker_stats stats;
+};
+
+/* ---- deliver first across the loops of one process ---- */
+
+/* pub_barrier.c: a device registered on a loop takes no PUB written first
+ * until every loop of the process has sent an order mark after its
+ * registration and this loop has them back. Epochs: done <= waiting <=
+ * next; the devices of one epoch wait for the same marks. */
+struct pub_barrier_entry {
+    int64_t client_id;
+    uint64_t nonce;
+    uint32_t epoch;
+};
+struct pub_barrier {
+    uint64_t wait_need[LOOPS_MAX];   /* the marks epoch `waiting` needs */
+    uint64_t next_need[LOOPS_MAX];   /* and those of epoch `next` */
+    uint32_t done, waiting, next;
+    int64_t asked_ms;                /* mono_ms() the marks were last asked for */
+    struct pub_barrier_entry *ring;  /* sessions whose fresh bit is set, by epoch */
+    uint32_t head, n, cap;
+};
+
+/* handoff.c: a PUB read on one loop for a device (or a channel's few
+ * subscribers) of a sibling loop goes to it in memory, not by Redis. */
+enum handoff_kind { HANDOFF_WRITE, HANDOFF_DROP /* its write failed in Redis */ };
+struct handoff_item {
+    struct handoff_item *next;
+    uint8_t kind;                /* enum handoff_kind */
+    uint8_t src;                 /* the sender's loop */
+    int64_t to, channel, from, mid;
+    uint64_t at;                 /* the ms proposed for its entry id */
+    uint64_t mark_wait;          /* the sender's loop's order mark it waits for */
+    int64_t held_ms;             /* mono_ms() it was held */
+    size_t len;
+    char body[];
+};
+struct handoff_inbox {
+    pthread_mutex_t lock;
+    struct handoff_item *head, *tail;   /* pushed by sibling loops */
+    struct loop_wake wake;       /* a push to an empty inbox wakes the loop */
+    _Atomic int want_mark;       /* a sibling's barrier asks for an order mark */
+};
+/* Handed-over PUBs not written at once (their target busy): delivered as
+ * their notice when their F comes, in the order the notices come. */
+struct handoff_held {
+    struct handoff_item *head, *tail;
+    uint32_t n;
+    struct imap devices;         /* client id -> count held */
+    struct imap channels;        /* channel id -> count held */
+};
+/* The process's index of who is where (handoff.c), under its lock. */
+struct handoff_dir {
+    pthread_mutex_t lock;
+    struct imap devices;         /* client id -> loop index + 1 */
+    struct imap channels;        /* channel id -> mask of loops with subscribers */
 };
 
 /* ---- the broker: one event loop's whole state ---- */
@@ -419,11 +476,16 @@ struct broker {
     struct bcast_wait *bcasts;   /* mesh.broadcast calls waiting for counts (mesh_broadcast.c) */
     uint64_t bcast_seq;          /* the last broadcast request's seq */
     /* Deliver first (pub_fast.c): sender id -> struct pub_sender *; the
-     * last entry ms proposed; the order marks sent (next) and back (seen). */
+     * last entry ms proposed; the next order mark this loop sends (read by
+     * its siblings), and the last one back from each loop of the process. */
     struct imap pub_senders;
     uint64_t fast_ms;
-    uint64_t mark_next, mark_seen;
+    _Atomic uint64_t mark_next;
+    uint64_t marks_seen[LOOPS_MAX];
     struct event *mark_ev;
+    struct pub_barrier barrier;  /* devices registered here lately (pub_barrier.c) */
+    struct handoff_inbox inbox;  /* PUBs handed over by sibling loops (handoff.c) */
+    struct handoff_held held;    /* of those, the ones waiting for their F notice */
     char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };
 
@@ -460,6 +522,7 @@ struct broker_proc {
     struct http_server *http;    /* on loop 0 */
     struct ssl_ctx_st *tls;      /* from --tls-cert and --tls-key, or NULL */
     struct limits limits;        /* accept_per_s, messages_per_s (limits.c) */
+    struct handoff_dir dir;      /* which loop holds a device, a channel */
 };
 
 /* loop.c: one event loop */
@@ -651,24 +714,38 @@ void msg_unref(struct msg *m);
 
 /* notice.c: what this broker's pub/sub channel says */
 void notice_receive(struct broker *b, const char *data, size_t len);
-/* Publishes order mark seq to this loop's own notice channel. */
+/* Publishes this loop's order mark seq to the notice channel of every
+ * loop of the process. */
 void notice_mark_send(struct broker *b, uint64_t seq);
 
 /* pub_fast.c: deliver first, acknowledge when durable (docs/DESIGN.md) */
 /* PUB of c to device `to` (0: to channel): written now to the device, or
  * the channel's subscribers here, if it may be; then the msg (a reference
- * for the PUB's reply) and *at the ms proposed for its entry id. NULL: the
- * script's path (an order mark is due). */
+ * for the PUB's reply) and *at the ms proposed for its entry id. Or
+ * handed to the sibling loop that holds them: NULL, *at, and *loop that
+ * loop's index. NULL and *loop -1: the script's path (an order mark is
+ * due). On a write first *loop is this loop's index. */
 struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64_t mid,
-                           const char *body, size_t len, uint64_t *at);
+                           const char *body, size_t len, uint64_t *at, int *loop);
+/* Whether device `to`, or (to 0) a subscriber of channel, is here. */
+int pub_fast_here(struct broker *b, int64_t to, int64_t channel);
+/* Writes a PUB of `from` to its target on this loop if it may be written
+ * now: the msg (the caller's reference), or NULL. */
+struct msg *pub_fast_deliver(struct broker *b, int64_t to, int64_t channel, int64_t from,
+                             int64_t mid, uint64_t at, const char *body, size_t len);
 /* The PUB's reply: id (len bytes) its entry, or NULL when it failed (the
  * records are dropped). Takes m's reference. */
 void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, size_t len);
-/* "F <to> <channel> <entry id> <from> <mid>" and "Z <seq>" (notice.c
- * parses them). */
+/* A handed-over PUB's write failed: its records here, if Redis never
+ * showed its entry, are dropped. */
+void pub_fast_failed(struct broker *b, int64_t to, int64_t channel, int64_t from, int64_t mid);
+/* "F <to> <channel> <entry id> <from> <mid>" and "Z <loop> <seq>"
+ * (notice.c parses them). */
 void pub_fast_notice(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
                      int64_t mid);
-void pub_fast_mark(struct broker *b, uint64_t seq);
+void pub_fast_mark(struct broker *b, int loop, uint64_t seq);
+/* This loop sends an order mark after the scripts of this pass. */
+void pub_fast_ask_mark(struct broker *b);
 /* A catch-up read of c's stream s found entry eid of (from, mid): 1 when
  * it is a fast record's (covered now, not to write again). */
 int pub_fast_seen(struct session *c, struct stream_state *s, struct eid eid, int64_t from,
@@ -678,6 +755,38 @@ void pub_fast_identified(struct session *c, int64_t since_ms, int clean);
 void pub_fast_forget(struct session *c);   /* its connection ends */
 int pub_fast_init(struct broker *b);
 void pub_fast_free(struct broker *b);      /* at teardown */
+
+/* pub_barrier.c: the barrier of a device that registers (struct pub_barrier) */
+void pub_barrier_register(struct session *c);  /* c is in b->clients now */
+void pub_barrier_passed(struct broker *b);     /* a mark came back */
+void pub_barrier_tick(struct broker *b, int64_t mono);
+void pub_barrier_free(struct broker *b);       /* at teardown */
+
+/* handoff.c: PUBs handed between the loops of one process */
+_Static_assert(LOOPS_MAX <= 64, "a channel's loops are a 64-bit mask");
+void handoff_dir_init(struct broker_proc *p);
+void handoff_dir_free(struct broker_proc *p);
+void handoff_dev_here(struct session *c);      /* c took its id over on its loop */
+void handoff_dev_gone(struct session *c);      /* c left b->clients */
+void handoff_chan_here(struct broker *b, int64_t channel);  /* its first subscriber here */
+void handoff_chan_gone(struct broker *b, int64_t channel);  /* its last one left */
+/* The sibling loop that alone holds device `to`, or (to 0) channel's
+ * subscribers; -1: none (or several, or this one). */
+int handoff_target(struct broker *b, int64_t to, int64_t channel);
+void handoff_write(struct broker *b, int loop, int64_t to, int64_t channel, int64_t from,
+                   int64_t mid, uint64_t at, uint64_t mark_wait, const char *body, size_t len);
+void handoff_drop(struct broker *b, int loop, int64_t to, int64_t channel, int64_t from,
+                  int64_t mid);
+/* Loop `loop` (this one or a sibling) sends an order mark soon. */
+void handoff_ask_mark(struct broker *b, int loop);
+/* Whether a handed-over PUB to `to` (0: to channel stream) waits here. */
+int handoff_holding(const struct broker *b, int64_t to, int64_t stream);
+/* F of a held PUB: delivered now as its notice would be. 1 if it was one. */
+int handoff_release(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
+                    int64_t mid);
+void handoff_tick(struct broker *b, int64_t mono);
+int handoff_init(struct broker *b);
+void handoff_free(struct broker *b);           /* at teardown */
 
 /* conn_events.c: conn.open / conn.close (SPEC 5.4) on the topic $conn */
 /* c identified (open) or its identified connection ends (!open). */

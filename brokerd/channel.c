@@ -111,6 +111,7 @@ void channel_join(struct broker *b, struct session *c, struct stream_state *s)
         if (s->channel < 0)
             return;  /* a name's channel is made by channel_handle */
         ch = channel_new(b, s->channel);
+        handoff_chan_here(b, ch->id);
     }
     if (ch->n == ch->cap) {
         ch->cap = ch->cap ? ch->cap * 2 : 1;
@@ -134,6 +135,7 @@ void channel_leave(struct broker *b, struct session *c, struct stream_state *s)
             ms->chan_pos = s->chan_pos;
     }
     if (ch->n == 0) {
+        handoff_chan_gone(b, ch->id);
         channel_forget(b, ch);
         channel_free(b, ch);
     }

@@ -76,6 +76,7 @@ static void identify_unregister(struct session *c)
             imap_del(&b->identifying, (int64_t)c->nonce);
     } else if (imap_get(&b->clients, c->client_id) == c) {
         imap_del(&b->clients, c->client_id);
+        handoff_dev_gone(c);
     }
 }
 
@@ -102,6 +103,8 @@ static struct session *identify_take_over(struct session *c)
     struct session *old = imap_get(&b->clients, id);
     c->client_id = id;
     imap_put(&b->clients, id, c);
+    handoff_dev_here(c);
+    pub_barrier_register(c);
     return old;
 }
 

@@ -22,8 +22,10 @@
 struct pub_req {
     struct store_call call;      /* first: the reply gets the request */
     int64_t to;
+    int64_t channel;
     int64_t mid;
     struct msg *fast;  /* already written to the device (pub_fast.c), or NULL */
+    int handed;        /* or handed to this sibling loop to write (handoff.c); -1: not */
     int refuse;   /* answer ACK 0 whatever the reply (kept in order behind the others) */
     int error;    /* or write Error frame err instead of an Ack (and close if fatal) */
     enum proto_error err;
@@ -45,11 +47,12 @@ static void pub_done(struct store_call *call, redisReply *r)
     struct pub_req *req = (struct pub_req *)call;
     struct session *c = call->c;
     c->pubs_in_flight--;
-    if (req->fast) {  /* whatever became of the sender */
-        int written = script_ok(r, 1) && r->element[1]->type == REDIS_REPLY_STRING;
+    int written = script_ok(r, 1) && r->element[1]->type == REDIS_REPLY_STRING;
+    if (req->fast)  /* whatever became of the sender */
         pub_fast_done(c->b, req->fast, req->to, written ? r->element[1]->str : NULL,
                       written ? r->element[1]->len : 0);
-    }
+    else if (req->handed >= 0 && !written)
+        handoff_drop(c->b, req->handed, req->to, req->channel, c->client_id, req->mid);
     if (req->error && c->ops->writable(c)) {
         c->ops->error(c, req->err, req->reason);
         if (proto_errors[req->err].fatal)
@@ -72,6 +75,8 @@ static struct pub_req *pub_req_new(int64_t to, int64_t mid, int refuse)
 {
     struct pub_req *req = xmalloc(sizeof(*req));
     req->to = to;
+    req->channel = 0;
+    req->handed = -1;
     req->mid = mid;
     req->refuse = refuse;
     req->error = 0;
@@ -122,11 +127,13 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
     char ttl_s[ARG_INT_MAX], max_s[ARG_INT_MAX], dmax_s[ARG_INT_MAX], now_s[ARG_INT_MAX];
     char bid_s[ARG_INT_MAX] = "", at_s[ARG_INT_MAX] = "";
     uint64_t at;
-    /* Written to the device first when it is here (docs/DESIGN.md, "Deliver
-     * first"); the script is then told who wrote it and the ms it proposes. */
-    struct msg *fast = pub_fast_write(c, to, channel, mid, body, len, &at);
-    if (fast) {
-        arg_int(bid_s, b->id);
+    int loop;
+    /* Written to the device first when it is here, or handed to the sibling
+     * loop that holds it (docs/DESIGN.md, "Deliver first"); the script is
+     * then told which loop writes it and the ms it proposes. */
+    struct msg *fast = pub_fast_write(c, to, channel, mid, body, len, &at, &loop);
+    if (loop >= 0) {
+        arg_int(bid_s, b->proc->loops[loop].id);
         arg_int(at_s, (int64_t)at);
     }
     /* The stream the message goes to, and what must exist for it to be
@@ -150,10 +157,14 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
     req->fast = fast;
+    req->channel = channel;
+    req->handed = fast ? -1 : loop;
     if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 18, argv, argvlen) < 0) {
         free(req);
         if (fast)
             pub_fast_done(b, fast, to, NULL, 0);
+        else if (loop >= 0)
+            handoff_drop(b, loop, to, channel, c->client_id, mid);
         pub_ack(c, 0, mid, to);  /* Redis is away: refused, nothing stored */
         return;
     }

@@ -51,6 +51,7 @@ static void proc_totals(struct broker_proc *p, const struct broker *self,
         t->stats.messages_in += s->stats.messages_in;
         t->stats.messages_out += s->stats.messages_out;
         t->stats.messages_fast += s->stats.messages_fast;
+        t->stats.messages_handed += s->stats.messages_handed;
         t->stats.redeliveries += s->stats.redeliveries;
         t->stats.redeliveries_deferred += s->stats.redeliveries_deferred;
         t->stats.output_overflows += s->stats.output_overflows;
@@ -113,6 +114,9 @@ void broker_metrics(struct broker *b, struct evbuffer *out)
     http_metric(out, "broker_messages_fast_total", "counter",
                 "PUBs written to their device before Redis confirmed them.",
                 t.stats.messages_fast);
+    http_metric(out, "broker_messages_handed_total", "counter",
+                "PUBs handed to the sibling loop that holds their device, to write first.",
+                t.stats.messages_handed);
     http_metric(out, "broker_redeliveries_total", "counter",
                 "Messages sent again after msg-timeout.", t.stats.redeliveries);
     http_metric(out, "broker_redeliveries_deferred_total", "counter",

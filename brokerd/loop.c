@@ -77,6 +77,8 @@ static void loop_tick(evutil_socket_t fd, short what, void *arg)
             session_close(b->conns);  /* unlinks it */
     session_tick(b, mono);
     store_tick(b, mono);
+    handoff_tick(b, mono);
+    pub_barrier_tick(b, mono);
     session_free_dead(b);
     broker_publish_snapshot(b);
     if (b->stopping && b->nconns == 0 &&
@@ -160,7 +162,7 @@ int loop_setup(struct broker *b, const struct cfg_addr *tcp, const struct cfg_ad
     event_priority_set(b->tick_ev, LOOP_PRIORITIES - 1);
     event_add(b->tick_ev, &tv);
     return deliver_batch_init(b) < 0 || output_init(b) < 0 || catch_up_init(b) < 0 ||
-                   queue_init(b) < 0 || pub_fast_init(b) < 0 ? -1 : 0;
+                   queue_init(b) < 0 || pub_fast_init(b) < 0 || handoff_init(b) < 0 ? -1 : 0;
 }
 
 void loop_start(struct broker *b)
@@ -187,6 +189,8 @@ void loop_teardown(struct broker *b)
     daemon_signals_free(&b->signals);
     channel_index_free(b);
     pub_fast_free(b);
+    pub_barrier_free(b);
+    handoff_free(b);
     imap_free(&b->clients);
     imap_free(&b->identifying);
     pending_pool_free(b);

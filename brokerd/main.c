@@ -157,6 +157,7 @@ int main(int argc, char **argv)
     p.n = loops_count(conf.threads);
     p.loops = xcalloc((size_t)p.n, sizeof(*p.loops));
     pthread_mutex_init(&p.lock, NULL);
+    handoff_dir_init(&p);
     rc = 1;
     if (proc_setup(&p, &conf) == 0) {
         log_info("brokerd %s started, %d loop%s", PACKAGE_VERSION, p.n, p.n > 1 ? "s" : "");
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
         loop_teardown(&p.loops[i]);
     free(p.loops);
     pthread_mutex_destroy(&p.lock);
+    handoff_dir_free(&p);
     SSL_CTX_free(p.tls);
     cfg_free(&broker_cfg_program, &conf);
     return rc;

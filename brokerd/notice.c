@@ -143,22 +143,26 @@ static void notice_fast(struct broker *b, const char *data, size_t len)
     pub_fast_notice(b, to, ch, eid, from, mid);
 }
 
-/* "Z <seq>": this loop's order mark seq is back (pub_fast.c). It is the
- * one notice written here and not by lua/lib.lua: only this loop sends it,
- * to itself. */
+/* "Z <loop> <seq>": order mark seq of loop index `loop` of this process
+ * is back (pub_fast.c). It is the one notice written here and not by
+ * lua/lib.lua: only the loops of one process send it, each to all. */
 void notice_mark_send(struct broker *b, uint64_t seq)
 {
-    char key[KEY_MAX], text[ARG_INT_MAX + 2];
-    snprintf(text, sizeof(text), "Z %llu", (unsigned long long)seq);
-    rconn_cmd(&b->store.cmd, NULL, NULL, 3,
-              (const char *[]){ "PUBLISH", key_notice(key, b->id), text }, NULL);
+    char key[KEY_MAX], text[2 * ARG_INT_MAX + 4];
+    snprintf(text, sizeof(text), "Z %d %llu", b->index, (unsigned long long)seq);
+    for (int i = 0; i < b->proc->n; i++)
+        rconn_cmd(&b->store.cmd, NULL, NULL, 3,
+                  (const char *[]){ "PUBLISH", key_notice(key, b->proc->loops[i].id), text },
+                  NULL);
 }
 
 static void notice_mark(struct broker *b, const char *data, size_t len)
 {
-    int64_t seq;
-    if (parse_id(data + 2, len - 2, &seq) == 0)
-        pub_fast_mark(b, (uint64_t)seq);
+    const char *sp = memchr(data + 2, ' ', len - 2);
+    int64_t loop, seq;
+    if (sp && parse_id_or_zero(data + 2, (size_t)(sp - data - 2), &loop) == 0 &&
+        parse_id(sp + 1, len - (size_t)(sp + 1 - data), &seq) == 0)
+        pub_fast_mark(b, loop < LOOPS_MAX ? (int)loop : -1, (uint64_t)seq);
 }
 
 /* A message notice's channel field w that is not an id: the name in buf

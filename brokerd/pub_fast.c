@@ -3,6 +3,7 @@
  * that read it; the script's reply still makes the Ack. This file decides
  * when that may be done, writes it, and follows the record until the
  * inbox's position covers it (the F notice, or a catch-up read). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,8 @@ static struct pub_sender *pub_sender(struct session *c)
 static int pub_fast_ready(struct broker *b, struct session *d, int64_t stream)
 {
     const struct stream_state *s = session_stream(d, stream);
-    return s && !d->replacing && (d->state == CS_OPEN || d->state == CS_WAIT_REDIS) &&
+    return s && !d->replacing && !d->fresh && (d->state == CS_OPEN || d->state == CS_WAIT_REDIS) &&
+           !handoff_holding(b, stream ? 0 : d->client_id, stream) &&
            !(s->flags & (SS_CATCHING_UP | SS_MISSED | SS_BEHIND | SS_QUEUED)) &&
            session_unfinished(d) < b->conf.max_pending && d->ops->writable(d) &&
            d->ops->queued(d) <= SESSION_OUTPUT_PAUSE_BYTES;
@@ -120,38 +122,79 @@ static void pub_fast_mark_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct broker *b = arg;
     (void)fd; (void)what;
-    notice_mark_send(b, b->mark_next++);
+    notice_mark_send(b, atomic_fetch_add(&b->mark_next, 1));
+}
+
+void pub_fast_ask_mark(struct broker *b)
+{
+    if (!event_pending(b->mark_ev, EV_TIMEOUT, NULL))
+        event_active(b->mark_ev, EV_TIMEOUT, 1);
+}
+
+int pub_fast_here(struct broker *b, int64_t to, int64_t channel)
+{
+    return to ? imap_get(&b->clients, to) != NULL : imap_get(&b->channels, channel) != NULL;
+}
+
+/* The ms proposed for the entry id of a PUB written first at now: never
+ * below the last one this loop proposed. */
+static uint64_t pub_fast_ms(struct broker *b, int64_t now)
+{
+    uint64_t ms = (uint64_t)now;
+    return b->fast_ms = ms > b->fast_ms ? ms : b->fast_ms;
 }
 
 struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64_t mid,
-                           const char *body, size_t len, uint64_t *at)
+                           const char *body, size_t len, uint64_t *at, int *loop)
 {
     struct broker *b = c->b;
     struct pub_sender *ps = pub_sender(c);
+    *loop = -1;
     if (!ps || !store_ready(b))
         return NULL;  /* without Redis the PUB is refused at once: not written */
     /* A PUB Redis would refuse for the sender's quota is not written. */
     int64_t now = now_ms();
     pub_sender_count(ps, now);
     uint64_t quota = b->conf.max_dedup_per_sender;
-    struct session *d[PUB_FAST_SUBS_MAX];
-    uint32_t n = mid > ps->hw && ps->mark_wait <= b->mark_seen && (!quota || ps->count <= quota)
-                     ? pub_fast_targets(b, to, channel, d) : 0;
+    int may = mid > ps->hw && (!quota || ps->count <= quota);
     if (mid > ps->hw)
         ps->hw = mid;
-    if (n == 0) {
-        /* Its notice may come after a later fast message: that one waits
-         * for the mark sent after this pass's scripts. */
-        ps->mark_wait = b->mark_next;
-        if (!event_pending(b->mark_ev, EV_TIMEOUT, NULL))
-            event_active(b->mark_ev, EV_TIMEOUT, 1);
+    /* Held by a sibling loop: handed to it, with the mark its sender's
+     * last PUB on the script's path asked for (it waits for it there). */
+    int sibling = may && !pub_fast_here(b, to, channel) ? handoff_target(b, to, channel) : -1;
+    if (sibling >= 0) {
+        *at = pub_fast_ms(b, now);
+        *loop = sibling;
+        handoff_write(b, sibling, to, channel, c->client_id, mid, *at, ps->mark_wait, body, len);
         return NULL;
     }
-    uint64_t ms = (uint64_t)now;
-    b->fast_ms = *at = ms > b->fast_ms ? ms : b->fast_ms;
-    struct frame_msg_meta meta = { mid, channel, c->client_id, (int64_t)*at, 1 };
-    struct msg *m = msg_new(&meta, (struct eid){ *at, 0 },
-                            (int64_t)*at + (int64_t)b->conf.offline_ttl * 1000,
+    struct msg *m = may && ps->mark_wait <= b->marks_seen[b->index]
+                        ? pub_fast_deliver(b, to, channel, c->client_id, mid,
+                                           (uint64_t)now > b->fast_ms ? (uint64_t)now : b->fast_ms,
+                                           body, len)
+                        : NULL;
+    if (!m) {
+        /* Its notice may come after a later fast message: that one waits
+         * for the mark sent after this pass's scripts. */
+        ps->mark_wait = atomic_load(&b->mark_next);
+        pub_fast_ask_mark(b);
+        return NULL;
+    }
+    *at = pub_fast_ms(b, now);
+    *loop = b->index;
+    return m;
+}
+
+struct msg *pub_fast_deliver(struct broker *b, int64_t to, int64_t channel, int64_t from,
+                             int64_t mid, uint64_t at, const char *body, size_t len)
+{
+    struct session *d[PUB_FAST_SUBS_MAX];
+    uint32_t n = pub_fast_targets(b, to, channel, d);
+    if (n == 0)
+        return NULL;
+    struct frame_msg_meta meta = { mid, channel, from, (int64_t)at, 1 };
+    struct msg *m = msg_new(&meta, (struct eid){ at, 0 },
+                            (int64_t)at + (int64_t)b->conf.offline_ttl * 1000,
                             to ? 0 : channel, 0, NULL, body, len);
     m->unconfirmed = 1;
     int64_t mono = mono_ms();
@@ -164,6 +207,22 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
     }
     b->stats.messages_fast++;
     return m;
+}
+
+/* Not written, as far as this loop knows: no redelivery (SPEC 2.5, a
+ * retry may bring it again; an F that still comes finds no record and
+ * reads the stream). The records of the sessions it was written to are
+ * dropped; one that left the channel meanwhile drops its record at its
+ * deadline. */
+static void pub_fast_fail(struct broker *b, struct msg *m, int64_t to)
+{
+    m->dead = 1;
+    struct session *d = to ? imap_get(&b->clients, to) : NULL;
+    struct channel *ch = to ? NULL : imap_get(&b->channels, m->stream);
+    if (d)
+        pending_drop_msg(d, m);
+    for (uint32_t i = 0; ch && i < ch->n; i++)
+        pending_drop_msg(ch->conns[i], m);
 }
 
 /* m's entry id is eid (Redis's reply, or its F notice, or a read). */
@@ -192,19 +251,27 @@ void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, 
         msg_unref(m);
         return;
     }
-    /* Not written, as far as this loop knows: no redelivery (SPEC 2.5, a
-     * retry may bring it again; an F that still comes finds no record and
-     * reads the stream). The records of the sessions it was written to are
-     * dropped; one that left the channel meanwhile drops its record at its
-     * deadline. */
-    m->dead = 1;
-    struct session *d = to ? imap_get(&b->clients, to) : NULL;
-    struct channel *ch = to ? NULL : imap_get(&b->channels, m->stream);
-    if (d)
-        pending_drop_msg(d, m);
-    for (uint32_t i = 0; ch && i < ch->n; i++)
-        pending_drop_msg(ch->conns[i], m);
+    pub_fast_fail(b, m, to);
     msg_unref(m);
+}
+
+void pub_fast_failed(struct broker *b, int64_t to, int64_t channel, int64_t from, int64_t mid)
+{
+    struct session *one = to ? imap_get(&b->clients, to) : NULL;
+    struct channel *ch = to ? NULL : imap_get(&b->channels, channel);
+    uint32_t n = to ? one != NULL : ch ? ch->n : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int any;
+        struct session *d = to ? one : ch->conns[i];
+        struct pending *p = pending_fast_find(d, to ? 0 : channel, from, mid, &any);
+        if (p && p->msg->unconfirmed) {
+            struct msg *m = p->msg;
+            m->refs++;  /* while its records go */
+            pub_fast_fail(b, m, to);
+            msg_unref(m);
+            return;
+        }
+    }
 }
 
 /* F for session d's stream: like the message's notice, without writing it
@@ -240,6 +307,8 @@ static void pub_fast_cover(struct session *d, int64_t stream, struct eid eid, in
 void pub_fast_notice(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
                      int64_t mid)
 {
+    if (handoff_release(b, to, channel, eid, from, mid))
+        return;  /* handed over, held: delivered now as its notice */
     if (to) {
         struct session *d = imap_get(&b->clients, to);
         if (d)
@@ -268,16 +337,18 @@ int pub_fast_seen(struct session *c, struct stream_state *s, struct eid eid, int
     return 1;
 }
 
-void pub_fast_mark(struct broker *b, uint64_t seq)
+void pub_fast_mark(struct broker *b, int loop, uint64_t seq)
 {
-    if (seq > b->mark_seen)
-        b->mark_seen = seq;
+    if (loop < 0 || loop >= b->proc->n || seq <= b->marks_seen[loop])
+        return;
+    b->marks_seen[loop] = seq;
+    pub_barrier_passed(b);
 }
 
 int pub_fast_init(struct broker *b)
 {
     imap_init(&b->pub_senders);
-    b->mark_next = 1;
+    atomic_store(&b->mark_next, 1);
     b->mark_ev = event_new(b->base, -1, 0, pub_fast_mark_cb, b);
     return b->mark_ev ? 0 : -1;
 }
