@@ -773,6 +773,8 @@ void handoff_chan_gone(struct broker *b, int64_t channel);  /* its last one left
 /* The sibling loop that alone holds device `to`, or (to 0) channel's
  * subscribers; -1: none (or several, or this one). */
 int handoff_target(struct broker *b, int64_t to, int64_t channel);
+/* Whether a sibling loop holds subscribers of channel. */
+int handoff_elsewhere(struct broker *b, int64_t channel);
 void handoff_write(struct broker *b, int loop, int64_t to, int64_t channel, int64_t from,
                    int64_t mid, uint64_t at, uint64_t mark_wait, const char *body, size_t len);
 void handoff_drop(struct broker *b, int loop, int64_t to, int64_t channel, int64_t from,
@@ -785,6 +787,9 @@ int handoff_holding(const struct broker *b, int64_t to, int64_t stream);
 int handoff_release(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
                     int64_t mid);
 void handoff_tick(struct broker *b, int64_t mono);
+/* Takes what sibling loops pushed (before an F notice: the PUB it names
+ * was pushed before its script was sent). */
+void handoff_drain(struct broker *b);
 int handoff_init(struct broker *b);
 void handoff_free(struct broker *b);           /* at teardown */
 

@@ -77,6 +77,17 @@ void handoff_chan_gone(struct broker *b, int64_t channel)
     handoff_chan_mask(b, channel, 0);
 }
 
+int handoff_elsewhere(struct broker *b, int64_t channel)
+{
+    struct broker_proc *p = b->proc;
+    if (p->n == 1 || channel <= 0)
+        return 0;
+    pthread_mutex_lock(&p->dir.lock);
+    uint64_t mask = (uint64_t)(uintptr_t)imap_get(&p->dir.channels, channel);
+    pthread_mutex_unlock(&p->dir.lock);
+    return (mask & ~(UINT64_C(1) << b->index)) != 0;
+}
+
 int handoff_target(struct broker *b, int64_t to, int64_t channel)
 {
     struct broker_proc *p = b->proc;
@@ -261,6 +272,8 @@ void handoff_tick(struct broker *b, int64_t mono)
         if (!h->head)
             h->tail = NULL;
         held_count(h, it->to, it->channel, 0);
+        log_debug("client %lld: PUB %lld of %lld held %d ms without its F notice: reading",
+                  (long long)it->to, (long long)it->mid, (long long)it->from, HANDOFF_HOLD_MS);
         held_expire(b, it);
         free(it);
     }
@@ -271,6 +284,8 @@ void handoff_tick(struct broker *b, int64_t mono)
 static void handoff_take(struct broker *b, struct handoff_item *it)
 {
     if (it->kind == HANDOFF_DROP) {
+        log_debug("client %lld: PUB %lld of %lld failed in redis", (long long)it->to,
+                  (long long)it->mid, (long long)it->from);
         struct handoff_item *held = held_take(b, it->to, it->channel, it->from, it->mid);
         if (held)
             free(held);
@@ -280,6 +295,8 @@ static void handoff_take(struct broker *b, struct handoff_item *it)
         return;
     }
     if (!pub_fast_here(b, it->to, it->channel)) {
+        log_debug("client %lld: PUB %lld of %lld handed over, not here", (long long)it->to,
+                  (long long)it->mid, (long long)it->from);
         free(it);  /* its F, if it comes, finds nothing to cover */
         return;
     }
@@ -294,13 +311,14 @@ static void handoff_take(struct broker *b, struct handoff_item *it)
         msg_unref(m);
         free(it);
     } else {
+        log_debug("client %lld: PUB %lld of %lld handed over, held", (long long)it->to,
+                  (long long)it->mid, (long long)it->from);
         held_add(b, it);
     }
 }
 
-static void handoff_wake_cb(void *arg)
+void handoff_drain(struct broker *b)
 {
-    struct broker *b = arg;
     struct handoff_inbox *in = &b->inbox;
     if (atomic_exchange(&in->want_mark, 0))
         pub_fast_ask_mark(b);
@@ -313,6 +331,11 @@ static void handoff_wake_cb(void *arg)
         handoff_take(b, it);
         it = next;
     }
+}
+
+static void handoff_wake_cb(void *arg)
+{
+    handoff_drain(arg);
 }
 
 int handoff_init(struct broker *b)

@@ -140,6 +140,7 @@ static void notice_fast(struct broker *b, const char *data, size_t len)
         log_warn("malformed notice dropped");
         return;
     }
+    handoff_drain(b);
     pub_fast_notice(b, to, ch, eid, from, mid);
 }
 

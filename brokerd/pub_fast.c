@@ -173,12 +173,14 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
                                            (uint64_t)now > b->fast_ms ? (uint64_t)now : b->fast_ms,
                                            body, len)
                         : NULL;
-    if (!m) {
-        /* Its notice may come after a later fast message: that one waits
-         * for the mark sent after this pass's scripts. */
+    if (!m || (!to && handoff_elsewhere(b, channel))) {
+        /* Its notice (here, or on a sibling loop for a channel that also
+         * has subscribers there) may come after a later fast message:
+         * that one waits for the mark sent after this pass's scripts. */
         ps->mark_wait = atomic_load(&b->mark_next);
         pub_fast_ask_mark(b);
-        return NULL;
+        if (!m)
+            return NULL;
     }
     *at = pub_fast_ms(b, now);
     *loop = b->index;

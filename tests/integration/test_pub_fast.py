@@ -39,6 +39,27 @@ class FastHelpers:
         self.assertEqual(wait_until(lambda: self.fast() == want, 5), True,
                          "fast writes: %d, want %d" % (self.fast(), want))
 
+    def handed(self):
+        return metric(self.broker, "broker_messages_handed_total")
+
+    def wait_handed(self, want):
+        self.assertEqual(wait_until(lambda: self.handed() == want, 5), True,
+                         "handed over: %d, want %d" % (self.handed(), want))
+
+    def loop_of(self, client_id):
+        """The broker id of the event loop that holds the device."""
+        return self.redis.cmd("HGET", "pg:dev:%d" % client_id, "broker")
+
+    def identified_beside(self, other, client_id=None):
+        """A device identified on another event loop than device `other`'s
+        (SO_REUSEPORT picks the loop: try again)."""
+        for _ in range(40):
+            c = self.reconnect(client_id or new_id())
+            if self.loop_of(c.client_id) != self.loop_of(other.client_id):
+                return c
+            self.go_offline(c)
+        self.fail("every connection landed on one loop")
+
     def reconnect(self, client_id):
         c = self.connect()
         self.assertEqual(c.identify(client_id), (FRAME_RESPONSE, b"OK"))
@@ -59,6 +80,55 @@ class FastHelpers:
             if wait_until(lambda: self.fast() > before, 0.3):
                 return mids
         self.fail("no PUB was written first")
+
+
+    def check_order(self, k, did, reconnect, sender=None):
+        """Device did offline: PUBs of k kept for it, then live ones of
+        sender(d) (else k) while they are read back after reconnect(did),
+        then more once its inbox is quiet: each first delivered once, with
+        attempt 1, in the order each sender sent, though some are written
+        first, some read back and the unFINed sent again after
+        msg-timeout."""
+        kept = [new_id() for _ in range(20)]
+        self.assertEqual(pub_many(k, did, kept), {m: True for m in kept})
+        d = reconnect(did)
+        s = sender(d) if sender else k
+        # while the kept ones are read back, then written first once the
+        # inbox is quiet; unFINed, they come again after msg-timeout (1 s)
+        live = [new_id() for _ in range(300)]
+        sender = threading.Thread(target=pub_many, args=(s, d.client_id, live))
+        sender.start()
+        first, ones = [], {}
+        deadline = time.monotonic() + 30
+        while len(first) < len(kept) + len(live) and time.monotonic() < deadline:
+            mid, _ch, _frm, _ts, attempt, _body = self.expect_message(d, 10)
+            if mid not in ones:
+                first.append(mid)
+            ones[mid] = ones.get(mid, 0) + (attempt == 1)
+        sender.join(30)
+        for mid in kept + live:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        warm = self.written_first(s, d)
+        more = [new_id() for _ in range(300)]
+        sender = threading.Thread(target=pub_many, args=(s, d.client_id, more))
+        sender.start()
+        while len(first) < len(kept) + len(live) + len(more) and time.monotonic() < deadline:
+            mid, _ch, _frm, _ts, attempt, _body = self.expect_message(d, 10)
+            if mid not in ones:
+                first.append(mid)
+            ones[mid] = ones.get(mid, 0) + (attempt == 1)
+        sender.join(30)
+        self.assertEqual([m for m in first if m in kept], kept, "in the order sent")
+        self.assertEqual([m for m in first if m not in kept], live + more, "in the order sent")
+        if s is k:
+            self.assertEqual(first, kept + live + more, "first deliveries in the order sent")
+        self.assertEqual({m for m, n in ones.items() if n != 1}, set(),
+                         "each message exactly once with attempt 1")
+        self.assertTrue(warm)
+        for mid in more:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
 
 
 class FastTest(FastHelpers, BrokerTestCase):
@@ -166,43 +236,7 @@ class FastTest(FastHelpers, BrokerTestCase):
     def test_order_across_catch_up_fast_path_and_redelivery(self):
         d = self.identified()
         self.go_offline(d)
-        s = self.identified()
-        kept = [new_id() for _ in range(20)]
-        self.assertEqual(pub_many(s, d.client_id, kept), {m: True for m in kept})
-        d = self.reconnect(d.client_id)
-        # while the kept ones are read back, then written first once the
-        # inbox is quiet; unFINed, they come again after msg-timeout (1 s)
-        live = [new_id() for _ in range(300)]
-        sender = threading.Thread(target=pub_many, args=(s, d.client_id, live))
-        sender.start()
-        first, ones = [], {}
-        deadline = time.monotonic() + 30
-        while len(first) < len(kept) + len(live) and time.monotonic() < deadline:
-            mid, _ch, _frm, _ts, attempt, _body = self.expect_message(d, 10)
-            if mid not in ones:
-                first.append(mid)
-            ones[mid] = ones.get(mid, 0) + (attempt == 1)
-        sender.join(30)
-        for mid in kept + live:
-            d.send_line("FIN %d" % mid)
-        self.expect_alive(d)
-        warm = self.written_first(s, d)
-        more = [new_id() for _ in range(300)]
-        sender = threading.Thread(target=pub_many, args=(s, d.client_id, more))
-        sender.start()
-        while len(first) < len(kept) + len(live) + len(more) and time.monotonic() < deadline:
-            mid, _ch, _frm, _ts, attempt, _body = self.expect_message(d, 10)
-            if mid not in ones:
-                first.append(mid)
-            ones[mid] = ones.get(mid, 0) + (attempt == 1)
-        sender.join(30)
-        self.assertEqual(first, kept + live + more, "first deliveries in the order sent")
-        self.assertEqual({m for m, n in ones.items() if n != 1}, set(),
-                         "each message exactly once with attempt 1")
-        self.assertTrue(warm)
-        for mid in more:
-            d.send_line("FIN %d" % mid)
-        self.expect_alive(d)
+        self.check_order(self.identified(), d.client_id, self.reconnect)
 
 
 class FastQuotaTest(BrokerTestCase):
@@ -346,3 +380,78 @@ class FastUnreplicatedTest(FastHelpers, BrokerTestCase):
         self.assertIn(str(mid).encode(), [e[1][e[1].index(b"m") + 1] for e in entries])
         self.fin(d, mid)                  # not E_FIN_FAILED: the record is there
         self.expect_no_frame(d, 1.0)
+
+
+class FastSiblingTest(FastHelpers, BrokerTestCase):
+    """--threads 2: a PUB for a device of the other event loop is handed to
+    that loop in memory and written there first (docs/DESIGN.md, "Handing
+    over"), with every rule of the same-loop path."""
+    broker_args = ("--threads", "2", "--msg-timeout", "1")
+
+    def pair(self):
+        s = self.identified()
+        d = self.identified_beside(s)
+        self.written_first(s, d)
+        time.sleep(0.3)  # the counters are each loop's at its last tick
+        return s, d
+
+    def test_handed_over_written_first_and_not_again_by_its_notice(self):
+        s, d = self.pair()
+        fast, handed = self.fast(), self.handed()
+        mids = [new_id() for _ in range(50)]
+        self.assertEqual(pub_many(s, d.client_id, mids), {m: True for m in mids})
+        stamps = [self.assert_message(d, mid, CH, s.client_id, b"m") for mid in mids]
+        for mid in mids:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        self.expect_no_frame(d, 1.5)  # no notice wrote one again, no redelivery
+        self.wait_fast(fast + 50)
+        self.wait_handed(handed + 50)
+        entries = self.redis.cmd("XRANGE", "pg:dev:%d:in" % d.client_id, "-", "+")[-50:]
+        self.assertEqual([int(e[1][1]) for e in entries], mids)
+        self.assertEqual([int(e[0].split(b"-")[0]) for e in entries], stamps)
+
+    def test_a_channel_on_the_other_loop_is_handed_over(self):
+        ch = new_id()
+        s = self.identified()
+        d = self.identified_beside(s)
+        self.sub(d, ch)
+        self.written_first(s, d, ch)
+        time.sleep(0.3)
+        fast, handed = self.fast(), self.handed()
+        mids = [new_id() for _ in range(30)]
+        for mid in mids:
+            s.send_with_body("PUB 0 %d %d" % (ch, mid), b"c")
+        for mid in mids:
+            self.expect_ack(s, True, mid, 0)
+        for mid in mids:
+            self.assert_message(d, mid, ch, s.client_id, b"c")
+        for mid in mids:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        self.expect_no_frame(d, 1.5)
+        self.wait_fast(fast + 30)
+        self.wait_handed(handed + 30)
+
+    def test_a_script_error_acks_0_and_drops_the_copy_on_the_other_loop(self):
+        s, d = self.pair()
+        self.redis.cmd("SET", "pg:dev:%d:in" % d.client_id, "not a stream")
+        handed = self.handed()
+        mid = new_id()
+        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, mid), b"x")
+        self.expect_ack(s, False, mid, d.client_id)
+        self.assert_message(d, mid, CH, s.client_id, b"x")
+        self.wait_handed(handed + 1)
+        d.send_line("FIN %d" % mid)
+        self.expect_error(d, "E_FIN_FAILED")
+        self.expect_no_frame(d, 2.5)
+
+    def test_order_across_loops_catch_up_and_redelivery(self):
+        # While its inbox is read back, PUBs handed over wait on the
+        # device's loop and go out as their F notices come.
+        d = self.identified()
+        self.go_offline(d)
+        handed = self.handed()
+        self.check_order(self.identified(), d.client_id, self.reconnect,
+                         sender=self.identified_beside)
+        self.assertGreater(self.handed(), handed)

@@ -115,6 +115,15 @@ class ScriptsRun(unittest.TestCase):
         stat = self.example(r'"msg_type":"MSG_STAT_REQ"')
         self.assertIn(b'"code":200', sh(stat), what)
 
+    def log_tails(self, n=15):
+        """The last lines of each daemon's log, for a failure's message."""
+        logs = os.path.join(self.var.name, "log")
+        out = []
+        for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+            with open(os.path.join(logs, name), errors="replace") as f:
+                out.append("--- %s\n%s" % (name, "".join(f.readlines()[-n:])))
+        return "\n".join(out)
+
     def test_every_example_twice_then_ctrl_c(self):
         self.assertIn("pushgate is up", self.text)
         # The registration example answers what it printed.
@@ -127,7 +136,7 @@ class ScriptsRun(unittest.TestCase):
             self.round(n, pushcat)
         os.killpg(self.run_proc.pid, signal.SIGINT)
         _out, err = self.run_proc.communicate(timeout=20)
-        self.assertEqual(self.run_proc.returncode, 0, err)
+        self.assertEqual(self.run_proc.returncode, 0, err + self.log_tails())
         self.assertIn("==> stopped", err)
         self.assertNotIn("exited on its own", err)
 
