@@ -8,6 +8,9 @@
 #            (scripts/lib/common.sh) and on one with Redis's defaults for
 #            them: latency, AOF rewrites and what LATENCY LATEST recorded
 # --put      /put beside bare Redis's EVAL bound (scripts/bench's runs)
+# --rate N   unicast at N messages/s on Redis pub/sub, pushgate and
+#            pushgate --threads 1: issue 16's bars at a rate this machine
+#            sustains
 
 # pushgate with two event loops (pushgate1, one loop, is scripts/bench's).
 start_pushgate2() {
@@ -76,6 +79,7 @@ tune_report() {
     local name what
     if [ "$THREADS" = 1 ]; then name=threads what="brokerd --threads 1 and 2"
     elif [ "$PUT" = 1 ]; then name=put what="/put against bare Redis"
+    elif [ "$RATE" != 0 ]; then name=unicast-rate what="Unicast at $RATE messages/s beside Redis pub/sub"
     else name=tails what="Redis settings for low tails"; fi
     {
         echo "<!-- $name -->"
@@ -110,6 +114,29 @@ tune_report() {
             done
             echo
             cmds fanout "${SYSTEMS[@]}"
+            cmds unicast "${SYSTEMS[@]}"
+        elif [ "$RATE" != 0 ]; then
+            echo "unicast: $UNI_N devices on their own channels, $UNI_RATE messages/s to random ones from"
+            echo "$UNI_PUBS publishers, $UNI_M messages of $SIZE bytes; pushgate with its default loops"
+            echo "(one per core) and with \`--threads 1\`. CPU per delivery: brokerd's (Redis's, for"
+            echo "Redis pub/sub) and, in the Redis column, pushgate's Redis."
+            echo
+            echo "| figure | Redis pub/sub | pushgate | pushgate --threads 1 | pushgate / Redis |"
+            echo "|---|---|---|---|---|"
+            local fig
+            for fig in "achieved_rate_per_s|delivered per s" "latency_p50_ms|p50 (ms)" \
+                       "latency_p99_ms|p99 (ms)" "latency_max_ms|max (ms)" \
+                       "broker_us_per_delivery|brokerd (Redis) CPU µs per delivery" \
+                       "aux_us_per_delivery|its Redis CPU µs per delivery"; do
+                echo "| ${fig#*|} | $(cell unicast redis "${fig%%|*}") | $(cell unicast pushgate "${fig%%|*}") | $(cell unicast pushgate1 "${fig%%|*}") | $(ratio "$(median unicast pushgate "${fig%%|*}")" "$(median unicast redis "${fig%%|*}")") |"
+            done
+            echo
+            local p50 p99 r50 r99
+            p50=$(median unicast pushgate latency_p50_ms) r50=$(median unicast redis latency_p50_ms)
+            p99=$(median unicast pushgate latency_p99_ms) r99=$(median unicast redis latency_p99_ms)
+            verdict "$(holds "$p50" "$(awk -v r="$r50" 'BEGIN { print 1.5 * r }')" '<=')" "unicast p50 <= 1.5x Redis pub/sub's at $UNI_RATE/s: $(ratio "$p50" "$r50") x."
+            verdict "$(holds "$p99" "$(awk -v r="$r99" 'BEGIN { print 2 * r }')" '<=')" "unicast p99 <= 2x Redis pub/sub's at $UNI_RATE/s: $(ratio "$p99" "$r99") x."
+            echo
             cmds unicast "${SYSTEMS[@]}"
         elif [ "$PUT" = 1 ]; then
             echo "/put: $PUT_N subscribed devices, $PUT_M requests of $SIZE bytes, $PUT_C in flight; the"
