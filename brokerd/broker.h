@@ -485,6 +485,8 @@ struct broker {
     struct event *mark_ev;
     struct pub_barrier barrier;  /* devices registered here lately (pub_barrier.c) */
     struct handoff_inbox inbox;  /* PUBs handed over by sibling loops (handoff.c) */
+    uint64_t wake_due;           /* sibling loops to wake at the end of this pass */
+    struct event *wake_ev;       /* ... which wakes them */
     struct handoff_held held;    /* of those, the ones waiting for their F notice */
     char ws_broadcast[CFG_HOST_MAX + 8];  /* "": no mesh port */
 };

@@ -124,6 +124,9 @@ static struct handoff_item *handoff_item_new(struct broker *b, enum handoff_kind
     return it;
 }
 
+/* Pushed at once (an F that comes first finds it), the loop woken at the
+ * end of this pass: one wake-up (a pipe write, and the read, on 2 system
+ * calls) per pass and sibling, whatever the PUBs. */
 static void handoff_push(struct broker *b, int loop, struct handoff_item *it)
 {
     struct handoff_inbox *in = &b->proc->loops[loop].inbox;
@@ -135,8 +138,20 @@ static void handoff_push(struct broker *b, int loop, struct handoff_item *it)
         in->head = it;
     in->tail = it;
     pthread_mutex_unlock(&in->lock);
-    if (was_empty)  /* one wake-up per batch the loop takes */
-        loop_wake(&in->wake);
+    if (!was_empty)
+        return;  /* the push that filled it wakes it */
+    if (!b->wake_due)
+        event_active(b->wake_ev, EV_TIMEOUT, 1);
+    b->wake_due |= UINT64_C(1) << loop;
+}
+
+static void handoff_wake_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    (void)fd; (void)what;
+    for (uint64_t due = b->wake_due; due; due &= due - 1)
+        loop_wake(&b->proc->loops[__builtin_ctzll(due)].inbox.wake);
+    b->wake_due = 0;
 }
 
 void handoff_write(struct broker *b, int loop, int64_t to, int64_t channel, int64_t from,
@@ -343,7 +358,8 @@ int handoff_init(struct broker *b)
     pthread_mutex_init(&b->inbox.lock, NULL);
     imap_init(&b->held.devices);
     imap_init(&b->held.channels);
-    return loop_wake_init(&b->inbox.wake, b->base, handoff_wake_cb, b);
+    b->wake_ev = event_new(b->base, -1, 0, handoff_wake_due_cb, b);
+    return b->wake_ev ? loop_wake_init(&b->inbox.wake, b->base, handoff_wake_cb, b) : -1;
 }
 
 static void handoff_list_free(struct handoff_item *it)
@@ -357,6 +373,9 @@ static void handoff_list_free(struct handoff_item *it)
 
 void handoff_free(struct broker *b)
 {
+    if (b->wake_ev)
+        event_free(b->wake_ev);
+    b->wake_ev = NULL;
     loop_wake_free(&b->inbox.wake);
     handoff_list_free(b->inbox.head);
     handoff_list_free(b->held.head);
