@@ -29,26 +29,29 @@ void handoff_dir_free(struct broker_proc *p)
     pthread_mutex_destroy(&p->dir.lock);
 }
 
-void handoff_dev_here(struct session *c)
+/* c is on its loop (here) or left it: the index follows. */
+static void handoff_dev(struct session *c, int here)
 {
     struct broker_proc *p = c->b->proc;
+    void *loop = (void *)(intptr_t)(c->b->index + 1);
     if (p->n == 1)
         return;
     pthread_mutex_lock(&p->dir.lock);
-    imap_put(&p->dir.devices, c->client_id, (void *)(intptr_t)(c->b->index + 1));
+    if (here)
+        imap_put(&p->dir.devices, c->client_id, loop);
+    else if (imap_get(&p->dir.devices, c->client_id) == loop)
+        imap_del(&p->dir.devices, c->client_id);  /* not a newer connection's elsewhere */
     pthread_mutex_unlock(&p->dir.lock);
+}
+
+void handoff_dev_here(struct session *c)
+{
+    handoff_dev(c, 1);
 }
 
 void handoff_dev_gone(struct session *c)
 {
-    struct broker_proc *p = c->b->proc;
-    if (p->n == 1)
-        return;
-    pthread_mutex_lock(&p->dir.lock);
-    /* A newer connection of the id may have registered on another loop. */
-    if ((intptr_t)imap_get(&p->dir.devices, c->client_id) == c->b->index + 1)
-        imap_del(&p->dir.devices, c->client_id);
-    pthread_mutex_unlock(&p->dir.lock);
+    handoff_dev(c, 0);
 }
 
 static void handoff_chan_mask(struct broker *b, int64_t channel, int here)

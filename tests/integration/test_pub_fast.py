@@ -82,6 +82,38 @@ class FastHelpers:
         self.fail("no PUB was written first")
 
 
+    def check_channel_once(self, s, ch, subscribers):
+        """30 PUBs of s to channel ch: each subscriber gets each once."""
+        mids = [new_id() for _ in range(30)]
+        for mid in mids:
+            s.send_with_body("PUB 0 %d %d" % (ch, mid), b"c")
+        for mid in mids:
+            self.expect_ack(s, True, mid, 0)
+        for c in subscribers:
+            for mid in mids:
+                self.assert_message(c, mid, ch, s.client_id, b"c")
+            for mid in mids:
+                c.send_line("FIN %d" % mid)
+            self.expect_alive(c)
+            self.expect_no_frame(c, 1.5)
+
+    def check_once(self, s, d, fast):
+        """50 PUBs of s to d, all written first (the fast counter was fast):
+        each delivered once, in order, with the entry id's ms for its
+        timestamp."""
+        mids = [new_id() for _ in range(50)]
+        self.assertEqual(pub_many(s, d.client_id, mids), {m: True for m in mids})
+        stamps = [self.assert_message(d, mid, CH, s.client_id, b"m") for mid in mids]
+        for mid in mids:
+            d.send_line("FIN %d" % mid)
+        self.expect_alive(d)
+        self.expect_no_frame(d, 1.5)  # no notice wrote one again, no redelivery
+        self.wait_fast(fast + 50)
+        entries = self.redis.cmd("XRANGE", "pg:dev:%d:in" % d.client_id, "-", "+")[-50:]
+        self.assertEqual([int(e[1][1]) for e in entries], mids)
+        # the frame's timestamp_ms is the entry id's ms, as on redelivery
+        self.assertEqual([int(e[0].split(b"-")[0]) for e in entries], stamps)
+
     def check_order(self, k, did, reconnect, sender=None):
         """Device did offline: PUBs of k kept for it, then live ones of
         sender(d) (else k) while they are read back after reconnect(did),
@@ -165,19 +197,7 @@ class FastTest(FastHelpers, BrokerTestCase):
     def test_written_first_and_not_again_by_its_notice(self):
         d, s = self.identified(), self.identified()
         self.written_first(s, d)
-        before = self.fast()
-        mids = [new_id() for _ in range(50)]
-        self.assertEqual(pub_many(s, d.client_id, mids), {m: True for m in mids})
-        stamps = [self.assert_message(d, mid, CH, s.client_id, b"m") for mid in mids]
-        for mid in mids:
-            d.send_line("FIN %d" % mid)
-        self.expect_alive(d)
-        self.expect_no_frame(d, 1.5)  # no notice wrote one again, no redelivery
-        self.wait_fast(before + 50)
-        entries = self.redis.cmd("XRANGE", "pg:dev:%d:in" % d.client_id, "-", "+")[-50:]
-        self.assertEqual([int(e[1][1]) for e in entries], mids)
-        # the frame's timestamp_ms is the entry id's ms, as on redelivery
-        self.assertEqual([int(e[0].split(b"-")[0]) for e in entries], stamps)
+        self.check_once(s, d, self.fast())
 
     def test_a_channel_with_few_subscribers_here_is_written_first_once(self):
         ch = new_id()
@@ -188,18 +208,7 @@ class FastTest(FastHelpers, BrokerTestCase):
             self.assert_message(far, mid, ch, s.client_id, b"warm")
             self.fin(far, mid)
         before = self.fast()
-        mids = [new_id() for _ in range(30)]
-        for mid in mids:
-            s.send_with_body("PUB 0 %d %d" % (ch, mid), b"c")
-        for mid in mids:
-            self.expect_ack(s, True, mid, 0)
-        for c in (d, far):
-            for mid in mids:
-                self.assert_message(c, mid, ch, s.client_id, b"c")
-            for mid in mids:
-                c.send_line("FIN %d" % mid)
-            self.expect_alive(c)
-            self.expect_no_frame(c, 1.5)
+        self.check_channel_once(s, ch, (d, far))
         self.wait_fast(before + 30)
 
     def test_a_redelivery_keeps_the_timestamp(self):
@@ -397,19 +406,9 @@ class FastSiblingTest(FastHelpers, BrokerTestCase):
 
     def test_handed_over_written_first_and_not_again_by_its_notice(self):
         s, d = self.pair()
-        fast, handed = self.fast(), self.handed()
-        mids = [new_id() for _ in range(50)]
-        self.assertEqual(pub_many(s, d.client_id, mids), {m: True for m in mids})
-        stamps = [self.assert_message(d, mid, CH, s.client_id, b"m") for mid in mids]
-        for mid in mids:
-            d.send_line("FIN %d" % mid)
-        self.expect_alive(d)
-        self.expect_no_frame(d, 1.5)  # no notice wrote one again, no redelivery
-        self.wait_fast(fast + 50)
+        handed = self.handed()
+        self.check_once(s, d, self.fast())
         self.wait_handed(handed + 50)
-        entries = self.redis.cmd("XRANGE", "pg:dev:%d:in" % d.client_id, "-", "+")[-50:]
-        self.assertEqual([int(e[1][1]) for e in entries], mids)
-        self.assertEqual([int(e[0].split(b"-")[0]) for e in entries], stamps)
 
     def test_a_channel_on_the_other_loop_is_handed_over(self):
         ch = new_id()
@@ -419,17 +418,7 @@ class FastSiblingTest(FastHelpers, BrokerTestCase):
         self.written_first(s, d, ch)
         time.sleep(0.3)
         fast, handed = self.fast(), self.handed()
-        mids = [new_id() for _ in range(30)]
-        for mid in mids:
-            s.send_with_body("PUB 0 %d %d" % (ch, mid), b"c")
-        for mid in mids:
-            self.expect_ack(s, True, mid, 0)
-        for mid in mids:
-            self.assert_message(d, mid, ch, s.client_id, b"c")
-        for mid in mids:
-            d.send_line("FIN %d" % mid)
-        self.expect_alive(d)
-        self.expect_no_frame(d, 1.5)
+        self.check_channel_once(s, ch, (d,))
         self.wait_fast(fast + 30)
         self.wait_handed(handed + 30)
 
