@@ -87,7 +87,7 @@ tune_report() {
         echo
         echo "Written by \`$INVOCATION\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit $SOURCE_AT_START; $ROUNDS rounds, ${ELAPSED} s,"
         echo "load average before $LOAD_BEFORE, after $LOAD_AFTER ($(nproc) cores, shared with pushbench and"
-        echo "other users). Both configurations run in each round, one after the other, on fresh"
+        echo "other users). Every configuration runs in each round, one after the other, on fresh"
         echo "daemons. Median (min–max) over the rounds. CPU per delivery is the process's CPU"
         echo "time over the messages delivered. Redis: \`${PG_REDIS_SETTINGS[*]}\` on AOF, no RDB,"
         echo "unless the column says otherwise."
