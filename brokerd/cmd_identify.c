@@ -74,6 +74,11 @@ static void identify_unregister(struct session *c)
     if (c->client_id == 0) {
         if (imap_get(&b->identifying, (int64_t)c->nonce) == c)
             imap_del(&b->identifying, (int64_t)c->nonce);
+        /* Its IDENTIFY failed or it closed first: the older connection of
+         * the id stays, and may be written to first again. */
+        struct session *old = imap_get(&b->clients, c->args[ARG_ID]);
+        if (old)
+            old->replacing = 0;
     } else if (imap_get(&b->clients, c->client_id) == c) {
         imap_del(&b->clients, c->client_id);
         handoff_dev_gone(c);

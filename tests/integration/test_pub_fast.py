@@ -9,7 +9,7 @@ drops the device's copy."""
 import threading
 import time
 
-from lib.harness import (FRAME_ACK, FRAME_MESSAGE, FRAME_RESPONSE, BrokerTestCase, Client,
+from lib.harness import (FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, BrokerTestCase, Client,
                          metric, new_id, wait_until)
 
 
@@ -220,6 +220,28 @@ class FastTest(FastHelpers, BrokerTestCase):
         self.assertEqual(ts1, ts2)
         self.fin(d, mid)
         self.expect_no_frame(d, 1.5)
+
+    def test_a_failed_identify_of_its_id_leaves_it_written_first(self):
+        # While a second connection's IDENTIFY of d's id is in flight, d
+        # takes nothing written first; once that IDENTIFY failed in Redis
+        # (d's hash made a string a moment), d does again.
+        d, s = self.identified(), self.identified()
+        self.written_first(s, d)
+        key = "pg:dev:%d" % d.client_id
+        saved = self.redis.cmd("DUMP", key)
+        self.redis.cmd("DEL", key)
+        self.redis.cmd("SET", key, "not a hash")
+        other = self.connect()
+        ftype, data = other.identify(d.client_id)
+        self.assertEqual((ftype, data.split()[0]), (FRAME_ERROR, b"E_IDENTIFY_FAILED"))
+        self.redis.cmd("DEL", key)
+        self.redis.cmd("RESTORE", key, "0", saved)
+        before = self.fast()
+        mid = new_id()
+        self.pub_ok(s, d.client_id, CH, mid, b"again")
+        self.assert_message(d, mid, CH, s.client_id, b"again")
+        self.fin(d, mid)
+        self.wait_fast(before + 1)
 
     def test_a_repeat_is_not_written_again(self):
         d, s = self.identified(), self.identified()
