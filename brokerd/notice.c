@@ -184,6 +184,17 @@ static int notice_named(struct broker *b, const char *w, size_t wl, int64_t to,
 
 void notice_receive(struct broker *b, const char *data, size_t len)
 {
+    /* Until the resync after a (re)connect, a message's notice (M, or F
+     * for one written first) moves no stream: the notice connection may
+     * be subscribed again before the command connection is ready, and
+     * entries written while no notice could arrive (the other daemons may
+     * reach a new master first) lie between a stream's SENT and this
+     * entry. Delivered now, it would move SENT past them and the resync's
+     * read, which starts at SENT, would skip them; that read brings this
+     * entry too. */
+    if (!b->store.resynced && len >= 2 && (data[0] == 'M' || data[0] == 'F') &&
+        data[1] == ' ')
+        return;
     if (len < 2 || data[0] != 'M' || data[1] != ' ') {
         deliver_flush(b);
         if (len > 2 && data[0] == 'K' && data[1] == ' ')
