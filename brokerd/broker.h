@@ -411,6 +411,7 @@ struct handoff_held {
     uint32_t n;
     struct imap devices;         /* client id -> count held */
     struct imap channels;        /* channel id -> count held */
+    struct imap senders;         /* sender's client id -> count held */
 };
 /* The process's index of who is where (handoff.c), under its lock. */
 struct handoff_dir {
@@ -789,11 +790,15 @@ int handoff_holding(const struct broker *b, int64_t to, int64_t stream);
 int handoff_release(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
                     int64_t mid);
 void handoff_tick(struct broker *b, int64_t mono);
-/* Takes what sibling loops pushed (before an F notice: the PUB it names
- * was pushed before its script was sent). */
-void handoff_drain(struct broker *b);
+/* Takes what sibling loops pushed. Before the F notice of (to, channel,
+ * from, mid) (else mid 0): the PUB it names was pushed before its script
+ * was sent, and a drop of it is void (Redis has it). */
+void handoff_drain(struct broker *b, int64_t to, int64_t channel, int64_t from, int64_t mid);
 int handoff_init(struct broker *b);
-void handoff_free(struct broker *b);           /* at teardown */
+void handoff_stop(struct broker *b);           /* at a loop's teardown: its events */
+/* Once every loop is torn down (a loop's teardown may still push to a
+ * sibling's inbox: the drops of its PUBs in flight). */
+void handoff_free(struct broker *b);
 
 /* conn_events.c: conn.open / conn.close (SPEC 5.4) on the topic $conn */
 /* c identified (open) or its identified connection ends (!open). */

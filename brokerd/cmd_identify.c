@@ -75,8 +75,14 @@ static void identify_unregister(struct session *c)
         if (imap_get(&b->identifying, (int64_t)c->nonce) == c)
             imap_del(&b->identifying, (int64_t)c->nonce);
         /* Its IDENTIFY failed or it closed first: the older connection of
-         * the id stays, and may be written to first again. */
+         * the id stays, and may be written to first again, unless another
+         * IDENTIFY of the id is in flight here (a rare walk: a failure). */
         struct session *old = imap_get(&b->clients, c->args[ARG_ID]);
+        for (size_t i = 0; old && i < b->identifying.cap; i++) {
+            const struct session *o = b->identifying.slots[i].val;
+            if (b->identifying.slots[i].key && o->args[ARG_ID] == c->args[ARG_ID])
+                old = NULL;
+        }
         if (old)
             old->replacing = 0;
     } else if (imap_get(&b->clients, c->client_id) == c) {

@@ -192,15 +192,21 @@ static struct imap *held_index(struct handoff_held *h, int64_t to)
     return to ? &h->devices : &h->channels;
 }
 
-static void held_count(struct handoff_held *h, int64_t to, int64_t channel, int add)
+static void held_count_in(struct imap *m, int64_t key, int add)
 {
-    struct imap *m = held_index(h, to);
-    int64_t key = to ? to : channel;
     uintptr_t n = (uintptr_t)imap_get(m, key) + (uintptr_t)(add ? 1 : -1);
     if (n)
         imap_put(m, key, (void *)n);
     else
         imap_del(m, key);
+}
+
+/* Counted by target and by sender: a sender's later PUBs wait behind its
+ * held one whatever their target (order per sender). */
+static void held_count(struct handoff_held *h, const struct handoff_item *it, int add)
+{
+    held_count_in(held_index(h, it->to), it->to ? it->to : it->channel, add);
+    held_count_in(&h->senders, it->from, add);
     h->n += add ? 1u : (uint32_t)-1;
 }
 
@@ -220,7 +226,7 @@ static void held_add(struct broker *b, struct handoff_item *it)
     else
         h->head = it;
     h->tail = it;
-    held_count(h, it->to, it->channel, 1);
+    held_count(h, it, 1);
 }
 
 /* Takes the held item of (to, channel, from, mid) out, or NULL. */
@@ -237,7 +243,7 @@ static struct handoff_item *held_take(struct broker *b, int64_t to, int64_t chan
         *pp = it->next;
         if (h->tail == it)
             h->tail = prev;
-        held_count(h, to, channel, 0);
+        held_count(h, it, 0);
         return it;
     }
     return NULL;
@@ -289,7 +295,7 @@ void handoff_tick(struct broker *b, int64_t mono)
         h->head = it->next;
         if (!h->head)
             h->tail = NULL;
-        held_count(h, it->to, it->channel, 0);
+        held_count(h, it, 0);
         log_debug("client %lld: PUB %lld of %lld held %d ms without its F notice: reading",
                   (long long)it->to, (long long)it->mid, (long long)it->from, HANDOFF_HOLD_MS);
         held_expire(b, it);
@@ -299,8 +305,17 @@ void handoff_tick(struct broker *b, int64_t mono)
 
 /* ---- the target loop takes its inbox ---- */
 
-static void handoff_take(struct broker *b, struct handoff_item *it)
+static int handoff_same(const struct handoff_item *a, const struct handoff_item *b)
 {
+    return a->to == b->to && a->channel == b->channel && a->from == b->from && a->mid == b->mid;
+}
+
+static void handoff_take(struct broker *b, struct handoff_item *it, const struct handoff_item *f)
+{
+    if (it->kind == HANDOFF_DROP && f && handoff_same(it, f)) {
+        free(it);  /* its F is being read: Redis has the entry, the records stay */
+        return;
+    }
     if (it->kind == HANDOFF_DROP) {
         log_debug("client %lld: PUB %lld of %lld failed in redis", (long long)it->to,
                   (long long)it->mid, (long long)it->from);
@@ -319,9 +334,11 @@ static void handoff_take(struct broker *b, struct handoff_item *it)
         return;
     }
     /* Behind the sender's earlier PUBs that took the script's path (the
-     * mark), and behind what is held for the target already (checked with
-     * the target's readiness). */
-    struct msg *m = b->marks_seen[it->src] >= it->mark_wait && !b->stopping
+     * mark), behind what is held of the sender's, and behind what is held
+     * for the target (checked with the target's readiness); this loop's
+     * notices must be coming (its Redis ready). */
+    struct msg *m = b->marks_seen[it->src] >= it->mark_wait && !b->stopping && store_ready(b) &&
+                            !(b->held.n && imap_get(&b->held.senders, it->from))
                         ? pub_fast_deliver(b, it->to, it->channel, it->from, it->mid, it->at,
                                            it->body, it->len)
                         : NULL;
@@ -335,8 +352,9 @@ static void handoff_take(struct broker *b, struct handoff_item *it)
     }
 }
 
-void handoff_drain(struct broker *b)
+void handoff_drain(struct broker *b, int64_t to, int64_t channel, int64_t from, int64_t mid)
 {
+    const struct handoff_item f = { .to = to, .channel = channel, .from = from, .mid = mid };
     struct handoff_inbox *in = &b->inbox;
     if (atomic_exchange(&in->want_mark, 0))
         pub_fast_ask_mark(b);
@@ -346,14 +364,14 @@ void handoff_drain(struct broker *b)
     pthread_mutex_unlock(&in->lock);
     while (it) {
         struct handoff_item *next = it->next;
-        handoff_take(b, it);
+        handoff_take(b, it, mid ? &f : NULL);
         it = next;
     }
 }
 
 static void handoff_wake_cb(void *arg)
 {
-    handoff_drain(arg);
+    handoff_drain(arg, 0, 0, 0, 0);
 }
 
 int handoff_init(struct broker *b)
@@ -361,6 +379,7 @@ int handoff_init(struct broker *b)
     pthread_mutex_init(&b->inbox.lock, NULL);
     imap_init(&b->held.devices);
     imap_init(&b->held.channels);
+    imap_init(&b->held.senders);
     b->wake_ev = event_new(b->base, -1, 0, handoff_wake_due_cb, b);
     return b->wake_ev ? loop_wake_init(&b->inbox.wake, b->base, handoff_wake_cb, b) : -1;
 }
@@ -374,16 +393,21 @@ static void handoff_list_free(struct handoff_item *it)
     }
 }
 
-void handoff_free(struct broker *b)
+void handoff_stop(struct broker *b)
 {
     if (b->wake_ev)
         event_free(b->wake_ev);
     b->wake_ev = NULL;
     loop_wake_free(&b->inbox.wake);
+}
+
+void handoff_free(struct broker *b)
+{
     handoff_list_free(b->inbox.head);
     handoff_list_free(b->held.head);
     b->inbox.head = b->inbox.tail = b->held.head = b->held.tail = NULL;
     imap_free(&b->held.devices);
     imap_free(&b->held.channels);
+    imap_free(&b->held.senders);
     pthread_mutex_destroy(&b->inbox.lock);
 }

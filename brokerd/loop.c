@@ -190,7 +190,7 @@ void loop_teardown(struct broker *b)
     channel_index_free(b);
     pub_fast_free(b);
     pub_barrier_free(b);
-    handoff_free(b);
+    handoff_stop(b);
     imap_free(&b->clients);
     imap_free(&b->identifying);
     pending_pool_free(b);

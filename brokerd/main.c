@@ -167,6 +167,8 @@ int main(int argc, char **argv)
     http_server_free(p.http);
     for (int i = 0; i < p.n; i++)
         loop_teardown(&p.loops[i]);
+    for (int i = 0; i < p.n; i++)
+        handoff_free(&p.loops[i]);
     free(p.loops);
     pthread_mutex_destroy(&p.lock);
     handoff_dir_free(&p);

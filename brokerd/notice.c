@@ -140,7 +140,7 @@ static void notice_fast(struct broker *b, const char *data, size_t len)
         log_warn("malformed notice dropped");
         return;
     }
-    handoff_drain(b);
+    handoff_drain(b, to, ch, from, mid);
     pub_fast_notice(b, to, ch, eid, from, mid);
 }
 

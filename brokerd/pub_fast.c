@@ -1,8 +1,10 @@
 /* Deliver first, acknowledge when durable (docs/DESIGN.md, "Deliver
  * first"): a PUB to a device of this loop is written to it in the pass
- * that read it; the script's reply still makes the Ack. This file decides
- * when that may be done, writes it, and follows the record until the
- * inbox's position covers it (the F notice, or a catch-up read). */
+ * that read it, and one to a device of a sibling loop is handed to that
+ * loop (handoff.c), which writes it the same way; the script's reply still
+ * makes the Ack. This file decides when that may be done, writes it, and
+ * follows the record until the inbox's position covers it (the F notice,
+ * or a catch-up read). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

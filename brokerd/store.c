@@ -117,6 +117,9 @@ static void store_maybe_resync(struct broker *b)
     if (store_ready(b) && !b->store.resynced) {
         b->store.resynced = 1;
         store_resync(b);
+        /* The marks sent before were lost with the connection: one now,
+         * so that no sender waits for them until its next slow PUB. */
+        pub_fast_ask_mark(b);
         /* Announced before any device identifies here (the same
          * connection, in order): mesh.broadcast reaches the brokers of
          * pg:brokers, and a device of this loop must not be missed. */

@@ -1,5 +1,7 @@
 #include "loops.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -43,9 +45,10 @@ int loops_run(int n, struct event_base *(*base_of)(void *arg, int i), void (*sto
 static void loop_wake_read(evutil_socket_t fd, short what, void *arg)
 {
     struct loop_wake *w = arg;
-    char c;
+    char c[64];
     (void)what;
-    if (read(fd, &c, 1) >= 0)
+    /* Every wake-up asked for so far is answered by one call. */
+    if (read(fd, c, sizeof(c)) > 0)
         w->fn(w->arg);
 }
 
@@ -55,7 +58,9 @@ int loop_wake_init(struct loop_wake *w, struct event_base *base, void (*fn)(void
     w->fd[0] = w->fd[1] = -1;
     w->fn = fn;
     w->arg = arg;
-    if (pipe(w->fd) < 0)
+    /* Non-blocking: a full pipe already holds a wake-up, and a writer
+     * must never wait for the loop it wakes. */
+    if (pipe2(w->fd, O_NONBLOCK | O_CLOEXEC) < 0)
         return -1;
     w->ev = event_new(base, w->fd[0], EV_READ | EV_PERSIST, loop_wake_read, w);
     return w->ev && event_add(w->ev, NULL) == 0 ? 0 : -1;
@@ -63,7 +68,7 @@ int loop_wake_init(struct loop_wake *w, struct event_base *base, void (*fn)(void
 
 void loop_wake(struct loop_wake *w)
 {
-    if (write(w->fd[1], "x", 1) < 0)
+    if (write(w->fd[1], "x", 1) < 0 && errno != EAGAIN)
         log_warn("cannot wake an event loop");
 }
 

@@ -467,3 +467,34 @@ class FastSiblingTest(FastHelpers, BrokerTestCase):
         self.check_order(self.identified(), d.client_id, self.reconnect,
                          sender=self.identified_beside)
         self.assertTrue(wait_until(lambda: self.handed() > handed, 5), "none handed over")
+
+
+class FastSiblingHeldTest(FastHelpers, BrokerTestCase):
+    """--threads 2, --max-pending 2: a channel PUB handed over and held on
+    the devices' loop (one subscriber has no room) holds back its sender's
+    next PUB to another subscriber's inbox there: order per sender."""
+    broker_args = ("--threads", "2", "--max-pending", "2")
+
+    def test_a_held_pub_holds_its_senders_next_one(self):
+        ch = new_id()
+        s = self.identified()
+        d = self.identified_beside(s)
+        e = self.identified_beside(s)
+        self.sub(d, ch)
+        self.sub(e, ch)
+        self.written_first(s, d)
+        t = self.identified()
+        full = [new_id(), new_id()]    # e's room, never FINed
+        for mid in full:
+            self.pub_ok(t, e.client_id, CH, mid, b"full")
+            self.assert_message(e, mid, CH, t.client_id, b"full")
+        one, two = new_id(), new_id()
+        s.send_with_body("PUB 0 %d %d" % (ch, one), b"one")
+        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, two), b"two")
+        self.expect_ack(s, True, one, 0)
+        self.expect_ack(s, True, two, d.client_id)
+        self.assert_message(d, one, ch, s.client_id, b"one")
+        self.assert_message(d, two, CH, s.client_id, b"two")
+        self.fin(d, one)
+        self.fin(d, two)
+        self.expect_no_frame(d, 1.0)
