@@ -119,7 +119,8 @@ struct msg {
  * meanwhile; BEHIND: skipped for max-pending; QUEUED: waiting in the
  * loop's catch-up queue (catch_up.c). */
 enum { SS_CATCHING_UP = 1, SS_MISSED = 2, SS_BEHIND = 4, SS_QUEUED = 8,
-       SS_FAST = 16 /* the stream may hold fast records (pub_fast.c) */ };
+       SS_FAST = 16, /* the stream may hold fast records (pub_fast.c) */
+       SS_FRESH = 32 /* joined here; its barrier is not passed (pub_barrier.c) */ };
 
 struct stream_state {
     int64_t channel;             /* 0: inbox */
@@ -373,6 +374,7 @@ struct broker_snapshot {
 struct pub_barrier_entry {
     int64_t client_id;
     uint64_t nonce;
+    int64_t channel;             /* a stream it joined (SS_FRESH); 0: the session */
     uint32_t epoch;
 };
 struct pub_barrier {
@@ -761,6 +763,9 @@ void pub_fast_free(struct broker *b);      /* at teardown */
 
 /* pub_barrier.c: the barrier of a device that registers (struct pub_barrier) */
 void pub_barrier_register(struct session *c);  /* c is in b->clients now */
+/* c's stream s joined its channel here after c registered (SUB, an S
+ * notice): the same barrier for the stream. */
+void pub_barrier_join(struct session *c, struct stream_state *s);
 void pub_barrier_passed(struct broker *b);     /* a mark came back */
 void pub_barrier_tick(struct broker *b, int64_t mono);
 void pub_barrier_free(struct broker *b);       /* at teardown */

@@ -119,6 +119,7 @@ void channel_join(struct broker *b, struct session *c, struct stream_state *s)
     }
     s->chan_pos = ch->n;
     ch->conns[ch->n++] = c;
+    pub_barrier_join(c, s);
     catch_up_stream(c, s);
 }
 

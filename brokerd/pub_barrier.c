@@ -6,7 +6,8 @@
  * registration (each loop's marks follow its scripts on its command
  * connection, and come on this loop's notice channel after their
  * notices) and this loop has them all back. The devices registered while
- * one barrier waits share the next one. */
+ * one barrier waits share the next one. A stream that joins a channel
+ * later (SUB, an S notice) waits for a barrier of its own the same way. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,11 @@ static void pub_barrier_ask(struct broker *b)
         handoff_ask_mark(b, i);
 }
 
-void pub_barrier_register(struct session *c)
+/* A new entry for c (channel 0: the session) in the epoch to wait for. */
+static void pub_barrier_add(struct session *c, int64_t channel)
 {
     struct broker *b = c->b;
     struct pub_barrier *w = &b->barrier;
-    if (b->proc->n == 1)
-        return;  /* one loop: its sender's own mark orders it (pub_fast.c) */
-    /* After handoff_dev_here: a sibling that reads the index from now on
-     * hands this device's PUBs here. */
     if (w->waiting == w->done) {
         w->waiting = w->next = w->done + 1;
         pub_barrier_read(b, w->wait_need);
@@ -58,9 +56,29 @@ void pub_barrier_register(struct session *c)
         w->cap = cap;
     }
     w->ring[(w->head + w->n++) % w->cap] =
-        (struct pub_barrier_entry){ c->client_id, c->nonce, w->next };
-    c->fresh = 1;
+        (struct pub_barrier_entry){ c->client_id, c->nonce, channel, w->next };
     pub_barrier_ask(b);
+}
+
+void pub_barrier_register(struct session *c)
+{
+    if (c->b->proc->n == 1)
+        return;  /* one loop: its sender's own mark orders it (pub_fast.c) */
+    /* After handoff_dev_here: a sibling that reads the index from now on
+     * hands this device's PUBs here. */
+    pub_barrier_add(c, 0);
+    c->fresh = 1;
+}
+
+/* A sibling may have handed a PUB of the channel elsewhere while this
+ * loop's subscriber joined it in Redis (its notice is on the way): the
+ * stream takes nothing written first until the marks are back. */
+void pub_barrier_join(struct session *c, struct stream_state *s)
+{
+    if (c->b->proc->n == 1 || c->fresh || c->client_id == 0)
+        return;  /* the session's own barrier covers an IDENTIFY's streams */
+    pub_barrier_add(c, s->channel);
+    s->flags |= SS_FRESH;
 }
 
 static int pub_barrier_met(const struct broker *b, const uint64_t need[LOOPS_MAX])
@@ -84,8 +102,13 @@ void pub_barrier_passed(struct broker *b)
     for (; w->n > 0 && w->ring[w->head].epoch <= w->done; w->n--, w->head = (w->head + 1) % w->cap) {
         const struct pub_barrier_entry *e = &w->ring[w->head];
         struct session *c = imap_get(&b->clients, e->client_id);
-        if (c && c->nonce == e->nonce)
+        struct stream_state *s;
+        if (!c || c->nonce != e->nonce)
+            continue;
+        if (!e->channel)
             c->fresh = 0;
+        else if ((s = session_stream(c, e->channel)) != NULL)
+            s->flags &= ~(uint32_t)SS_FRESH;
     }
 }
 

@@ -97,7 +97,7 @@ static int pub_fast_ready(struct broker *b, struct session *d, int64_t stream)
     const struct stream_state *s = session_stream(d, stream);
     return s && !d->replacing && !d->fresh && (d->state == CS_OPEN || d->state == CS_WAIT_REDIS) &&
            !handoff_holding(b, stream ? 0 : d->client_id, stream) &&
-           !(s->flags & (SS_CATCHING_UP | SS_MISSED | SS_BEHIND | SS_QUEUED)) &&
+           !(s->flags & (SS_CATCHING_UP | SS_MISSED | SS_BEHIND | SS_QUEUED | SS_FRESH)) &&
            session_unfinished(d) < b->conf.max_pending && d->ops->writable(d) &&
            d->ops->queued(d) <= SESSION_OUTPUT_PAUSE_BYTES;
 }
