@@ -732,6 +732,10 @@ void notice_mark_send(struct broker *b, uint64_t seq);
  * due). On a write first *loop is this loop's index. */
 struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64_t mid,
                            const char *body, size_t len, uint64_t *at, int *loop);
+/* The sessions here a PUB to device `to` (0: to channel) reaches: *n of
+ * them, from the array returned (one holds a device's). */
+struct session **pub_fast_reach(struct broker *b, int64_t to, int64_t channel,
+                                struct session **one, uint32_t *n);
 /* Whether device `to`, or (to 0) a subscriber of channel, is here. */
 int pub_fast_here(struct broker *b, int64_t to, int64_t channel);
 /* Writes a PUB of `from` to its target on this loop if it may be written

@@ -272,11 +272,11 @@ int handoff_release(struct broker *b, int64_t to, int64_t channel, struct eid ei
 /* Its stream is read instead: the entry is there, or will be. */
 static void held_expire(struct broker *b, struct handoff_item *it)
 {
-    struct session *one = it->to ? imap_get(&b->clients, it->to) : NULL;
-    struct channel *ch = it->to ? NULL : imap_get(&b->channels, it->channel);
-    uint32_t n = it->to ? one != NULL : ch ? ch->n : 0;
+    struct session *one;
+    uint32_t n;
+    struct session **ds = pub_fast_reach(b, it->to, it->channel, &one, &n);
     for (uint32_t i = 0; i < n; i++) {
-        struct session *d = it->to ? one : ch->conns[i];
+        struct session *d = ds[i];
         struct stream_state *s = d->state == CS_DEAD ? NULL : session_stream(d, it->to ? 0 : it->channel);
         if (!s)
             continue;

@@ -133,6 +133,19 @@ void pub_fast_ask_mark(struct broker *b)
         event_active(b->mark_ev, EV_TIMEOUT, 1);
 }
 
+struct session **pub_fast_reach(struct broker *b, int64_t to, int64_t channel,
+                                struct session **one, uint32_t *n)
+{
+    if (to) {
+        *one = imap_get(&b->clients, to);
+        *n = *one != NULL;
+        return one;
+    }
+    struct channel *ch = imap_get(&b->channels, channel);
+    *n = ch ? ch->n : 0;
+    return ch ? ch->conns : NULL;
+}
+
 int pub_fast_here(struct broker *b, int64_t to, int64_t channel)
 {
     return to ? imap_get(&b->clients, to) != NULL : imap_get(&b->channels, channel) != NULL;
@@ -172,8 +185,7 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
     }
     struct msg *m = may && ps->mark_wait <= b->marks_seen[b->index]
                         ? pub_fast_deliver(b, to, channel, c->client_id, mid,
-                                           (uint64_t)now > b->fast_ms ? (uint64_t)now : b->fast_ms,
-                                           body, len)
+                                           *at = pub_fast_ms(b, now), body, len)
                         : NULL;
     if (!m || (!to && handoff_elsewhere(b, channel))) {
         /* Its notice (here, or on a sibling loop for a channel that also
@@ -184,7 +196,6 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
         if (!m)
             return NULL;
     }
-    *at = pub_fast_ms(b, now);
     *loop = b->index;
     return m;
 }
@@ -220,13 +231,12 @@ struct msg *pub_fast_deliver(struct broker *b, int64_t to, int64_t channel, int6
  * deadline. */
 static void pub_fast_fail(struct broker *b, struct msg *m, int64_t to)
 {
+    struct session *one, **d;
+    uint32_t n;
     m->dead = 1;
-    struct session *d = to ? imap_get(&b->clients, to) : NULL;
-    struct channel *ch = to ? NULL : imap_get(&b->channels, m->stream);
-    if (d)
-        pending_drop_msg(d, m);
-    for (uint32_t i = 0; ch && i < ch->n; i++)
-        pending_drop_msg(ch->conns[i], m);
+    d = pub_fast_reach(b, to, m->stream, &one, &n);
+    for (uint32_t i = 0; i < n; i++)
+        pending_drop_msg(d[i], m);
 }
 
 /* m's entry id is eid (Redis's reply, or its F notice, or a read). */
@@ -261,13 +271,12 @@ void pub_fast_done(struct broker *b, struct msg *m, int64_t to, const char *id, 
 
 void pub_fast_failed(struct broker *b, int64_t to, int64_t channel, int64_t from, int64_t mid)
 {
-    struct session *one = to ? imap_get(&b->clients, to) : NULL;
-    struct channel *ch = to ? NULL : imap_get(&b->channels, channel);
-    uint32_t n = to ? one != NULL : ch ? ch->n : 0;
+    struct session *one, **d;
+    uint32_t n;
+    d = pub_fast_reach(b, to, channel, &one, &n);
     for (uint32_t i = 0; i < n; i++) {
         int any;
-        struct session *d = to ? one : ch->conns[i];
-        struct pending *p = pending_fast_find(d, to ? 0 : channel, from, mid, &any);
+        struct pending *p = pending_fast_find(d[i], to ? 0 : channel, from, mid, &any);
         if (p && p->msg->unconfirmed) {
             struct msg *m = p->msg;
             m->refs++;  /* while its records go */
@@ -311,17 +320,13 @@ static void pub_fast_cover(struct session *d, int64_t stream, struct eid eid, in
 void pub_fast_notice(struct broker *b, int64_t to, int64_t channel, struct eid eid, int64_t from,
                      int64_t mid)
 {
+    struct session *one, **d;
+    uint32_t n;
     if (handoff_release(b, to, channel, eid, from, mid))
         return;  /* handed over, held: delivered now as its notice */
-    if (to) {
-        struct session *d = imap_get(&b->clients, to);
-        if (d)
-            pub_fast_cover(d, 0, eid, from, mid);
-        return;
-    }
-    struct channel *ch = imap_get(&b->channels, channel);
-    for (uint32_t i = 0; ch && i < ch->n; i++)
-        pub_fast_cover(ch->conns[i], channel, eid, from, mid);
+    d = pub_fast_reach(b, to, channel, &one, &n);
+    for (uint32_t i = 0; i < n; i++)
+        pub_fast_cover(d[i], to ? 0 : channel, eid, from, mid);
 }
 
 int pub_fast_seen(struct session *c, struct stream_state *s, struct eid eid, int64_t from,

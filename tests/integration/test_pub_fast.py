@@ -74,9 +74,7 @@ class FastHelpers:
         before = self.fast()
         for _ in range(100):
             mids.append(new_id())
-            self.pub_ok(s, 0 if ch else d.client_id, ch or CH, mids[-1], b"warm")
-            self.assert_message(d, mids[-1], ch or CH, s.client_id, b"warm")
-            self.fin(d, mids[-1])
+            self.pub_delivered(s, d, 0 if ch else d.client_id, ch or CH, mids[-1], b"warm")
             if wait_until(lambda: self.fast() > before, 0.3):
                 return mids
         self.fail("no PUB was written first")
@@ -238,9 +236,7 @@ class FastTest(FastHelpers, BrokerTestCase):
         self.redis.cmd("RESTORE", key, "0", saved)
         before = self.fast()
         mid = new_id()
-        self.pub_ok(s, d.client_id, CH, mid, b"again")
-        self.assert_message(d, mid, CH, s.client_id, b"again")
-        self.fin(d, mid)
+        self.pub_delivered(s, d, d.client_id, CH, mid, b"again")
         self.wait_fast(before + 1)
 
     def test_a_repeat_is_not_written_again(self):
@@ -248,9 +244,7 @@ class FastTest(FastHelpers, BrokerTestCase):
         self.written_first(s, d)
         before = self.fast()
         mid = new_id()
-        self.pub_ok(s, d.client_id, CH, mid, b"one")
-        self.assert_message(d, mid, CH, s.client_id, b"one")
-        self.fin(d, mid)
+        self.pub_delivered(s, d, d.client_id, CH, mid, b"one")
         self.pub_ok(s, d.client_id, CH, mid, b"one")        # same connection
         self.go_offline(s)
         s = self.reconnect(s.client_id)
@@ -259,9 +253,7 @@ class FastTest(FastHelpers, BrokerTestCase):
         self.wait_fast(before + 1)
         # reconnected within 10 minutes: its next message takes the notice
         mid2 = new_id()
-        self.pub_ok(s, d.client_id, CH, mid2, b"two")
-        self.assert_message(d, mid2, CH, s.client_id, b"two")
-        self.fin(d, mid2)
+        self.pub_delivered(s, d, d.client_id, CH, mid2, b"two")
         self.wait_fast(before + 1)
 
     def test_order_across_catch_up_fast_path_and_redelivery(self):

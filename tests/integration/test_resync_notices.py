@@ -26,9 +26,7 @@ class ResyncNoticesTest(BrokerTestCase):
         dev = self.subscribed(ch)
         sender = self.identified()
         mid = new_id()
-        self.pub_ok(sender, 0, ch, mid, b"before")
-        self.assert_message(dev, mid, ch, sender.client_id, b"before")
-        self.fin(dev, mid)
+        self.pub_delivered(sender, dev, 0, ch, mid, b"before")
         bid = int(self.redis.cmd("HGET", "pg:dev:%d" % dev.client_id, "broker"))  # its loop
 
         # The command connection cannot get ready (SCRIPT LOAD refused: it

@@ -985,6 +985,14 @@ class BrokerTestCase(DaemonTestCase):
         c.send_with_body("PUB %d %d %d" % (client_id, channel_id, message_id), body)
         return self.expect_ack(c, True, message_id, client_id)
 
+    def pub_delivered(self, s, d, to, channel_id, message_id, body):
+        """PUB from s to `to` (0: channel_id), ACK 1; d gets it (attempt 1)
+        and FINs it. Returns the Message's timestamp_ms."""
+        self.pub_ok(s, to, channel_id, message_id, body)
+        ts = self.assert_message(d, message_id, channel_id, s.client_id, body)
+        self.fin(d, message_id)
+        return ts
+
     def pub_self_ok(self, c, channel_id, message_id, body):
         """PUB from c to itself: its ACK 1 and the Message (attempt 1), in
         either order (the Message may be written before Redis answers,
