@@ -705,8 +705,9 @@ struct eid pending_fast_sent(const struct session *c, const struct stream_state 
 /* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
 const struct pending *pending_oldest(const struct session *c, int64_t stream);
 /* The same for every stream of c at once: oldest[i] for c->streams[i]
- * (an array of c->nstreams). */
-void pending_oldest_each(struct session *c, const struct pending **oldest);
+ * (an array of c->nstreams); with unfinished, FINed records kept until
+ * covered are passed over. */
+void pending_oldest_each(struct session *c, const struct pending **oldest, int unfinished);
 
 /* msg.c: messages, shared by every session they are written to */
 /* chname: the name of a channel that is not an id (copied), or NULL. */

@@ -87,7 +87,7 @@ static void cursor_format(const struct session *c, const struct stream_state *s,
                  p->msg->eid.seq, sent.ms, sent.seq);
     else
         snprintf(buf, cap, "(%" PRIu64 "-%" PRIu64 " %" PRIu64 "-%" PRIu64, s->sent.ms,
-                 s->sent.seq, s->sent.ms, s->sent.seq);
+                 s->sent.seq, sent.ms, sent.seq);
 }
 
 void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap)
@@ -97,18 +97,64 @@ void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_
 
 #define CURSOR_LEN 96
 
+/* A FINed record written before Redis had it (pub_fast.c) that no F notice
+ * covered before the connection ended: the gone script finds its entry by
+ * its sender's dedup key (once its PUB ran, the entry id) and moves the
+ * cursor past it, so that it is not sent again (docs/DESIGN.md, "Deliver
+ * first"). */
+struct fin_fast {
+    char stream[KEY_MAX], dup[KEY_MAX], field[CHAN_FIELD_MAX];
+};
+
+static int fin_fast_of(const struct pending *p)
+{
+    return p->fast && p->finished && !p->msg->dead && !p->msg->chname &&
+           p->msg->stream != MSG_STREAM_NONE;
+}
+
+/* c's FINed uncovered records (*n of them), or NULL. */
+static struct fin_fast *fin_fast_list(struct broker *b, struct session *c, size_t *n)
+{
+    const struct pending *p;
+    size_t k = 0;
+    *n = 0;
+    TAILQ_FOREACH(p, &c->pend, link)
+        k += (size_t)fin_fast_of(p);
+    if (k == 0)
+        return NULL;
+    struct fin_fast *out = xcalloc(k, sizeof(*out));
+    TAILQ_FOREACH(p, &c->pend, link) {
+        if (!fin_fast_of(p))
+            continue;
+        struct fin_fast *f = &out[*n];
+        int64_t ch = p->msg->stream;
+        if (ch == 0)
+            strcpy(f->field, "in");
+        else if (!channel_field(b, ch, f->field))
+            continue;
+        key_stream(f->stream, c->client_id, ch);
+        key_dup(f->dup, p->msg->meta.from_client_id, p->msg->meta.message_id);
+        (*n)++;
+    }
+    return out;
+}
+
 void cursor_write(struct broker *b, struct session *c, int gone)
 {
     char devkey[KEY_MAX], curkey[KEY_MAX], token[SESSION_TOKEN_MAX], did[ARG_INT_MAX];
     char inkey[KEY_MAX], freedkey[KEY_MAX], subskey[KEY_MAX], ttl[ARG_INT_MAX];
     uint32_t n = c->nstreams;
+    size_t nfin = 0;
+    struct fin_fast *fin = gone ? fin_fast_list(b, c, &nfin) : NULL;
     /* GONE's keys and arguments | HSET curkey, then field/value pairs */
-    size_t argc = 0, max = 12 + 2 * (size_t)n;
+    size_t argc = 0, max = 12 + 2 * (size_t)n + 3 * nfin;
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[CHAN_FIELD_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
     const struct pending **oldest = xcalloc(n ? n : 1, sizeof(*oldest));
-    pending_oldest_each(c, oldest);
+    /* Gone: the FINed records that no F notice covered are in fin (the
+     * script moves the cursor past them), not in the cursor's start. */
+    pending_oldest_each(c, oldest, gone);
     key_dev(devkey, c->client_id);
     key_dev_cur(curkey, c->client_id);
     session_token(c, token);
@@ -121,6 +167,10 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = KEY_STATS;
         argv[argc++] = key_dev_subs(subskey, c->client_id);
         argv[argc++] = KEY_ONLINE;
+        for (size_t i = 0; i < nfin; i++) {
+            argv[argc++] = fin[i].stream;
+            argv[argc++] = fin[i].dup;
+        }
         argv[argc++] = token;
         argv[argc++] = arg_int(did, c->client_id);
         argv[argc++] = arg_int(ttl, (int64_t)b->conf.offline_ttl * 1000);
@@ -137,10 +187,14 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = field;
         argv[argc++] = values[i];
     }
+    for (size_t i = 0; i < nfin; i++)
+        argv[argc++] = fin[i].field;
     if (gone)
-        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 8, (int)argc, argv, NULL);
+        rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 8 + 2 * (int)nfin, (int)argc, argv,
+                     NULL);
     else if (argc > 2)
         rconn_cmd(&b->store.cmd, NULL, NULL, (int)argc, argv, NULL);
+    free(fin);
     free(oldest);
     free(values);
     free(fields);

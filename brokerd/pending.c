@@ -197,13 +197,15 @@ const struct pending *pending_oldest(const struct session *c, int64_t stream)
     return best;
 }
 
-void pending_oldest_each(struct session *c, const struct pending **oldest)
+void pending_oldest_each(struct session *c, const struct pending **oldest, int unfinished)
 {
     /* One walk over the records, whatever the number of streams: a walk
      * per stream cost streams x records on every cursor write. */
     const struct pending *p;
     memset(oldest, 0, c->nstreams * sizeof(*oldest));
     TAILQ_FOREACH(p, &c->pend, link) {
+        if (unfinished && p->finished)
+            continue;
         struct stream_state *s = p->msg->dead ? NULL : session_stream(c, p->msg->stream);
         if (!s)
             continue;  /* its channel was left, or Redis never took it */

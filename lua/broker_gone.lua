@@ -3,13 +3,37 @@
 -- holds unfinished is kept for it from now on (pg.kept_add).
 -- Its context goes with the connection; an anonymous client's state
 -- (identify's anon) expires offline-ttl from now.
+-- A message FINed before an F notice covered it (brokerd wrote it before
+-- Redis had it: docs/DESIGN.md, "Deliver first") is named by its stream
+-- and its sender's dedup key, whose value is its entry id once its PUB
+-- ran: a cursor with nothing unfinished moves past such entries at its head
+-- (pg.cursor_past), so they are not sent again.
 -- KEYS: pg:dev:{d}, pg:dev:{d}:cur, pg:kept, pg:dev:{d}:in, pg:dev:{d}:freed,
 --       pg:stats, pg:dev:{d}:subs, pg:online (the presence index: the
---       device leaves it, and its broker's set).
+--       device leaves it, and its broker's set); then, for each such
+--       message, its stream and its dedup key.
 -- ARGV: connection token, device id, offline-ttl ms, then cursor
---       field/value pairs.
+--       field/value pairs, then the cursor field of each such message.
 -- Returns {'ok'}.
-if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
+local nfin = (#KEYS - 8) / 2
+local last = #ARGV - nfin
+local cur, at, fin = {}, {}, {}
+for i = 4, last, 2 do
+  cur[#cur + 1] = ARGV[i]
+  cur[#cur + 1] = ARGV[i + 1]
+  at[ARGV[i]] = #cur
+end
+for j = 1, nfin do
+  local f = ARGV[last + j]
+  local id = at[f] and redis.call('GET', KEYS[8 + 2 * j])
+  if id then
+    fin[f] = fin[f] or {stream = KEYS[7 + 2 * j], ids = {}, n = 0}
+    fin[f].ids[id] = true
+    fin[f].n = fin[f].n + 1
+  end
+end
+for f, m in pairs(fin) do cur[at[f]] = pg.cursor_past(m.stream, cur[at[f]], m.ids, m.n) end
+if #cur > 0 then redis.call('HSET', KEYS[2], unpack(cur)) end
 local v = redis.call('HMGET', KEYS[1], 'conn', 'broker')
 if v[1] == ARGV[1] then
   redis.call('ZREM', KEYS[8], pg.online_member(ARGV[2]))

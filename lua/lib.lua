@@ -139,6 +139,21 @@ end
 function pg.cursor(after, sent) return '(' .. after .. ' ' .. sent end
 function pg.cursor_start(cur) return string.match(cur, '^(%S+)') end
 function pg.cursor_sent(cur) return string.match(cur, ' (%S+)$') end
+-- Cursor cur of stream, when nothing before it is unfinished ("(after
+-- sent"), moved past the entries at its head that are in set ids (n of
+-- them: finished ones); any other cursor is returned as it is.
+function pg.cursor_past(stream, cur, ids, n)
+  local after, moved = string.match(cur, '^%((%S+) '), false
+  if not after then return cur end
+  for _, e in ipairs(redis.call('XRANGE', stream, '(' .. after, '+', 'COUNT', n)) do
+    if not ids[e[1]] then break end
+    after, moved = e[1], true
+  end
+  if not moved then return cur end
+  local sent = pg.cursor_sent(cur)
+  if pg.idcmp(after, sent) > 0 then sent = after end
+  return pg.cursor(after, sent)
+end
 
 -- Stream ids "ms-seq": -1, 0, 1.
 function pg.idcmp(a, b)

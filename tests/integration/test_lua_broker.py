@@ -158,6 +158,37 @@ class GoneTest(LuaTestCase):
         self.assertEqual(self.run_script("broker_gone", self.KEYS, ["7:1", D, "0"]), [b"ok"])
         self.assertEqual(self.r("EXISTS", CUR), 0)
 
+    def test_finished_fast_messages_at_a_cursors_head_are_passed(self):
+        """Messages FINed before an F notice covered them, named by stream
+        and dedup key: a cursor with nothing unfinished moves past those
+        at its head, up to the first entry that is not one of them."""
+        self.r("HSET", DEV, "broker", B, "conn", "7:1")
+        for i in range(1, 7):
+            self.add_entry("pg:dev:41:in", eid="%d-0" % i)
+            self.add_entry("pg:ch:5", eid="%d-0" % i)
+        # inbox: 2-0, 3-0 FINed (dedup keys say so), 4-0 not, 5-0 FINed;
+        # channel 5: 4-0 FINed, but its cursor has 3-0 unfinished.
+        for mid, eid in (("11", "2-0"), ("12", "3-0"), ("13", "5-0"), ("14", "4-0")):
+            self.r("SET", "pg:dup:9:" + mid, eid)
+        extra = ["pg:dev:41:in", "pg:dup:9:12", "pg:dev:41:in", "pg:dup:9:11",
+                 "pg:dev:41:in", "pg:dup:9:13", "pg:dev:41:in", "pg:dup:9:99",
+                 "pg:ch:5", "pg:dup:9:14"]
+        self.assertEqual(self.run_script("broker_gone", self.KEYS + extra,
+                                         ["7:1", D, "0", "in", "(1-0 1-0", "5", "3-0 4-0",
+                                          "in", "in", "in", "in", "5"]),
+                         [b"ok"])
+        self.assertEqual(self.hash(CUR), {"in": "(3-0 3-0", "5": "3-0 4-0"})
+        # pg:dup:9:99 (its PUB not run yet) and 4-0 stop nothing more: 4-0..6-0 are kept
+        self.assertEqual(self.hash(DEV)["kept"], "3")
+
+    def test_a_fast_message_of_a_stream_without_a_cursor_changes_nothing(self):
+        self.r("HSET", DEV, "broker", B, "conn", "7:1")
+        self.add_entry("pg:ch:6", eid="1-0")
+        self.r("SET", "pg:dup:9:11", "1-0")
+        self.assertEqual(self.run_script("broker_gone", self.KEYS + ["pg:ch:6", "pg:dup:9:11"],
+                                         ["7:1", D, "0", "in", "(0-0 0-0", "6"]), [b"ok"])
+        self.assertEqual(self.hash(CUR), {"in": "(0-0 0-0"})
+
 
 CH = "5"
 SUB_KEYS = [SUBS, "pg:ch:5:subs", CUR, "pg:ch:5", "pg:ch:5:brokers", DEV,

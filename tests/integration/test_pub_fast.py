@@ -65,6 +65,25 @@ class FastHelpers:
         self.assertEqual(c.identify(client_id), (FRAME_RESPONSE, b"OK"))
         return c
 
+    def fin_and_leave(self, s, cid, rounds=25):
+        """Each round: a PUB from s to device cid, ACK 1, its Message, then
+        FIN and CLS at once (its F notice may not be in yet: the gone
+        script finds its entry by its dedup key), and a new connection of
+        cid: the message never comes again."""
+        d = self.reconnect(cid)
+        for _ in range(rounds):
+            mid = new_id()
+            self.pub_ok(s, cid, CH, mid, b"once")
+            self.assert_message(d, mid, CH, s.client_id, b"once")
+            d.send_line("FIN %d" % mid)
+            d.send_line("CLS")
+            self.expect_response(d, b"CLOSE_WAIT")
+            d.expect_closed()
+            time.sleep(0.2)   # the broker records the disconnect
+            d = self.reconnect(cid)
+            time.sleep(0.1)   # its inbox read back: the next PUB is written first
+        self.expect_no_frame(d, 1.0)
+
     def written_first(self, s, d, ch=None):
         """PUBs from s to d (or to channel ch, d subscribed), one at a time,
         until one is written first (the inbox's read after IDENTIFY is over,
@@ -196,6 +215,15 @@ class FastTest(FastHelpers, BrokerTestCase):
         d, s = self.identified(), self.identified()
         self.written_first(s, d)
         self.check_once(s, d, self.fast())
+
+    def test_fined_then_gone_before_its_notice_is_not_sent_again(self):
+        d, s = self.identified(), self.identified()
+        self.written_first(s, d)
+        self.go_offline(d)
+        fast = self.fast()
+        self.fin_and_leave(s, d.client_id)
+        time.sleep(0.3)   # the counters are the loop's at its last tick
+        self.assertGreater(self.fast(), fast + 5, "most were written first")
 
     def test_a_channel_with_few_subscribers_here_is_written_first_once(self):
         ch = new_id()
@@ -423,6 +451,11 @@ class FastSiblingTest(FastHelpers, BrokerTestCase):
         handed = self.handed()
         self.check_once(s, d, self.fast())
         self.wait_handed(handed + 50)
+
+    def test_fined_then_gone_before_its_notice_is_not_sent_again(self):
+        s, d = self.pair()
+        self.go_offline(d)
+        self.fin_and_leave(s, d.client_id)
 
     def test_a_channel_on_the_other_loop_is_handed_over(self):
         ch = new_id()
