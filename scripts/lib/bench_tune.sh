@@ -79,7 +79,7 @@ tune_report() {
     local name what
     if [ "$THREADS" = 1 ]; then name=threads what="brokerd --threads 1 and 2"
     elif [ "$PUT" = 1 ]; then name=put what="/put against bare Redis"
-    elif [ "$RATE" != 0 ]; then name=unicast-rate what="Unicast at $RATE messages/s beside Redis pub/sub"
+    elif [ "$RATE" != 0 ]; then name=unicast-rate-$RATE what="Unicast at $RATE messages/s beside Redis pub/sub"
     else name=tails what="Redis settings for low tails"; fi
     {
         echo "<!-- $name -->"
