@@ -702,12 +702,14 @@ void pending_cover(struct session *c, struct pending *p);
 void pending_drop_msg(struct session *c, const struct msg *m);
 /* Stream s's SENT for its cursor: s->sent, or past its uncovered records. */
 struct eid pending_fast_sent(const struct session *c, const struct stream_state *s);
-/* The un-FINed message of a stream (0: inbox) with the lowest entry id, or NULL. */
+/* The un-FINed message of a stream (0: inbox) with the lowest entry id, or
+ * NULL; uncovered (fast) records are passed over: their entries lie past
+ * the stream's SENT, which the cursor's start never passes, while their
+ * proposed ids may sort before entries whose notices have not come. */
 const struct pending *pending_oldest(const struct session *c, int64_t stream);
 /* The same for every stream of c at once: oldest[i] for c->streams[i]
- * (an array of c->nstreams); with unfinished, FINed records kept until
- * covered are passed over. */
-void pending_oldest_each(struct session *c, const struct pending **oldest, int unfinished);
+ * (an array of c->nstreams). */
+void pending_oldest_each(struct session *c, const struct pending **oldest);
 
 /* msg.c: messages, shared by every session they are written to */
 /* chname: the name of a channel that is not an id (copied), or NULL. */

@@ -152,9 +152,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     char (*fields)[CHAN_FIELD_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
     const struct pending **oldest = xcalloc(n ? n : 1, sizeof(*oldest));
-    /* Gone: the FINed records that no F notice covered are in fin (the
-     * script moves the cursor past them), not in the cursor's start. */
-    pending_oldest_each(c, oldest, gone);
+    pending_oldest_each(c, oldest);
     key_dev(devkey, c->client_id);
     key_dev_cur(curkey, c->client_id);
     session_token(c, token);

@@ -188,7 +188,7 @@ const struct pending *pending_oldest(const struct session *c, int64_t stream)
     const struct pending *best = NULL;
     const struct pending *p;
     TAILQ_FOREACH(p, &c->pend, link)
-        if (p->msg->stream == stream && !p->msg->dead) {
+        if (p->msg->stream == stream && !p->msg->dead && !p->fast) {
             if (!c->pend_unordered)
                 return p;
             if (!best || eid_cmp(p->msg->eid, best->msg->eid) < 0)
@@ -197,15 +197,15 @@ const struct pending *pending_oldest(const struct session *c, int64_t stream)
     return best;
 }
 
-void pending_oldest_each(struct session *c, const struct pending **oldest, int unfinished)
+void pending_oldest_each(struct session *c, const struct pending **oldest)
 {
     /* One walk over the records, whatever the number of streams: a walk
      * per stream cost streams x records on every cursor write. */
     const struct pending *p;
     memset(oldest, 0, c->nstreams * sizeof(*oldest));
     TAILQ_FOREACH(p, &c->pend, link) {
-        if (unfinished && p->finished)
-            continue;
+        if (p->fast)
+            continue;  /* uncovered: see broker.h */
         struct stream_state *s = p->msg->dead ? NULL : session_stream(c, p->msg->stream);
         if (!s)
             continue;  /* its channel was left, or Redis never took it */
