@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "xmalloc.h"
 
 #define CATCH_UP_BATCH 200      /* entries per XRANGE */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "chan.h"
 #include "keys.h"
 #include "numparse.h"

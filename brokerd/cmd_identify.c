@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "chan.h"
 #include "identify_body.h"
 #include "proto.h"

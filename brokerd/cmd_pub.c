@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "keys.h"
 #include "scripts.h"
 #include "xmalloc.h"

@@ -92,7 +92,10 @@ static void cursor_format(const struct session *c, const struct stream_state *s,
 
 void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_t cap)
 {
-    cursor_format(c, s, pending_oldest(c, s->channel), buf, cap);
+    const struct pending **oldest = xcalloc(c->nstreams, sizeof(*oldest));
+    pending_oldest_each(c, oldest);
+    cursor_format(c, s, oldest[s - c->streams], buf, cap);
+    free(oldest);
 }
 
 #define CURSOR_LEN 96

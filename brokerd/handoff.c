@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "xmalloc.h"
 
 /* A held PUB whose F has not come in this long (its device moved, its

@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "net.h"
 #include "ws.h"
 #include "xmalloc.h"

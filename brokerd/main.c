@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "loops.h"
 #include "tls.h"
 #include "ws.h"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "chan.h"
 #include "numparse.h"
 

@@ -56,8 +56,6 @@ static void pending_drop(struct session *c, struct pending *p)
     slab_free(&c->b->pending_pool, p);
     c->npending--;
     c->b->npending--;
-    if (c->npending == 0)
-        c->pend_unordered = 0;
 }
 
 int pending_fin(struct session *c, int64_t mid)
@@ -104,7 +102,6 @@ void pending_redeliver(struct broker *b)
         pending_unlink(c, p);
         p->deadline_ms = now + (int64_t)b->conf.msg_timeout * 1000;
         pending_append(c, p);
-        c->pend_unordered = 1;
         /* A closing connection gets no more messages; its records go with it.
          * One whose output is not being read gets nothing more queued: the
          * record waits for its next deadline, same attempt. */
@@ -175,26 +172,6 @@ void pending_clear(struct session *c)
     struct pending *p;
     while ((p = TAILQ_FIRST(&c->pend)) != NULL)
         pending_drop(c, p);
-}
-
-const struct pending *pending_oldest(const struct session *c, int64_t stream)
-{
-    /* A stream's messages are written, and so appended, in entry order (live
-     * ones only past s->sent, catch-up reads in order): its first record is
-     * its oldest. Only a redelivery, which moves a record to the tail,
-     * breaks that; then compare entry ids over the whole list. With a
-     * thousand records per connection, the full walk on every cursor write
-     * was a tenth of brokerd's time in a long fan-out. */
-    const struct pending *best = NULL;
-    const struct pending *p;
-    TAILQ_FOREACH(p, &c->pend, link)
-        if (p->msg->stream == stream && !p->msg->dead && !p->fast) {
-            if (!c->pend_unordered)
-                return p;
-            if (!best || eid_cmp(p->msg->eid, best->msg->eid) < 0)
-                best = p;
-        }
-    return best;
 }
 
 void pending_oldest_each(struct session *c, const struct pending **oldest)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "xmalloc.h"
 
 /* Marks asked for and not back in this long (one was lost with a Redis

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "xmalloc.h"
 
 /* 32 buckets of 20 s: the last 620 s, more than pg.dup_over's window of
@@ -216,8 +217,6 @@ struct msg *pub_fast_deliver(struct broker *b, int64_t to, int64_t channel, int6
     for (uint32_t i = 0; i < n; i++) {
         session_write_msg(d[i], m, 1);
         pending_add(d[i], m, 1, mono)->fast = 1;
-        /* Its entry id is not known yet: pending_oldest compares them all. */
-        d[i]->pend_unordered = 1;
         session_stream(d[i], m->stream)->flags |= SS_FAST;
     }
     b->stats.messages_fast++;

@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "broker.h"
+#include "deliver_first.h"
 #include "keys.h"
 #include "ws.h"
 

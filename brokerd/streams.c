@@ -53,11 +53,6 @@ struct stream_state *session_add_stream(struct session *c, int64_t channel)
     struct stream_state *s = &c->streams[i];
     memset(s, 0, sizeof(*s));
     s->channel = channel;
-    /* A stream started over (UNSUB, SUB) may read again from a position
-     * older than records of that channel still pending: their order is
-     * then no longer the entries' (pending_oldest). */
-    if (c->npending > 0)
-        c->pend_unordered = 1;
     return s;
 }
 
@@ -88,6 +83,4 @@ void session_set_streams(struct session *c, const int64_t *channels, uint32_t n)
         if (k == 0 || c->streams[i].channel != c->streams[k - 1].channel)
             c->streams[k++] = c->streams[i];
     c->nstreams = k;
-    if (c->npending > 0)
-        c->pend_unordered = 1;
 }

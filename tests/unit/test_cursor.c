@@ -115,6 +115,23 @@ Test(cursor, cursor_of_without_and_with_pending)
     cr_assert_eq(read.seq, 0);
     cr_assert_eq(sent.ms, 10);
     cr_assert_eq(sent.seq, 2);
+    /* A record written before Redis had it (proposed id 5-0, unconfirmed)
+     * is not START, though its id is lower; SENT covers all of ms 5 and
+     * more: past 8-1 and 10-2, it stays 10-2. Alone, START is past SENT's
+     * position and SENT all of its ms. */
+    struct msg *fast = fake_msg(2, 0, 5, 0);
+    fast->unconfirmed = 1;
+    in->flags |= SS_FAST;
+    pending_add(&f->s, fast, 1, mono_ms())->fast = 1;
+    cursor_of(&f->s, in, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "8-1 10-2");
+    pending_fin(&f->s, 1);
+    cursor_of(&f->s, in, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "(10-2 10-2");
+    fast->eid.ms = 12;
+    cursor_of(&f->s, in, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "(10-2 12-18446744073709551615");
+    msg_unref(fast);
     msg_unref(m);
     fake_conn_free(f);
     fake_broker_free(&b);
