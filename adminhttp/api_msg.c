@@ -63,7 +63,7 @@ void api_send(struct api_req *r, const char *payload, size_t len)
 {
     char s[ARG_INT_MAX], d[ARG_INT_MAX], id[ARG_INT_MAX], ttl[ARG_INT_MAX], max[ARG_INT_MAX];
     char k[3][KEY_MAX];
-    const char *argv[] = { key_dup(k[0], r->saddr, r->id), key_dev(k[1], r->daddr),
+    const char *argv[] = { key_dupw(k[0], r->saddr), key_dev(k[1], r->daddr),
                            key_dev_in(k[2], r->daddr), KEY_API_CLIENTS, KEY_KEPT, KEY_STATS,
                            arg_int(s, r->saddr), arg_int(d, r->daddr), arg_int(id, r->id),
                            payload, arg_int(ttl, (int64_t)r->a->conf.offline_ttl * 1000),

@@ -131,7 +131,8 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
     int loop;
     /* Written to the device first when it is here, or handed to the sibling
      * loop that holds it (docs/DESIGN.md, "Deliver first"); the script is
-     * then told which loop writes it and the ms it proposes. */
+     * then told which loop writes it and the ms it proposes, and that it
+     * is no repeat ("Repeats": the fast path takes no repeat). */
     struct msg *fast = pub_fast_write(c, to, channel, mid, body, len, &at, &loop);
     if (loop >= 0) {
         arg_int(bid_s, b->proc->loops[loop].id);
@@ -144,7 +145,7 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
         key_dev(target, to);
     else
         key_ch_subs(target, channel);
-    const char *argv[] = { key_dup(dup, c->client_id, mid), stream, target,
+    const char *argv[] = { key_dupw(dup, c->client_id), stream, target,
                            key_ch_brokers(brokers, channel), KEY_KEPT, KEY_STATS,
                            key_dups(dups, c->client_id), arg_int(from_s, c->client_id), arg_int(mid_s, mid), arg_int(to_s, to),
                            arg_int(ch_s, channel), body,
@@ -152,15 +153,15 @@ void cmd_pub(struct session *c, int64_t to, int64_t channel, int64_t mid, const 
                            arg_int(max_s, (int64_t)b->conf.offline_max),
                            arg_int(dmax_s, (int64_t)b->conf.max_dedup_per_sender),
                            arg_int(now_s, now_ms()) /* the script reads no clock */, bid_s,
-                           at_s };
-    size_t argvlen[18];
-    for (int i = 0; i < 18; i++)
+                           at_s, loop >= 0 ? "1" : "0" };
+    size_t argvlen[19];
+    for (int i = 0; i < 19; i++)
         argvlen[i] = argv[i] == body ? len : strlen(argv[i]);
     struct pub_req *req = pub_req_new(to, mid, 0);
     req->fast = fast;
     req->channel = channel;
     req->handed = fast ? -1 : loop;
-    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 18, argv, argvlen) < 0) {
+    if (store_call(&req->call, c, pub_done, SCRIPT_PUB | STORE_ACK, 7, 19, argv, argvlen) < 0) {
         free(req);
         if (fast)
             pub_fast_done(b, fast, to, NULL, 0);

@@ -102,11 +102,11 @@ void cursor_of(struct session *c, const struct stream_state *s, char *buf, size_
 
 /* A FINed record written before Redis had it (pub_fast.c) that no F notice
  * covered before the connection ended: the gone script finds its entry by
- * its sender's dedup key (once its PUB ran, the entry id) and moves the
+ * its sender's dedup record (once its PUB ran, the entry id) and moves the
  * cursor past it, so that it is not sent again (docs/DESIGN.md, "Deliver
  * first"). */
 struct fin_fast {
-    char stream[KEY_MAX], dup[KEY_MAX], field[CHAN_FIELD_MAX];
+    char stream[KEY_MAX], dup[KEY_MAX], field[CHAN_FIELD_MAX], mid[ARG_INT_MAX];
 };
 
 static int fin_fast_of(const struct pending *p)
@@ -136,7 +136,8 @@ static struct fin_fast *fin_fast_list(struct broker *b, struct session *c, size_
         else if (!channel_field(b, ch, f->field))
             continue;
         key_stream(f->stream, c->client_id, ch);
-        key_dup(f->dup, p->msg->meta.from_client_id, p->msg->meta.message_id);
+        key_dupw(f->dup, p->msg->meta.from_client_id);
+        arg_int(f->mid, p->msg->meta.message_id);
         (*n)++;
     }
     return out;
@@ -150,7 +151,7 @@ void cursor_write(struct broker *b, struct session *c, int gone)
     size_t nfin = 0;
     struct fin_fast *fin = gone ? fin_fast_list(b, c, &nfin) : NULL;
     /* GONE's keys and arguments | HSET curkey, then field/value pairs */
-    size_t argc = 0, max = 12 + 2 * (size_t)n + 3 * nfin;
+    size_t argc = 0, max = 12 + 2 * (size_t)n + 4 * nfin;
     const char **argv = xcalloc(max, sizeof(*argv));
     char (*fields)[CHAN_FIELD_MAX] = xcalloc(n ? n : 1, sizeof(*fields));
     char (*values)[CURSOR_LEN] = xcalloc(n ? n : 1, sizeof(*values));
@@ -188,8 +189,10 @@ void cursor_write(struct broker *b, struct session *c, int gone)
         argv[argc++] = field;
         argv[argc++] = values[i];
     }
-    for (size_t i = 0; i < nfin; i++)
+    for (size_t i = 0; i < nfin; i++) {
         argv[argc++] = fin[i].field;
+        argv[argc++] = fin[i].mid;
+    }
     if (gone)
         rconn_script(&b->store.cmd, SCRIPT_GONE, NULL, NULL, 8 + 2 * (int)nfin, (int)argc, argv,
                      NULL);

@@ -50,11 +50,7 @@ char *key_bk(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:bk:", b, ""); 
 char *key_notice(char buf[KEY_MAX], int64_t b) { return key1(buf, "pg:n:bk:", b, ""); }
 char *key_dups(char buf[KEY_MAX], int64_t from) { return key1(buf, "pg:dups:", from, ""); }
 
-char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
-{
-    snprintf(buf, KEY_MAX, "pg:dup:%lld:%lld", (long long)from, (long long)mid);
-    return buf;
-}
+char *key_dupw(char buf[KEY_MAX], int64_t from) { return key1(buf, "pg:dupw:", from, ""); }
 
 char *key_mesh_dup(char buf[KEY_MAX], int64_t from, int64_t mid)
 {

@@ -35,7 +35,7 @@ char *key_chn(char buf[KEY_MAX], const char *name);          /* pg:ch:{c} */
 char *key_chn_subs(char buf[KEY_MAX], const char *name);     /* pg:ch:{c}:subs */
 char *key_chn_brokers(char buf[KEY_MAX], const char *name);  /* pg:ch:{c}:brokers */
 char *key_chn_subs_types(char buf[KEY_MAX], const char *name); /* pg:ch:{c}:subs:types */
-char *key_dup(char buf[KEY_MAX], int64_t from, int64_t mid); /* pg:dup:{from}:{mid} */
+char *key_dupw(char buf[KEY_MAX], int64_t from);            /* pg:dupw:{from} (lua/lib.lua adds :{window}) */
 char *key_dups(char buf[KEY_MAX], int64_t from);             /* pg:dups:{from} */
 /* A mesh send's (sender, mid): pg:mdup:{from}:{mid}, and pg:mdup:s:{mid}
  * for from 0 (every service is one sender, SPEC 5.5). */

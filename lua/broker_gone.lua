@@ -4,28 +4,30 @@
 -- Its context goes with the connection; an anonymous client's state
 -- (identify's anon) expires offline-ttl from now.
 -- A message FINed before an F notice covered it (brokerd wrote it before
--- Redis had it: docs/DESIGN.md, "Deliver first") is named by its stream
--- and its sender's dedup key, whose value is its entry id once its PUB
--- ran: a cursor with nothing unfinished moves past such entries at its head
+-- Redis had it: docs/DESIGN.md, "Deliver first") is named by its stream,
+-- its sender's dedup prefix and its message id, whose dedup record is its
+-- entry id once its PUB ran (pg.dupw_get): a cursor with nothing unfinished moves past such entries at its head
 -- (pg.cursor_past), so they are not sent again.
 -- KEYS: pg:dev:{d}, pg:dev:{d}:cur, pg:kept, pg:dev:{d}:in, pg:dev:{d}:freed,
 --       pg:stats, pg:dev:{d}:subs, pg:online (the presence index: the
 --       device leaves it, and its broker's set); then, for each such
---       message, its stream and its dedup key.
+--       message, its stream and pg:dupw:{its sender}.
 -- ARGV: connection token, device id, offline-ttl ms, then cursor
---       field/value pairs, then the cursor field of each such message.
+--       field/value pairs, then the cursor field and the message id of
+--       each such message.
 -- Returns {'ok'}.
 local nfin = (#KEYS - 8) / 2
-local last = #ARGV - nfin
+local last = #ARGV - 2 * nfin
 local cur, at, fin = {}, {}, {}
 for i = 4, last, 2 do
   cur[#cur + 1] = ARGV[i]
   cur[#cur + 1] = ARGV[i + 1]
   at[ARGV[i]] = #cur
 end
+local now = nfin > 0 and pg.now_ms()
 for j = 1, nfin do
-  local f = ARGV[last + j]
-  local id = at[f] and redis.call('GET', KEYS[8 + 2 * j])
+  local f = ARGV[last + 2 * j - 1]
+  local id = at[f] and pg.dupw_get(KEYS[8 + 2 * j], ARGV[last + 2 * j], now)
   if id then
     fin[f] = fin[f] or {stream = KEYS[7 + 2 * j], ids = {}, n = 0}
     fin[f].ids[id] = true

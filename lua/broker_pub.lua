@@ -1,5 +1,5 @@
 -- brokerd: PUB (SPEC 2.2, 2.5), on every message: keep the calls few.
--- KEYS: pg:dup:{from}:{mid}; the target's stream (pg:dev:{to}:in, or
+-- KEYS: pg:dupw:{from} (pg.dupw_get); the target's stream (pg:dev:{to}:in, or
 --       pg:ch:{c}); the target (pg:dev:{to}, or pg:ch:{c}:subs);
 --       pg:ch:{c}:brokers (read for a channel message); pg:kept; pg:stats;
 --       pg:dups:{from}.
@@ -7,7 +7,9 @@
 --       max entries kept, max dedup keys per sender ('0': no bound), the
 --       broker's clock (Unix ms: the message expires ttl after it), the
 --       broker that already wrote it to the device ('': none), the ms it
---       proposes for the entry id ('': Redis's clock).
+--       proposes for the entry id ('': Redis's clock), '1' when that
+--       broker vouches it is no repeat (docs/DESIGN.md, "Repeats": no
+--       lookup) or '0'.
 -- Returns {'ok', entry id} when routed, {'nodevice'} (unknown device),
 -- {'nosub'} (no subscriber) or {'toomany'} (the sender is past its dedup
 -- keys, pg.dup_over) when refused; a repeat of an accepted
@@ -15,7 +17,8 @@
 -- adds its PUBs to pg:stats' messages_in at each heartbeat (broker_beat).
 -- When a broker that delivers it is the one that wrote it (docs/DESIGN.md,
 -- "Deliver first"), that broker gets F instead of the message's notice.
-local dup = pg.dup_get(KEYS[1])
+local now, ttl = tonumber(ARGV[9]), tonumber(ARGV[6])
+local dup = ARGV[12] ~= '1' and pg.dupw_get(KEYS[1], ARGV[2], now)
 if dup then return pg.reply('ok', dup) end
 local notify, v
 if ARGV[3] ~= '0' then
@@ -35,7 +38,6 @@ if ARGV[10] ~= '' then
     if n == k then wrote = table.remove(notify, i) break end
   end
 end
-local now, ttl = tonumber(ARGV[9]), tonumber(ARGV[6])
 local id = pg.route(KEYS[2], notify, ARGV[2], ARGV[1], ARGV[4], pg.ms(now + ttl), ARGV[3], '0',
   ARGV[5], ARGV[7], ARGV[11])
 if wrote then redis.call('PUBLISH', wrote, pg.notice_fast(ARGV[3], ARGV[4], id, ARGV[1], ARGV[2])) end
@@ -45,5 +47,5 @@ if v then
 else
   pg.outlive(KEYS[2], ttl)
 end
-pg.dup_put(KEYS[1], id)
+pg.dupw_put(KEYS[1], ARGV[2], id, now)
 return pg.reply('ok', id)

@@ -28,7 +28,8 @@ function pg.key_ch(c) return 'pg:ch:' .. pg.key_chname(c) end
 function pg.key_ch_subs(c) return 'pg:ch:' .. pg.key_chname(c) .. ':subs' end
 function pg.key_ch_subs_types(c) return 'pg:ch:' .. pg.key_chname(c) .. ':subs:types' end
 function pg.key_ch_brokers(c) return 'pg:ch:' .. pg.key_chname(c) .. ':brokers' end
-function pg.key_dup(from, mid) return 'pg:dup:' .. from .. ':' .. mid end
+-- a sender's dedup window w (pg.dup_window): prefix pg:dupw:{from}
+function pg.key_dupw(prefix, w) return prefix .. ':' .. string.format('%d', w) end
 function pg.key_dups(from) return 'pg:dups:' .. from end
 function pg.key_serial(ty, serial) return 'pg:serial:' .. ty .. ':' .. serial end
 function pg.key_bk(b) return 'pg:bk:' .. b end
@@ -166,8 +167,32 @@ function pg.idcmp(a, b)
 end
 
 -- ---- dedup: the answer to (sender, message id) is kept 10 minutes ----
+-- For mesh sends (pg:mdup:...): one string key per message.
 function pg.dup_get(key) return redis.call('GET', key) end
 function pg.dup_put(key, id) redis.call('SET', key, id, 'EX', 600) end
+-- For PUB and MSG_SEND_REQ, on every message's path: one hash per sender
+-- and 5-minute window of the writer's clock (pg:dupw:{from}:{w}, field:
+-- the message id), not a key per message, so that Redis's keyspace does
+-- not grow with the rate times 10 minutes (docs/PERFORMANCE.md 32). A
+-- window's hash expires 11 minutes after its end. A repeat at now is
+-- looked for in now's window, the two before (10 minutes back at least)
+-- and the one after (a writer whose clock ran ahead of this one's).
+pg.DUPW_MS = 300000
+function pg.dup_window(now) return math.floor(now / pg.DUPW_MS) end
+function pg.dupw_get(prefix, mid, now)
+  local w = pg.dup_window(now)
+  for i = w + 1, w - 2, -1 do
+    local v = redis.call('HGET', pg.key_dupw(prefix, i), mid)
+    if v then return v end
+  end
+  return nil
+end
+function pg.dupw_put(prefix, mid, v, now)
+  local w = pg.dup_window(now)
+  local k = pg.key_dupw(prefix, w)
+  redis.call('HSET', k, mid, v)
+  redis.call('PEXPIREAT', k, pg.ms((w + 1) * pg.DUPW_MS + 660000), 'NX')
+end
 -- A sender's quota of dedup keys: counter n (pg:dups:{from}) counts what it
 -- had accepted since the counter's first of a 10-minute window; true when
 -- this one is past max ('0': no bound). So it holds at most 2 x max keys

@@ -39,6 +39,8 @@ redis_probe() {
     redis-cli -p "$PG_REDIS" info persistence | tr -d '\r' |
         awk -F: '$1 == "aof_rewrites" { print "figure aof_rewrites", $2 }' >>"$out"
     redis-cli -p "$PG_REDIS" latency latest >"${out%.txt}.latency" 2>&1 || true
+    # what Redis ran, command by command (calls, µs), for a cost per message
+    redis-cli -p "$PG_REDIS" info commandstats | tr -d '\r' >"${out%.txt}.commandstats" 2>&1 || true
     # LATENCY LATEST: event, time, latest ms, max ms (one line each)
     awk 'NR % 4 == 0 && $1 + 0 > m { m = $1 + 0 } END { print "figure latency_event_max_ms", m + 0 }' \
         "${out%.txt}.latency" >>"$out"

@@ -14,7 +14,7 @@ def receiver_keys(d=R):
 
 
 class SendTest(LuaTestCase):
-    KEYS = ["pg:dup:60:3", "pg:dev:50", "pg:dev:50:in", "pg:api:clients", "pg:kept", "pg:stats"]
+    KEYS = ["pg:dupw:60", "pg:dev:50", "pg:dev:50:in", "pg:api:clients", "pg:kept", "pg:stats"]
 
     def send(self, body="hi"):
         return self.run_script("admin_send", self.KEYS, ["60", R, "3", body, "60000", "10"])
@@ -30,7 +30,7 @@ class SendTest(LuaTestCase):
         self.assertEqual({k: v for k, v in f.items() if k != "x"},
                          {"m": "3", "f": "60", "c": "0", "t": "0", "b": "hi"})
         self.assertEqual(self.members("pg:kept"), [R])
-        self.assertEqual(self.r("GET", "pg:dup:60:3"), eid.encode())
+        self.assertEqual(self.dup_records("60"), {"3": eid})
         self.assertEqual(self.hash("pg:stats"), {"messages_in": "1", "kept": "1"})
         h = self.hash("pg:dev:50")
         self.assertEqual(self.r("PEXPIRETIME", "pg:dev:50:in"), int(h.pop("inx")),

@@ -159,34 +159,38 @@ class GoneTest(LuaTestCase):
         self.assertEqual(self.r("EXISTS", CUR), 0)
 
     def test_finished_fast_messages_at_a_cursors_head_are_passed(self):
-        """Messages FINed before an F notice covered them, named by stream
-        and dedup key: a cursor with nothing unfinished moves past those
+        """Messages FINed before an F notice covered them, named by stream,
+        sender and message id: a cursor with nothing unfinished moves past those
         at its head, up to the first entry that is not one of them."""
         self.r("HSET", DEV, "broker", B, "conn", "7:1")
         for i in range(1, 7):
             self.add_entry("pg:dev:41:in", eid="%d-0" % i)
             self.add_entry("pg:ch:5", eid="%d-0" % i)
-        # inbox: 2-0, 3-0 FINed (dedup keys say so), 4-0 not, 5-0 FINed;
-        # channel 5: 4-0 FINed, but its cursor has 3-0 unfinished.
-        for mid, eid in (("11", "2-0"), ("12", "3-0"), ("13", "5-0"), ("14", "4-0")):
-            self.r("SET", "pg:dup:9:" + mid, eid)
-        extra = ["pg:dev:41:in", "pg:dup:9:12", "pg:dev:41:in", "pg:dup:9:11",
-                 "pg:dev:41:in", "pg:dup:9:13", "pg:dev:41:in", "pg:dup:9:99",
-                 "pg:ch:5", "pg:dup:9:14"]
+        # inbox: 2-0, 3-0 FINed (dedup records say so), 4-0 not, 5-0 FINed;
+        # channel 5: 4-0 FINed, but its cursor has 3-0 unfinished. The
+        # records lie in the window before now's and in now's.
+        now = self.now_ms()
+        for mid, eid, at in (("11", "2-0", now - self.DUPW_MS), ("12", "3-0", now),
+                             ("13", "5-0", now), ("14", "4-0", now)):
+            self.r("HSET", self.dup_window_key("9", at), mid, eid)
+        extra = ["pg:dev:41:in", "pg:dupw:9", "pg:dev:41:in", "pg:dupw:9",
+                 "pg:dev:41:in", "pg:dupw:9", "pg:dev:41:in", "pg:dupw:9",
+                 "pg:ch:5", "pg:dupw:9"]
         self.assertEqual(self.run_script("broker_gone", self.KEYS + extra,
                                          ["7:1", D, "0", "in", "(1-0 1-0", "5", "3-0 4-0",
-                                          "in", "in", "in", "in", "5"]),
+                                          "in", "12", "in", "11", "in", "13", "in", "99",
+                                          "5", "14"]),
                          [b"ok"])
         self.assertEqual(self.hash(CUR), {"in": "(3-0 3-0", "5": "3-0 4-0"})
-        # pg:dup:9:99 (its PUB not run yet) and 4-0 stop nothing more: 4-0..6-0 are kept
+        # message 99 (its PUB not run yet) and 4-0 stop nothing more: 4-0..6-0 are kept
         self.assertEqual(self.hash(DEV)["kept"], "3")
 
     def test_a_fast_message_of_a_stream_without_a_cursor_changes_nothing(self):
         self.r("HSET", DEV, "broker", B, "conn", "7:1")
         self.add_entry("pg:ch:6", eid="1-0")
-        self.r("SET", "pg:dup:9:11", "1-0")
-        self.assertEqual(self.run_script("broker_gone", self.KEYS + ["pg:ch:6", "pg:dup:9:11"],
-                                         ["7:1", D, "0", "in", "(0-0 0-0", "6"]), [b"ok"])
+        self.r("HSET", self.dup_window_key("9"), "11", "1-0")
+        self.assertEqual(self.run_script("broker_gone", self.KEYS + ["pg:ch:6", "pg:dupw:9"],
+                                         ["7:1", D, "0", "in", "(0-0 0-0", "6", "11"]), [b"ok"])
         self.assertEqual(self.hash(CUR), {"in": "(0-0 0-0"})
 
 
@@ -278,15 +282,16 @@ def pub_keys(to=None, ch=CH, frm="41", mid="3"):
         stream, target = "pg:dev:%s:in" % to, "pg:dev:%s" % to
     else:
         stream, target = "pg:ch:%s" % ch, "pg:ch:%s:subs" % ch
-    return ["pg:dup:%s:%s" % (frm, mid), stream, target, "pg:ch:%s:brokers" % ch, "pg:kept",
+    return ["pg:dupw:%s" % frm, stream, target, "pg:ch:%s:brokers" % ch, "pg:kept",
             "pg:stats", "pg:dups:%s" % frm]
 
 
 def pub_args(to="0", ch=CH, body="hello", ttl="60000", maxlen="100", frm="41", mid="3",
-             dups="1000", now=None, wrote="", at=""):
-    """now: brokerd's clock (Unix ms), this machine's unless given."""
+             dups="1000", now=None, wrote="", at="", new="0"):
+    """now: brokerd's clock (Unix ms), this machine's unless given; new:
+    '1' when brokerd vouches the message is no repeat."""
     return [frm, mid, to, ch, body, ttl, maxlen, dups, str(now or int(time.time() * 1000)),
-            wrote, at]
+            wrote, at, new]
 
 
 class PubTest(LuaTestCase):
@@ -312,8 +317,12 @@ class PubTest(LuaTestCase):
         self.assertEqual(f, {"m": "3", "f": "41", "c": CH, "x": str(now + 60000), "t": "0",
                              "b": "hello"})
         self.assertEqual(self.members("pg:kept"), [TO])
-        self.assertEqual(self.r("GET", "pg:dup:41:3"), eid.encode())
-        self.assertTrue(590 <= self.r("TTL", "pg:dup:41:3") <= 600)
+        # the dedup record, in the window of brokerd's clock: kept 11
+        # minutes past the window's end
+        w = self.dup_window_key("41", now)
+        self.assertEqual(self.hash(w), {"3": eid})
+        self.assertEqual(self.r("PEXPIRETIME", w),
+                         (now // self.DUPW_MS + 1) * self.DUPW_MS + 660000)
         self.assertEqual(self.hash("pg:stats"), {"kept": "1"}, "messages_in: at the beat")
         self.assertEqual(self.hash("pg:dev:42"), {"known": "1", "kept": "1",
                                                   "inx": str(now + 60000)})
@@ -394,6 +403,33 @@ class PubTest(LuaTestCase):
         self.r("PUBLISH", "pg:n:bk:" + OTHER, "end")
         self.assertEqual(sub.next(), b"end", "a repeat is not delivered again")
 
+    def test_a_repeat_is_found_ten_minutes_later_and_from_a_clock_behind(self):
+        """The windows looked at: now's, the two before, the one after."""
+        self.r("HSET", "pg:dev:42", "known", "1")
+        w0 = (self.now_ms() // self.DUPW_MS) * self.DUPW_MS     # a window's start
+        first = self.pub(TO, now=w0, ttl="3600000")
+        for what, at in (("10 minutes later", w0 + 600000 + self.DUPW_MS - 1),
+                         ("a broker 5 minutes behind", w0 - self.DUPW_MS)):
+            with self.subTest(what):
+                self.assertEqual(self.pub(TO, body="again", now=at, ttl="3600000"), first)
+        self.assertEqual(len(self.entries("pg:dev:42:in")), 1)
+        self.assertEqual(self.r("KEYS", "pg:dupw:*"), [self.dup_window_key("41", w0).encode()])
+        # 15 minutes after the window's start, it is no longer looked at
+        self.assertNotEqual(self.pub(TO, body="new", now=w0 + 3 * self.DUPW_MS, ttl="3600000"),
+                            first)
+        self.assertEqual(len(self.entries("pg:dev:42:in")), 2)
+
+    def test_a_message_vouched_new_is_not_looked_up(self):
+        """brokerd vouches only for ids it knows are no repeat (DESIGN,
+        "Repeats"); the record is written all the same."""
+        self.r("HSET", "pg:dev:42", "known", "1")
+        now = self.now_ms()
+        self.r("HSET", self.dup_window_key("41", now), "3", "1-0")
+        reply = self.pub(TO, now=now, new="1")
+        [(eid, _)] = self.entries("pg:dev:42:in")
+        self.assertEqual(reply, [b"ok", eid.encode()])
+        self.assertEqual(self.dup_records("41"), {"3": eid})
+
     def test_the_inbox_expiry_is_kept_in_the_device_hash(self):
         self.r("HSET", "pg:dev:42", "known", "1", "broker", OTHER)
         now = self.now_ms()
@@ -434,7 +470,7 @@ class PubTest(LuaTestCase):
         self.r("EXPIRE", "pg:dups:41", "300")              # set at the window's first only
         self.assertEqual(self.pub(TO, mid="3", dups="2"), [b"toomany"])
         self.assertEqual(self.r("TTL", "pg:dups:41"), 300)
-        self.assertEqual(self.r("EXISTS", "pg:dup:41:3"), 0, "no dedup key")
+        self.assertEqual(sorted(self.dup_records("41")), ["1", "2"], "no dedup record for 3")
         self.assertEqual(len(self.entries("pg:dev:42:in")), 2, "nothing stored")
         self.assertEqual(self.hash("pg:stats"), {"kept": "2"})
         self.assertEqual(self.pub(TO, mid="2", dups="2")[0], b"ok", "a repeat is answered")

@@ -53,11 +53,11 @@ class LineNumberTest(LuaTestCase):
         self.assertIn("redis.call('HMGET', pg.key_bk(b)", script_lines("admin_stats")[n - 1])
         self.r("SET", "pg:ch:5", "not a stream")
         self.r("SADD", "pg:ch:5:subs", "42")
-        n = self.error_line("broker_pub", ["pg:dup:1:1", "pg:ch:5", "pg:ch:5:subs",
+        n = self.error_line("broker_pub", ["pg:dupw:1", "pg:ch:5", "pg:ch:5:subs",
                                            "pg:ch:5:brokers", "pg:kept", "pg:stats",
                                            "pg:dups:1"],
                             ["1", "1", "0", "5", "b", "60000", "10", "0", "1700000000000",
-                             "", ""])
+                             "", "", "0"])
         s = len(script_lines("broker_pub")) - 1       # the file ends with a newline
         self.assertGreater(n, s)
         self.assertIn("redis.call('XADD', stream", script_lines("lib")[n - s - 1])

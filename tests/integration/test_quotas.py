@@ -1,5 +1,6 @@
-"""Per-sender quotas: --max-dedup-per-sender bounds the dedup keys
-(pg:dup:{from}:{mid}, 10 minutes each) one sender's PUBs leave: past it in
+"""Per-sender quotas: --max-dedup-per-sender bounds the dedup records
+(pg:dupw:{from}:{window}, one per message, 10 minutes at least) one
+sender's PUBs leave: past it in
 a 10-minute window a PUB is refused with ACK 0, and nothing is stored."""
 
 from lib.harness import BrokerTestCase, new_id

@@ -143,6 +143,21 @@ class LuaTestCase(unittest.TestCase):
     def members(self, key):
         return sorted(m.decode() for m in self.r("SMEMBERS", key))
 
+    DUPW_MS = 300000   # lua/lib.lua's pg.DUPW_MS: a dedup window
+
+    def dup_window_key(self, frm, now=None):
+        """The hash of sender frm's dedup window holding time now (Redis's
+        clock unless given)."""
+        return "pg:dupw:%s:%d" % (frm, (now if now is not None else self.now_ms()) // self.DUPW_MS)
+
+    def dup_records(self, frm):
+        """Every dedup record of sender frm: {message id: answer}, whatever
+        its window."""
+        out = {}
+        for k in self.r("KEYS", "pg:dupw:%s:*" % frm):
+            out.update(self.hash(k.decode()))
+        return out
+
     def entries(self, stream):
         """XRANGE as [(id, {field: value})] of str."""
         out = []
