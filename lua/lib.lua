@@ -193,10 +193,10 @@ function pg.dupw_put(prefix, mid, v, now)
   redis.call('HSET', k, mid, v)
   redis.call('PEXPIREAT', k, pg.ms((w + 1) * pg.DUPW_MS + 660000), 'NX')
 end
--- A sender's quota of dedup keys: counter n (pg:dups:{from}) counts what it
--- had accepted since the counter's first of a 10-minute window; true when
--- this one is past max ('0': no bound). So it holds at most 2 x max keys
--- at once (a window's, and the last one's still living). One INCR, and an
+-- A sender's quota of dedup records: counter n (pg:dups:{from}) counts what
+-- it had accepted since the counter's first of a 10-minute window; true
+-- when this one is past max ('0': no bound). So it holds at most 3 x max
+-- records at once (they live 10 to 16 minutes: three windows). One INCR, and an
 -- EXPIRE only when the window begins: this is on every message's path.
 function pg.dup_over(n, max)
   if max == '0' then return false end
