@@ -14,9 +14,10 @@ pg_say() { printf '==> %s\n' "$*" >&2; }
 # scripts/bench start. fsync once a second; no AOF rewrite before the file
 # grew by 1 GB (the default 64 MB starts one in every 200,000-message run,
 # and its fork doubles the tail); every event of 10 ms or more recorded
-# for LATENCY LATEST / DOCTOR.
+# for LATENCY LATEST / DOCTOR; an expired key (a sender's dedup window)
+# freed in Redis's background thread, not in its loop.
 PG_REDIS_SETTINGS=(--appendfsync everysec --auto-aof-rewrite-min-size 1gb
-                   --latency-monitor-threshold 10)
+                   --latency-monitor-threshold 10 --lazyfree-lazy-expire yes)
 
 # Installs whatever of PG_PACKAGES is missing (needs root, as on CI).
 pg_install_deps() {
