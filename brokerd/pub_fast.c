@@ -20,11 +20,30 @@
 #define PUB_FAST_BUCKETS 32
 #define PUB_FAST_BUCKET_MS (20 * 1000)
 
+/* A PUB of the sender that took the script's path, whose notice may still
+ * be on its way here: its target, and the order mark sent after it. */
+struct pub_slow {
+    int64_t to, channel;         /* a device, or (to 0) a channel */
+    uint64_t mark;
+};
+/* Slow PUBs followed per sender (a burst while devices catch up after
+ * their IDENTIFY makes hundreds); past it, every target waits (all_wait). */
+#define PUB_SLOW_MAX 1024
+
 /* A sender of this loop whose PUBs may be written first. */
 struct pub_sender {
     struct session *c;
     int64_t hw;                  /* the highest message id it PUBbed here */
-    uint64_t mark_wait;          /* the order mark its last slow PUB waits for */
+    /* The order mark its last slow PUB waits for: a PUB handed to a sibling
+     * loop waits for it there, whatever its target. */
+    uint64_t mark_wait;
+    /* Here, a PUB waits only for the slow ones that reach one of its
+     * devices (docs/DESIGN.md, "Order per sender"): a wait for every
+     * target made each PUB behind a slow one slow too, and so on for good
+     * under a steady flow (PERFORMANCE 32). */
+    struct pub_slow *slow;       /* NULL while there is none */
+    uint32_t nslow, capslow;
+    uint64_t all_wait;           /* the mark every target waits for (slow was full) */
     /* Its PUBs sent to Redis in the last PUB_FAST_BUCKETS buckets of
      * PUB_FAST_BUCKET_MS (the newest, bucket_at, partly): at least what
      * Redis counts against max-dedup-per-sender (pg.dup_over), whose window
@@ -43,12 +62,19 @@ void pub_fast_identified(struct session *c, int64_t since_ms, int clean)
     c->pub_fast = clean && (since_ms == 0 || since_ms + PUB_FAST_QUIET_MS <= now_ms());
 }
 
+static void pub_sender_free(struct pub_sender *ps)
+{
+    if (ps)
+        free(ps->slow);
+    free(ps);
+}
+
 void pub_fast_forget(struct session *c)
 {
     struct pub_sender *ps = imap_get(&c->b->pub_senders, c->client_id);
     if (ps && ps->c == c) {
         imap_del(&c->b->pub_senders, c->client_id);
-        free(ps);
+        pub_sender_free(ps);
     }
 }
 
@@ -77,13 +103,74 @@ static struct pub_sender *pub_sender(struct session *c)
         return NULL;
     struct pub_sender *ps = imap_get(&c->b->pub_senders, c->client_id);
     if (!ps || ps->c != c) {
-        free(ps);
+        pub_sender_free(ps);
         ps = xmalloc(sizeof(*ps));
         memset(ps, 0, sizeof(*ps));
         ps->c = c;
         imap_put(&c->b->pub_senders, c->client_id, ps);
     }
     return ps;
+}
+
+/* The slow PUBs whose mark is back are done with (their marks grow in
+ * the array's order). */
+static void pub_slow_prune(struct pub_sender *ps, uint64_t seen)
+{
+    uint32_t k = 0;
+    while (k < ps->nslow && ps->slow[k].mark <= seen)
+        k++;
+    if (k == 0)
+        return;
+    ps->nslow -= k;
+    memmove(ps->slow, ps->slow + k, ps->nslow * sizeof(*ps->slow));
+    if (ps->nslow == 0) {
+        free(ps->slow);
+        ps->slow = NULL;
+        ps->capslow = 0;
+    }
+}
+
+static void pub_slow_add(struct pub_sender *ps, int64_t to, int64_t channel, uint64_t mark)
+{
+    if (ps->nslow == PUB_SLOW_MAX) {
+        ps->all_wait = mark;
+        return;
+    }
+    if (ps->nslow == ps->capslow) {
+        ps->capslow = ps->capslow ? 2 * ps->capslow : 8;
+        ps->slow = xreallocarray(ps->slow, ps->capslow, sizeof(*ps->slow));
+    }
+    ps->slow[ps->nslow++] = (struct pub_slow){ to, to ? 0 : channel, mark };
+}
+
+/* Whether a slow PUB of ps may still reach device d: to d, or to a channel
+ * d subscribes to. */
+static int pub_slow_reaches(const struct pub_sender *ps, struct session *d)
+{
+    for (uint32_t i = 0; i < ps->nslow; i++) {
+        const struct pub_slow *e = &ps->slow[i];
+        if (e->to ? e->to == d->client_id : session_stream(d, e->channel) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a PUB of ps to `to` (or channel) must wait for a mark here. */
+static int pub_slow_waits(struct broker *b, struct pub_sender *ps, int64_t to, int64_t channel)
+{
+    uint64_t seen = b->marks_seen[b->index];
+    pub_slow_prune(ps, seen);
+    if (ps->all_wait > seen)
+        return 1;
+    if (ps->nslow == 0)
+        return 0;
+    struct session *one, **d;
+    uint32_t n;
+    d = pub_fast_reach(b, to, channel, &one, &n);
+    for (uint32_t i = 0; i < n; i++)
+        if (pub_slow_reaches(ps, d[i]))
+            return 1;
+    return 0;
 }
 
 /* A channel PUB is written first only to a few subscribers here (the
@@ -184,7 +271,7 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
         handoff_write(b, sibling, to, channel, c->client_id, mid, *at, ps->mark_wait, body, len);
         return NULL;
     }
-    struct msg *m = may && ps->mark_wait <= b->marks_seen[b->index]
+    struct msg *m = may && !pub_slow_waits(b, ps, to, channel)
                         ? pub_fast_deliver(b, to, channel, c->client_id, mid,
                                            *at = pub_fast_ms(b, now), body, len)
                         : NULL;
@@ -193,6 +280,8 @@ struct msg *pub_fast_write(struct session *c, int64_t to, int64_t channel, int64
          * has subscribers there) may come after a later fast message:
          * that one waits for the mark sent after this pass's scripts. */
         ps->mark_wait = atomic_load(&b->mark_next);
+        if (!m)
+            pub_slow_add(ps, to, channel, ps->mark_wait);
         pub_fast_ask_mark(b);
         if (!m)
             return NULL;
@@ -365,7 +454,7 @@ void pub_fast_free(struct broker *b)
 {
     for (size_t i = 0; i < b->pub_senders.cap; i++)
         if (b->pub_senders.slots[i].key)
-            free(b->pub_senders.slots[i].val);
+            pub_sender_free(b->pub_senders.slots[i].val);
     imap_free(&b->pub_senders);
     if (b->mark_ev)
         event_free(b->mark_ev);

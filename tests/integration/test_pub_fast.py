@@ -289,6 +289,56 @@ class FastTest(FastHelpers, BrokerTestCase):
         self.go_offline(d)
         self.check_order(self.identified(), d.client_id, self.reconnect)
 
+    def test_a_slow_pub_holds_back_only_the_devices_it_reaches(self):
+        # Its PUB to a device of another broker takes the notice path; the
+        # sender's next PUB, read in the same pass (its order mark cannot be
+        # back), goes to another device: written first all the same.
+        d, s = self.identified(), self.identified()
+        far = self.identified(broker=self.extra_broker("--threads", "1", name="far"))
+        self.written_first(s, d)
+        fast = self.fast()
+        away, near = new_id(), new_id()
+        s.send_raw(b"PUB %d %d %d\n" % (far.client_id, CH, away) + s.body_bytes(b"away") +
+                   b"PUB %d %d %d\n" % (d.client_id, CH, near) + s.body_bytes(b"near"))
+        self.expect_ack(s, True, away, far.client_id)
+        self.expect_ack(s, True, near, d.client_id)
+        self.assert_message(far, away, CH, s.client_id, b"away")
+        self.assert_message(d, near, CH, s.client_id, b"near")
+        self.fin(far, away)
+        self.fin(d, near)
+        self.expect_no_frame(d, 1.5)
+        self.wait_fast(fast + 1)
+
+
+class FastOrderTest(FastHelpers, BrokerTestCase):
+    """--max-pending 2: a channel PUB that one subscriber has no room for
+    takes the notice path; the sender's next PUB, to another subscriber's
+    inbox, waits for that notice: order per sender."""
+    broker_args = ("--threads", "1", "--max-pending", "2")
+
+    def test_a_pub_to_a_subscriber_of_a_slow_channel_pub_waits_for_it(self):
+        ch = new_id()
+        s, d, e = self.identified(), self.identified(), self.identified()
+        self.sub(d, ch)
+        self.sub(e, ch)
+        self.written_first(s, d)
+        t = self.identified()
+        for mid in (new_id(), new_id()):     # e's room, never FINed
+            self.pub_ok(t, e.client_id, CH, mid, b"full")
+            self.assert_message(e, mid, CH, t.client_id, b"full")
+        fast = self.fast()
+        one, two = new_id(), new_id()
+        s.send_raw(b"PUB 0 %d %d\n" % (ch, one) + s.body_bytes(b"one") +
+                   b"PUB %d %d %d\n" % (d.client_id, CH, two) + s.body_bytes(b"two"))
+        self.expect_ack(s, True, one, 0)
+        self.expect_ack(s, True, two, d.client_id)
+        self.assert_message(d, one, ch, s.client_id, b"one")
+        self.assert_message(d, two, CH, s.client_id, b"two")
+        self.fin(d, one)
+        self.fin(d, two)
+        time.sleep(0.3)   # the counters are the loop's at its last tick
+        self.assertEqual(self.fast(), fast, "two waited for one's notice")
+
 
 class FastQuotaTest(BrokerTestCase):
     broker_args = ("--threads", "1", "--msg-timeout", "1", "--max-dedup-per-sender", "2")
