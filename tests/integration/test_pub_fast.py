@@ -84,6 +84,22 @@ class FastHelpers:
             time.sleep(0.1)   # its inbox read back: the next PUB is written first
         self.expect_no_frame(d, 1.0)
 
+    def fill(self, e):
+        """Two PUBs to e that it never FINs: with --max-pending 2 it has
+        no room left."""
+        t = self.identified()
+        for mid in (new_id(), new_id()):
+            self.pub_ok(t, e.client_id, CH, mid, b"full")
+            self.assert_message(e, mid, CH, t.client_id, b"full")
+
+    def pub_two(self, s, *pubs):
+        """PUBs of s, each (to, channel, mid, body), in one write (read in
+        one pass: no order mark is back between them); each ACK 1."""
+        s.send_raw(b"".join(b"PUB %d %d %d\n" % (to, ch, mid) + s.body_bytes(body)
+                            for to, ch, mid, body in pubs))
+        for to, _, mid, _ in pubs:
+            self.expect_ack(s, True, mid, to)
+
     def written_first(self, s, d, ch=None):
         """PUBs from s to d (or to channel ch, d subscribed), one at a time,
         until one is written first (the inbox's read after IDENTIFY is over,
@@ -298,10 +314,7 @@ class FastTest(FastHelpers, BrokerTestCase):
         self.written_first(s, d)
         fast = self.fast()
         away, near = new_id(), new_id()
-        s.send_raw(b"PUB %d %d %d\n" % (far.client_id, CH, away) + s.body_bytes(b"away") +
-                   b"PUB %d %d %d\n" % (d.client_id, CH, near) + s.body_bytes(b"near"))
-        self.expect_ack(s, True, away, far.client_id)
-        self.expect_ack(s, True, near, d.client_id)
+        self.pub_two(s, (far.client_id, CH, away, b"away"), (d.client_id, CH, near, b"near"))
         self.assert_message(far, away, CH, s.client_id, b"away")
         self.assert_message(d, near, CH, s.client_id, b"near")
         self.fin(far, away)
@@ -322,16 +335,10 @@ class FastOrderTest(FastHelpers, BrokerTestCase):
         self.sub(d, ch)
         self.sub(e, ch)
         self.written_first(s, d)
-        t = self.identified()
-        for mid in (new_id(), new_id()):     # e's room, never FINed
-            self.pub_ok(t, e.client_id, CH, mid, b"full")
-            self.assert_message(e, mid, CH, t.client_id, b"full")
+        self.fill(e)
         fast = self.fast()
         one, two = new_id(), new_id()
-        s.send_raw(b"PUB 0 %d %d\n" % (ch, one) + s.body_bytes(b"one") +
-                   b"PUB %d %d %d\n" % (d.client_id, CH, two) + s.body_bytes(b"two"))
-        self.expect_ack(s, True, one, 0)
-        self.expect_ack(s, True, two, d.client_id)
+        self.pub_two(s, (0, ch, one, b"one"), (d.client_id, CH, two, b"two"))
         self.assert_message(d, one, ch, s.client_id, b"one")
         self.assert_message(d, two, CH, s.client_id, b"two")
         self.fin(d, one)
@@ -558,16 +565,9 @@ class FastSiblingHeldTest(FastHelpers, BrokerTestCase):
         self.sub(d, ch)
         self.sub(e, ch)
         self.written_first(s, d)
-        t = self.identified()
-        full = [new_id(), new_id()]    # e's room, never FINed
-        for mid in full:
-            self.pub_ok(t, e.client_id, CH, mid, b"full")
-            self.assert_message(e, mid, CH, t.client_id, b"full")
+        self.fill(e)
         one, two = new_id(), new_id()
-        s.send_with_body("PUB 0 %d %d" % (ch, one), b"one")
-        s.send_with_body("PUB %d %d %d" % (d.client_id, CH, two), b"two")
-        self.expect_ack(s, True, one, 0)
-        self.expect_ack(s, True, two, d.client_id)
+        self.pub_two(s, (0, ch, one, b"one"), (d.client_id, CH, two, b"two"))
         self.assert_message(d, one, ch, s.client_id, b"one")
         self.assert_message(d, two, CH, s.client_id, b"two")
         self.fin(d, one)
