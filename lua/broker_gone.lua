@@ -6,8 +6,9 @@
 -- A message FINed before an F notice covered it (brokerd wrote it before
 -- Redis had it: docs/DESIGN.md, "Deliver first") is named by its stream,
 -- its sender's dedup prefix and its message id, whose dedup record is its
--- entry id once its PUB ran (pg.dupw_get): a cursor with nothing unfinished moves past such entries at its head
--- (pg.cursor_past), so they are not sent again.
+-- entry id once its PUB ran (pg.dupw_get): a cursor with nothing
+-- unfinished moves past such entries at its head (pg.cursor_past), so
+-- they are not sent again.
 -- KEYS: pg:dev:{d}, pg:dev:{d}:cur, pg:kept, pg:dev:{d}:in, pg:dev:{d}:freed,
 --       pg:stats, pg:dev:{d}:subs, pg:online (the presence index: the
 --       device leaves it, and its broker's set); then, for each such

@@ -100,6 +100,25 @@ class FastHelpers:
         for to, _, mid, _ in pubs:
             self.expect_ack(s, True, mid, to)
 
+    def channel_then_inbox(self, s, d, e):
+        """d and e subscribe to a new channel, e without room (--max-pending
+        2); s PUBs to the channel, then to d's inbox, in one write: d gets
+        them in that order and FINs them. Returns the fast counter read
+        before the two PUBs."""
+        ch = new_id()
+        self.sub(d, ch)
+        self.sub(e, ch)
+        self.written_first(s, d)
+        self.fill(e)
+        fast = self.fast()
+        one, two = new_id(), new_id()
+        self.pub_two(s, (0, ch, one, b"one"), (d.client_id, CH, two, b"two"))
+        self.assert_message(d, one, ch, s.client_id, b"one")
+        self.assert_message(d, two, CH, s.client_id, b"two")
+        self.fin(d, one)
+        self.fin(d, two)
+        return fast
+
     def written_first(self, s, d, ch=None):
         """PUBs from s to d (or to channel ch, d subscribed), one at a time,
         until one is written first (the inbox's read after IDENTIFY is over,
@@ -330,19 +349,8 @@ class FastOrderTest(FastHelpers, BrokerTestCase):
     broker_args = ("--threads", "1", "--max-pending", "2")
 
     def test_a_pub_to_a_subscriber_of_a_slow_channel_pub_waits_for_it(self):
-        ch = new_id()
         s, d, e = self.identified(), self.identified(), self.identified()
-        self.sub(d, ch)
-        self.sub(e, ch)
-        self.written_first(s, d)
-        self.fill(e)
-        fast = self.fast()
-        one, two = new_id(), new_id()
-        self.pub_two(s, (0, ch, one, b"one"), (d.client_id, CH, two, b"two"))
-        self.assert_message(d, one, ch, s.client_id, b"one")
-        self.assert_message(d, two, CH, s.client_id, b"two")
-        self.fin(d, one)
-        self.fin(d, two)
+        fast = self.channel_then_inbox(s, d, e)
         time.sleep(0.3)   # the counters are the loop's at its last tick
         self.assertEqual(self.fast(), fast, "two waited for one's notice")
 
@@ -558,18 +566,8 @@ class FastSiblingHeldTest(FastHelpers, BrokerTestCase):
     broker_args = ("--threads", "2", "--max-pending", "2")
 
     def test_a_held_pub_holds_its_senders_next_one(self):
-        ch = new_id()
         s = self.identified()
         d = self.identified_beside(s)
         e = self.identified_beside(s)
-        self.sub(d, ch)
-        self.sub(e, ch)
-        self.written_first(s, d)
-        self.fill(e)
-        one, two = new_id(), new_id()
-        self.pub_two(s, (0, ch, one, b"one"), (d.client_id, CH, two, b"two"))
-        self.assert_message(d, one, ch, s.client_id, b"one")
-        self.assert_message(d, two, CH, s.client_id, b"two")
-        self.fin(d, one)
-        self.fin(d, two)
+        self.channel_then_inbox(s, d, e)
         self.expect_no_frame(d, 1.0)
